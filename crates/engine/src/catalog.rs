@@ -1,0 +1,295 @@
+//! Catalogs: one DuckDB database file per PostgreSQL database.
+//!
+//! Layout under the data dir:
+//!   catalogs/<name>.duckdb   one per catalog, user tables in schema `public`
+//!
+//! Invariants:
+//! - a catalog name is a safe file stem (checked by `validate_catalog_name`);
+//! - a catalog is open at most once per process (`Catalogs::open`), and all
+//!   sessions share that instance;
+//! - a catalog is dropped only when no session holds it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing::info;
+
+use crate::error::EngineError;
+use crate::raw::{Describer, RawDatabase};
+
+/// The PostgreSQL-compatibility catalog objects, created in an in-memory
+/// database attached to every catalog instance.
+pub const PG_CATALOG_SQL: &str = include_str!("pg_catalog.sql");
+
+pub const DEFAULT_CATALOG: &str = "duckraft";
+const CATALOG_NAME_BYTES_MAX: usize = 63;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// DuckDB worker threads per catalog instance.
+    pub duckdb_threads: usize,
+    /// DuckDB memory limit per catalog instance, e.g. "1GB".
+    pub duckdb_memory_limit: String,
+}
+
+pub struct Catalog {
+    pub name: String,
+    // Field order matters: the describer's connection must close before the database.
+    describer: Mutex<Describer>,
+    database: RawDatabase,
+}
+
+impl Catalog {
+    pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
+        let connection = self.database.connect()?;
+        connection.execute_batch(SESSION_SETUP_SQL)?;
+        Ok(connection)
+    }
+
+    fn publish_databases(&self, names: &[String]) -> Result<(), EngineError> {
+        let values: Vec<String> = names
+            .iter()
+            .map(|n| format!("('{}', NULL)", n.replace('\'', "''")))
+            .collect();
+        let mut sql = String::from("BEGIN; DELETE FROM duckraft_pg.main.duckraft_databases;");
+        if !values.is_empty() {
+            sql.push_str(&format!(
+                " INSERT INTO duckraft_pg.main.duckraft_databases VALUES {};",
+                values.join(", ")
+            ));
+        }
+        sql.push_str(" COMMIT");
+        self.describer
+            .lock()
+            .expect("describer poisoned")
+            .execute_batch(&sql)
+    }
+
+    pub fn describe(&self, sql: &str) -> Result<crate::raw::StatementShape, EngineError> {
+        self.describer
+            .lock()
+            .expect("describer poisoned")
+            .describe(sql)
+    }
+}
+
+/// Per-connection settings: user objects resolve in `public`, and the
+/// compatibility objects shadow DuckDB's own pg_catalog.
+pub const SESSION_SETUP_SQL: &str = "SET search_path = 'public,duckraft_pg.main'";
+
+pub struct Catalogs {
+    config: EngineConfig,
+    open: Mutex<BTreeMap<String, Arc<Catalog>>>,
+    /// Serialises create and drop so the directory and the map agree.
+    ddl: Mutex<()>,
+}
+
+pub fn validate_catalog_name(name: &str) -> Result<(), EngineError> {
+    let ok = !name.is_empty()
+        && name.len() <= CATALOG_NAME_BYTES_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            EngineError::new("42602", format!("invalid database name \"{name}\""))
+                .with_hint("Database names use letters, digits, '_' and '-', at most 63 bytes."),
+        )
+    }
+}
+
+impl Catalogs {
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        std::fs::create_dir_all(config.data_dir.join("catalogs"))?;
+        let catalogs = Catalogs {
+            config,
+            open: Mutex::new(BTreeMap::new()),
+            ddl: Mutex::new(()),
+        };
+        if !catalogs.path(DEFAULT_CATALOG).exists() {
+            catalogs.create(DEFAULT_CATALOG)?;
+        }
+        Ok(catalogs)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.config
+            .data_dir
+            .join("catalogs")
+            .join(format!("{name}.duckdb"))
+    }
+
+    pub fn names(&self) -> Result<Vec<String>, EngineError> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(self.config.data_dir.join("catalogs"))? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) == Some("duckdb") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    names.push(stem.to_string());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Opens (or returns the already open) catalog; 3D000 if it does not exist.
+    pub fn open(&self, name: &str) -> Result<Arc<Catalog>, EngineError> {
+        let mut open = self.open.lock().expect("catalog map poisoned");
+        if let Some(catalog) = open.get(name) {
+            return Ok(catalog.clone());
+        }
+        let path = self.path(name);
+        if validate_catalog_name(name).is_err() || !path.exists() {
+            return Err(EngineError::new(
+                "3D000",
+                format!("database \"{name}\" does not exist"),
+            ));
+        }
+        let catalog = Arc::new(self.open_file(name, &path)?);
+        open.insert(name.to_string(), catalog.clone());
+        Ok(catalog)
+    }
+
+    fn open_file(&self, name: &str, path: &Path) -> Result<Catalog, EngineError> {
+        let settings = [
+            ("threads", self.config.duckdb_threads.to_string()),
+            ("memory_limit", self.config.duckdb_memory_limit.clone()),
+            ("autoinstall_known_extensions", "false".to_string()),
+            ("autoload_known_extensions", "false".to_string()),
+            ("enable_external_access", "false".to_string()),
+        ];
+        let database = RawDatabase::open(path.to_str().expect("data dir is UTF-8"), &settings)?;
+        let mut describer = Describer::new(&database)?;
+        describer.execute_batch("CREATE SCHEMA IF NOT EXISTS public")?;
+        describer.execute_batch(PG_CATALOG_SQL)?;
+        describer.execute_batch(SESSION_SETUP_SQL)?;
+        let catalog = Catalog {
+            name: name.to_string(),
+            describer: Mutex::new(describer),
+            database,
+        };
+        catalog.publish_databases(&self.names()?)?;
+        Ok(catalog)
+    }
+
+    /// Tells every open catalog which databases exist, for `pg_database`.
+    fn publish_to_open(&self) -> Result<(), EngineError> {
+        let names = self.names()?;
+        let open: Vec<Arc<Catalog>> = self
+            .open
+            .lock()
+            .expect("catalog map poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for catalog in open {
+            catalog.publish_databases(&names)?;
+        }
+        Ok(())
+    }
+
+    pub fn create(&self, name: &str) -> Result<(), EngineError> {
+        validate_catalog_name(name)?;
+        let _ddl = self.ddl.lock().expect("ddl lock poisoned");
+        let path = self.path(name);
+        if path.exists() {
+            return Err(EngineError::new(
+                "42P04",
+                format!("database \"{name}\" already exists"),
+            ));
+        }
+        // Create under a temporary name, then rename: a crash never leaves a half-made catalog.
+        let staging = self
+            .config
+            .data_dir
+            .join("catalogs")
+            .join(format!(".{name}.creating"));
+        let _ = std::fs::remove_file(&staging);
+        {
+            let database = RawDatabase::open(staging.to_str().expect("data dir is UTF-8"), &[])?;
+            let mut setup = Describer::new(&database)?;
+            setup.execute_batch("CREATE SCHEMA IF NOT EXISTS public; CHECKPOINT")?;
+        }
+        std::fs::rename(&staging, &path)?;
+        let _ = std::fs::remove_file(staging.with_extension("creating.wal"));
+        sync_dir(&self.config.data_dir.join("catalogs"))?;
+        info!(catalog = name, "created database");
+        self.publish_to_open()?;
+        Ok(())
+    }
+
+    pub fn drop_catalog(&self, name: &str, if_exists: bool) -> Result<bool, EngineError> {
+        let _ddl = self.ddl.lock().expect("ddl lock poisoned");
+        let path = self.path(name);
+        if validate_catalog_name(name).is_err() || !path.exists() {
+            if if_exists {
+                return Ok(false);
+            }
+            return Err(EngineError::new(
+                "3D000",
+                format!("database \"{name}\" does not exist"),
+            ));
+        }
+        if name == DEFAULT_CATALOG {
+            return Err(EngineError::new(
+                "55006",
+                format!("cannot drop the default database \"{name}\""),
+            ));
+        }
+        let mut open = self.open.lock().expect("catalog map poisoned");
+        if let Some(catalog) = open.get(name) {
+            // One reference is the map's own.
+            let sessions = Arc::strong_count(catalog) - 1;
+            if sessions > 0 {
+                return Err(EngineError::new(
+                    "55006",
+                    format!("database \"{name}\" is being accessed by other users"),
+                )
+                .with_hint(format!(
+                    "There are {sessions} other sessions using the database."
+                )));
+            }
+            open.remove(name);
+        }
+        std::fs::remove_file(&path)?;
+        let wal = PathBuf::from(format!("{}.wal", path.display()));
+        if wal.exists() {
+            std::fs::remove_file(wal)?;
+        }
+        sync_dir(&self.config.data_dir.join("catalogs"))?;
+        info!(catalog = name, "dropped database");
+        drop(open);
+        self.publish_to_open()?;
+        Ok(true)
+    }
+
+    /// Checkpoints every open catalog (used at shutdown).
+    pub fn checkpoint_all(&self) -> Result<(), EngineError> {
+        let open: Vec<Arc<Catalog>> = self
+            .open
+            .lock()
+            .expect("catalog map poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for catalog in open {
+            catalog
+                .describer
+                .lock()
+                .expect("describer poisoned")
+                .execute_batch("CHECKPOINT")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! An engine session: one DuckDB connection to one catalog.
+//!
+//! Statements arrive already classified and are rewritten for DuckDB
+//! (`duckraft_sql::compat`) before they run. Results are materialised as
+//! `Value`s with PostgreSQL types.
+
+use std::sync::Arc;
+
+use duckraft_sql::lexer::{significant, tokenize};
+use duckraft_sql::types::oid;
+use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
+
+use crate::catalog::{Catalog, SESSION_SETUP_SQL};
+use crate::convert::{cell, pg_type, to_duck, DuckType};
+use crate::error::EngineError;
+
+/// The rows and counts one statement produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementResult {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+    pub affected_rows: u64,
+    pub returns_rows: bool,
+}
+
+pub struct EngineSession {
+    // Field order matters: the connection must close before the catalog's database.
+    connection: duckdb::Connection,
+    catalog: Arc<Catalog>,
+    in_transaction: bool,
+    /// Session settings as `current_setting()` reports them (lower-case names).
+    settings: std::collections::BTreeMap<String, String>,
+}
+
+fn has_returning(sql: &str) -> bool {
+    tokenize(sql)
+        .map(|tokens| significant(&tokens).any(|t| t.is_word("RETURNING")))
+        .unwrap_or(false)
+}
+
+impl EngineSession {
+    pub fn new(catalog: Arc<Catalog>) -> Result<Self, EngineError> {
+        let connection = catalog.connect()?;
+        Ok(EngineSession {
+            connection,
+            catalog,
+            in_transaction: false,
+            settings: std::collections::BTreeMap::new(),
+        })
+    }
+
+    pub fn catalog_name(&self) -> &str {
+        &self.catalog.name
+    }
+
+    pub fn interrupter(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let handle = self.connection.interrupt_handle();
+        Arc::new(move || handle.interrupt())
+    }
+
+    pub fn describe(
+        &mut self,
+        sql: &str,
+        parameter_types: &[u32],
+    ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
+        let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let shape = match self.catalog.describe(&rewritten) {
+            Ok(shape) => shape,
+            // The shared describer cannot see this session's uncommitted objects.
+            Err(_) if self.in_transaction => {
+                return self.describe_in_session(sql, &rewritten, parameter_types)
+            }
+            Err(error) => return Err(error),
+        };
+        let parameters = shape
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match parameter_types.get(i) {
+                Some(&given) if given != 0 => given,
+                // DuckDB could not infer a type (e.g. `SELECT $1`): PostgreSQL would say text.
+                _ if t.id == 0 => oid::TEXT,
+                _ => pg_type(t).0,
+            })
+            .collect();
+        let columns = if shape.columns.is_empty() || is_count_only(&shape.columns, sql) {
+            None
+        } else {
+            Some(
+                shape
+                    .columns
+                    .iter()
+                    .map(|(name, t)| column(name, t))
+                    .collect(),
+            )
+        };
+        Ok((parameters, columns))
+    }
+
+    /// Describe on the session's own connection: parameters whose type the
+    /// client did not give travel as text, and the result columns of a read
+    /// come from running it with NULL parameters and no rows.
+    fn describe_in_session(
+        &mut self,
+        sql: &str,
+        rewritten: &str,
+        parameter_types: &[u32],
+    ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
+        let parameter_count = self.connection.prepare(rewritten)?.parameter_count();
+        let parameters: Vec<u32> = (0..parameter_count)
+            .map(|i| {
+                parameter_types
+                    .get(i)
+                    .copied()
+                    .filter(|&t| t != 0)
+                    .unwrap_or(oid::TEXT)
+            })
+            .collect();
+        // Writes with RETURNING cannot be probed without running them; they
+        // are described as returning nothing here (rare: a new table's RETURNING).
+        let is_read = matches!(
+            duckraft_sql::classify(sql),
+            Ok(duckraft_sql::Statement::Sql {
+                kind: SqlKind::Read,
+                ..
+            })
+        );
+        if !is_read {
+            return Ok((parameters, None));
+        }
+        let probe = format!("SELECT * FROM ({rewritten}) AS duckraft_describe LIMIT 0");
+        let nulls = vec![Value::Null; parameter_count];
+        let columns = self
+            .execute_rewritten(&probe, SqlKind::Read, &nulls)?
+            .columns;
+        Ok((parameters, Some(columns)))
+    }
+
+    pub fn execute(
+        &mut self,
+        sql: &str,
+        kind: SqlKind,
+        parameters: &[Value],
+    ) -> Result<StatementResult, EngineError> {
+        let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let kind = match kind {
+            SqlKind::Write if has_returning(sql) => SqlKind::Read,
+            other => other,
+        };
+        let mut result = self.execute_rewritten(&rewritten, kind, parameters)?;
+        if kind == SqlKind::Read && has_returning(sql) {
+            result.affected_rows = result.rows.len() as u64;
+        }
+        Ok(result)
+    }
+
+    fn execute_rewritten(
+        &mut self,
+        rewritten: &str,
+        kind: SqlKind,
+        parameters: &[Value],
+    ) -> Result<StatementResult, EngineError> {
+        let parameters: Vec<duckdb::types::Value> = parameters.iter().map(to_duck).collect();
+        let mut statement = self.connection.prepare(rewritten)?;
+        let returns_rows = matches!(kind, SqlKind::Read | SqlKind::Other);
+        if !returns_rows {
+            let affected = statement.execute(duckdb::params_from_iter(parameters.iter()))?;
+            return Ok(StatementResult {
+                columns: Vec::new(),
+                rows: Vec::new(),
+                affected_rows: affected as u64,
+                returns_rows: false,
+            });
+        }
+        let mut rows = statement.query(duckdb::params_from_iter(parameters.iter()))?;
+        let described = rows.as_ref().expect("rows come from a statement");
+        let columns: Vec<Column> = (0..described.column_count())
+            .map(|i| {
+                let name = described
+                    .column_name(i)
+                    .map_or_else(|_| format!("column{i}"), |n| n.to_string());
+                column(
+                    &name,
+                    &DuckType::from_handle(&described.column_logical_type(i)),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| cell(row, i, c.type_oid))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(values);
+        }
+        Ok(StatementResult {
+            columns,
+            rows: out,
+            affected_rows: 0,
+            returns_rows: true,
+        })
+    }
+
+    pub fn begin(
+        &mut self,
+        _isolation: Option<IsolationLevel>,
+        _read_only: bool,
+    ) -> Result<(), EngineError> {
+        // DuckDB transactions are snapshot-isolated with write-write conflict
+        // detection, at least as strong as every level PostgreSQL offers for
+        // the reads and writes DuckLake performs.
+        self.connection.execute_batch("BEGIN TRANSACTION")?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    pub fn commit(&mut self) -> Result<(), EngineError> {
+        self.in_transaction = false;
+        self.connection.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    pub fn rollback(&mut self) -> Result<(), EngineError> {
+        self.in_transaction = false;
+        match self.connection.execute_batch("ROLLBACK") {
+            Ok(()) => Ok(()),
+            // Nothing to roll back (DuckDB already ended a failed transaction).
+            Err(e) if e.to_string().contains("no transaction is active") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a session setting; `search_path` also changes DuckDB's.
+    pub fn set_setting(&mut self, name: &str, value: Option<&str>) -> Result<(), EngineError> {
+        if name.eq_ignore_ascii_case("search_path") {
+            self.set_search_path(value)?;
+        }
+        let key = name.to_ascii_lowercase();
+        match value {
+            Some(v) => self.settings.insert(key, v.to_string()),
+            None => self.settings.remove(&key),
+        };
+        let entries: Vec<String> = self
+            .settings
+            .iter()
+            .map(|(k, v)| format!("'{}': '{}'", k.replace('\'', "''"), v.replace('\'', "''")))
+            .collect();
+        self.connection.execute_batch(&format!(
+            "SET VARIABLE duckraft_settings = MAP {{{}}}",
+            entries.join(", ")
+        ))?;
+        Ok(())
+    }
+
+    fn set_search_path(&mut self, value: Option<&str>) -> Result<(), EngineError> {
+        let schemas: Vec<String> = value
+            .unwrap_or("public")
+            .split(',')
+            .map(|s| s.trim().trim_matches('"').to_string())
+            // DuckDB's own pg_catalog must never shadow the compatibility objects.
+            .filter(|s| {
+                !s.is_empty() && s != "$user" && s != "pg_catalog" && s != "information_schema"
+            })
+            .collect();
+        if schemas.is_empty() {
+            self.connection.execute_batch(SESSION_SETUP_SQL)?;
+            return Ok(());
+        }
+        let mut path: Vec<String> = schemas.iter().map(|s| s.replace('\'', "''")).collect();
+        path.push("duckraft_pg.main".into());
+        self.connection
+            .execute_batch(&format!("SET search_path = '{}'", path.join(",")))?;
+        Ok(())
+    }
+
+    /// The columns COPY FROM fills, resolved in this session (so tables
+    /// created earlier in the same transaction are visible).
+    pub fn copy_in_columns(
+        &mut self,
+        table: &str,
+        columns: &[String],
+    ) -> Result<Vec<Column>, EngineError> {
+        let list = if columns.is_empty() {
+            "*".to_string()
+        } else {
+            columns.join(", ")
+        };
+        let probe = format!("SELECT {list} FROM {table} LIMIT 0");
+        let result = self.execute(&probe, SqlKind::Read, &[])?;
+        Ok(result.columns)
+    }
+
+    pub fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[Column],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64, EngineError> {
+        let names: Vec<String> = columns.iter().map(|c| quote_identifier(&c.name)).collect();
+        let placeholders = vec!["?"; columns.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({placeholders})",
+            names.join(", ")
+        );
+        let implicit = !self.in_transaction;
+        if implicit {
+            self.connection.execute_batch("BEGIN TRANSACTION")?;
+        }
+        let outcome = (|| -> Result<u64, EngineError> {
+            let mut statement = self.connection.prepare(&sql)?;
+            let mut count = 0u64;
+            for row in &rows {
+                let values: Vec<duckdb::types::Value> = row.iter().map(to_duck).collect();
+                statement.execute(duckdb::params_from_iter(values.iter()))?;
+                count += 1;
+            }
+            Ok(count)
+        })();
+        if implicit {
+            match &outcome {
+                Ok(_) => self.connection.execute_batch("COMMIT")?,
+                Err(_) => {
+                    let _ = self.connection.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        outcome
+    }
+}
+
+fn column(name: &str, duck_type: &DuckType) -> Column {
+    let (type_oid, type_modifier) = pg_type(duck_type);
+    Column {
+        name: name.to_string(),
+        type_oid,
+        type_modifier,
+    }
+}
+
+/// DuckDB describes INSERT/UPDATE/DELETE without RETURNING as one `Count` column.
+fn is_count_only(columns: &[(String, DuckType)], sql: &str) -> bool {
+    columns.len() == 1
+        && columns[0].0 == "Count"
+        && matches!(
+            duckraft_sql::classify(sql),
+            Ok(duckraft_sql::Statement::Sql {
+                kind: SqlKind::Write,
+                ..
+            })
+        )
+        && !has_returning(sql)
+}
+
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,318 @@
+//! Runtime wiring: listeners, TLS, connection limits, startup and shutdown.
+//!
+//! Start-up order:
+//! 1. create the data dir, open users and catalogs (the default catalog is
+//!    created on first start);
+//! 2. make sure the superuser exists (password from `DUCKRAFT_PASSWORD` or
+//!    generated into `<data-dir>/initial-password`);
+//! 3. bind the PostgreSQL listener and serve until SIGTERM/SIGINT.
+//!
+//! Shutdown order: stop accepting; tell idle sessions to close; wait for
+//! in-flight sessions up to the grace period; checkpoint every catalog.
+
+pub mod backend;
+pub mod config;
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use duckraft_engine::users::Users;
+use duckraft_engine::{Catalogs, EngineConfig};
+use duckraft_pgwire::{CancelRegistry, ConnectionContext, ConnectionLimits};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tracing::{error, info, warn};
+
+pub use backend::LocalBackend;
+pub use config::{ConfigFile, ServerConfig};
+
+pub const SUPERUSER: &str = "duckraft";
+pub const SERVER_VERSION: &str = "15.0 (duckraft 0.1.0)";
+
+/// A running server: its bound address and a handle to stop it.
+pub struct Server {
+    pub pg_address: std::net::SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Asks the server to stop and waits for the shutdown sequence to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("server task panicked")?
+    }
+
+    /// Waits until the server stops by itself (it only does on error).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// What start-up tells the operator once: where to connect and how.
+pub struct StartupReport {
+    pub generated_password: Option<String>,
+}
+
+fn server_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("server-secret");
+    if let Ok(bytes) = std::fs::read(&path) {
+        if bytes.len() == 32 {
+            return Ok(bytes);
+        }
+        anyhow::bail!("{} is corrupt (expected 32 bytes)", path.display());
+    }
+    let secret: [u8; 32] = rand::random();
+    write_private(&path, &secret)?;
+    Ok(secret.to_vec())
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    (0..24)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn load_tls(config: &ServerConfig) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    let (Some(cert_path), Some(key_path)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
+    };
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert_path)
+            .with_context(|| format!("opening {}", cert_path.display()))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .with_context(|| format!("reading certificates from {}", cert_path.display()))?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+        std::fs::File::open(key_path).with_context(|| format!("opening {}", key_path.display()))?,
+    ))
+    .with_context(|| format!("reading private key from {}", key_path.display()))?
+    .with_context(|| format!("no private key in {}", key_path.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("building the TLS server configuration")?;
+    tls.alpn_protocols = vec![b"postgresql".to_vec()];
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls))))
+}
+
+/// Prepares the data dir and the superuser. Blocking; call before serving.
+pub fn prepare(config: &ServerConfig) -> anyhow::Result<(Arc<LocalBackend>, StartupReport)> {
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let users = Arc::new(Users::open(&config.data_dir).map_err(anyhow::Error::msg)?);
+    let catalogs = Arc::new(
+        Catalogs::new(EngineConfig {
+            data_dir: config.data_dir.clone(),
+            duckdb_threads: config.duckdb_threads,
+            duckdb_memory_limit: config.duckdb_memory_limit.clone(),
+        })
+        .map_err(anyhow::Error::msg)?,
+    );
+    let backend = Arc::new(LocalBackend {
+        catalogs,
+        users,
+        server_secret: server_secret(&config.data_dir)?,
+    });
+    let mut report = StartupReport {
+        generated_password: None,
+    };
+    if backend.users.get(SUPERUSER).is_none() {
+        let password = match std::env::var("DUCKRAFT_PASSWORD") {
+            Ok(password) if !password.is_empty() => password,
+            _ => {
+                let password = generate_password();
+                write_private(
+                    &config.data_dir.join("initial-password"),
+                    format!("{password}\n").as_bytes(),
+                )?;
+                report.generated_password = Some(password.clone());
+                password
+            }
+        };
+        backend
+            .set_password(SUPERUSER, &password, true)
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok((backend, report))
+}
+
+/// Binds the listener and starts serving in the background.
+pub async fn start(config: ServerConfig, backend: Arc<LocalBackend>) -> anyhow::Result<Server> {
+    let tls = load_tls(&config)?;
+    let listener = TcpListener::bind(config.pg_listen)
+        .await
+        .with_context(|| format!("binding the PostgreSQL listener on {}", config.pg_listen))?;
+    let pg_address = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let context = Arc::new(ConnectionContext {
+        backend: backend.clone(),
+        limits: ConnectionLimits {
+            message_bytes_max: config.message_bytes_max,
+            copy_bytes_max: config.copy_bytes_max,
+            idle_session_timeout: config.idle_session_timeout,
+            statement_timeout: config.statement_timeout,
+            cleartext_password_over_tls: config.cleartext_password_over_tls,
+            ..ConnectionLimits::default()
+        },
+        cancel_registry: Arc::new(CancelRegistry::default()),
+        tls,
+        shutdown: shutdown_rx.clone(),
+        server_version: SERVER_VERSION.into(),
+    });
+    info!(address = %pg_address, tls = context.tls.is_some(), "PostgreSQL protocol listening");
+    let task = tokio::spawn(accept_loop(listener, context, config, backend, shutdown_rx));
+    Ok(Server {
+        pg_address,
+        shutdown,
+        task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    context: Arc<ConnectionContext<LocalBackend>>,
+    config: ServerConfig,
+    backend: Arc<LocalBackend>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let context = context.clone();
+                match slots.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        connections.spawn(async move {
+                            serve_connection(context, stream).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        warn!(%peer, limit = config.max_connections, "refusing connection: too many clients");
+                        connections.spawn(refuse_too_many(stream));
+                    }
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    info!(
+        sessions = connections.len(),
+        "shutting down: no longer accepting connections"
+    );
+    let drained = tokio::time::timeout(config.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!(
+            remaining = connections.len(),
+            "grace period over; aborting remaining sessions"
+        );
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+    }
+    let catalogs = backend.catalogs.clone();
+    tokio::task::spawn_blocking(move || catalogs.checkpoint_all())
+        .await?
+        .map_err(|e| {
+            error!(error = %e, "checkpoint at shutdown failed");
+            anyhow::Error::msg(e)
+        })?;
+    info!("shutdown complete");
+    Ok(())
+}
+
+async fn serve_connection(context: Arc<ConnectionContext<LocalBackend>>, stream: TcpStream) {
+    // A direct-TLS client starts with a TLS handshake record (0x16); a
+    // PostgreSQL startup or SSLRequest starts with a length.
+    let mut first = [0u8; 1];
+    let direct_tls = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 0x16);
+    if !direct_tls {
+        duckraft_pgwire::serve_plain(context, stream).await;
+        return;
+    }
+    let Some(acceptor) = context.tls.clone() else {
+        return;
+    };
+    match acceptor.accept(stream).await {
+        Ok(tls) => {
+            // Direct TLS requires ALPN "postgresql" so it cannot be confused with other protocols.
+            if tls.get_ref().1.alpn_protocol() != Some(b"postgresql") {
+                warn!("direct TLS connection without ALPN \"postgresql\" refused");
+                return;
+            }
+            duckraft_pgwire::serve_tls(context, tls).await;
+        }
+        Err(error) => warn!(%error, "TLS handshake failed"),
+    }
+}
+
+async fn refuse_too_many(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    // Answer the startup with FATAL 53300, as PostgreSQL does.
+    let error = duckraft_pgwire::PgError::fatal("53300", "sorry, too many clients already");
+    let mut writer = duckraft_pgwire::codec::Writer::default();
+    {
+        let mut m = writer.message(b'E');
+        m.u8(b'S')
+            .cstr("FATAL")
+            .u8(b'V')
+            .cstr("FATAL")
+            .u8(b'C')
+            .cstr(error.code)
+            .u8(b'M')
+            .cstr(&error.message)
+            .u8(0);
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        // Read (and ignore) the startup packet first so clients see the error, not a reset.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            duckraft_pgwire::codec::read_startup(&mut stream),
+        )
+        .await;
+        let _ = stream.write_all(&writer.take()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}

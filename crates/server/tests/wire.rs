@@ -1,0 +1,902 @@
+//! End-to-end protocol tests: a real server on loopback, real tokio-postgres
+//! clients, and raw sockets for the malformed cases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use duckraft_server::{ServerConfig, SUPERUSER};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+const PASSWORD: &str = "wire-test-password";
+
+struct TestServer {
+    server: Option<duckraft_server::Server>,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig {
+            data_dir: dir.path().join("data"),
+            pg_listen: "127.0.0.1:0".parse().unwrap(),
+            ..ServerConfig::default()
+        };
+        tweak(&mut config);
+        let prepare_config = config.clone();
+        let (backend, _) = tokio::task::spawn_blocking(move || {
+            let prepared = duckraft_server::prepare(&prepare_config).unwrap();
+            prepared.0.set_password(SUPERUSER, PASSWORD, true).unwrap();
+            prepared
+        })
+        .await
+        .unwrap();
+        let server = duckraft_server::start(config, backend).await.unwrap();
+        let port = server.pg_address.port();
+        TestServer {
+            server: Some(server),
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn config(&self, database: &str) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(SUPERUSER)
+            .password(PASSWORD)
+            .dbname(database)
+            .connect_timeout(Duration::from_secs(10));
+        config
+    }
+
+    async fn connect(&self, database: &str) -> tokio_postgres::Client {
+        let (client, connection) = self.config(database).connect(NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
+    async fn stop(mut self) {
+        self.server.take().unwrap().stop().await.unwrap();
+    }
+}
+
+fn code(error: &tokio_postgres::Error) -> String {
+    error
+        .code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no sqlstate: {error}"))
+}
+
+fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simple_and_extended_queries() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    let messages = client
+        .simple_query("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR); INSERT INTO t VALUES (1, 'a'), (2, NULL); SELECT * FROM t ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&messages),
+        vec![
+            vec![Some("1".into()), Some("a".into())],
+            vec![Some("2".into()), None]
+        ]
+    );
+    let tags: Vec<u64> = messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tags, vec![0, 2, 2]);
+
+    // Extended protocol with inferred parameter types and binary results.
+    let rows = client
+        .query("SELECT id, name FROM t WHERE id = $1", &[&1i32])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, i32>(0), 1);
+    assert_eq!(rows[0].get::<_, Option<String>>(1).as_deref(), Some("a"));
+    let inserted = client
+        .execute("INSERT INTO t VALUES ($1, $2)", &[&3i32, &"three"])
+        .await
+        .unwrap();
+    assert_eq!(inserted, 1);
+    let typed = client
+        .query_one(
+            "SELECT 1::SMALLINT, 2::BIGINT, 1.5::DOUBLE, 2.5::FLOAT, true, 'x'::VARCHAR, '\\xdead'::BLOB, [1, 2, NULL]::INTEGER[]",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(typed.get::<_, i16>(0), 1);
+    assert_eq!(typed.get::<_, i64>(1), 2);
+    assert_eq!(typed.get::<_, f64>(2), 1.5);
+    assert_eq!(typed.get::<_, f32>(3), 2.5);
+    assert!(typed.get::<_, bool>(4));
+    assert_eq!(typed.get::<_, String>(5), "x");
+    assert_eq!(typed.get::<_, Vec<u8>>(6), vec![0xde, 0xad]);
+    assert_eq!(
+        typed.get::<_, Vec<Option<i32>>>(7),
+        vec![Some(1), Some(2), None]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portals_return_rows_in_batches() {
+    let server = TestServer::start(|_| {}).await;
+    let mut client = server.connect("duckraft").await;
+    let transaction = client.transaction().await.unwrap();
+    let statement = transaction
+        .prepare("SELECT * FROM range(10) t(i) ORDER BY i")
+        .await
+        .unwrap();
+    let portal = transaction.bind(&statement, &[]).await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let batch = transaction.query_portal(&portal, 4).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        assert!(batch.len() <= 4);
+        seen.extend(batch.iter().map(|r| r.get::<_, i64>(0)));
+    }
+    assert_eq!(seen, (0..10).collect::<Vec<i64>>());
+    transaction.commit().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_carry_postgres_sqlstates() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute("CREATE TABLE u (id INTEGER PRIMARY KEY, v INTEGER)")
+        .await
+        .unwrap();
+    client
+        .batch_execute("INSERT INTO u VALUES (1, 1)")
+        .await
+        .unwrap();
+    let cases = [
+        ("SELECT * FROM missing_table", "42P01"),
+        ("SELEC 1", "42601"),
+        ("INSERT INTO u VALUES (1, 2)", "23505"),
+        ("SELECT no_such_column FROM u", "42703"),
+        ("SELECT 'abc'::INTEGER", "22P02"),
+        ("SAVEPOINT s", "0A000"),
+        ("COPY u FROM '/etc/passwd'", "42501"),
+        ("INSTALL httpfs", "0A000"),
+    ];
+    for (sql, expected) in cases {
+        let error = client.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&error), expected, "{sql}: {error:?}");
+    }
+    // The connection is still usable after every error.
+    assert_eq!(
+        client
+            .query_one("SELECT count(*) FROM u", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        1
+    );
+
+    let missing = server
+        .config("no_such_db")
+        .connect(NoTls)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(code(&missing), "3D000");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_transaction_blocks_until_rollback() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute("CREATE TABLE a (id INTEGER PRIMARY KEY)")
+        .await
+        .unwrap();
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
+    client
+        .batch_execute("INSERT INTO a VALUES (1)")
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            &client
+                .batch_execute("SELECT * FROM nope")
+                .await
+                .unwrap_err()
+        ),
+        "42P01"
+    );
+    assert_eq!(
+        code(&client.batch_execute("SELECT 1").await.unwrap_err()),
+        "25P02"
+    );
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        client
+            .query_one("SELECT count(*) FROM a", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
+
+    // COMMIT of a failed transaction rolls back.
+    client
+        .batch_execute("BEGIN; INSERT INTO a VALUES (2)")
+        .await
+        .unwrap();
+    assert!(client
+        .batch_execute("INSERT INTO a VALUES (2)")
+        .await
+        .is_err());
+    let messages = client.simple_query("COMMIT").await.unwrap();
+    assert!(matches!(
+        messages.last(),
+        Some(SimpleQueryMessage::CommandComplete(_))
+    ));
+    assert_eq!(
+        client
+            .query_one("SELECT count(*) FROM a", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
+
+    // A multi-statement query is one implicit transaction: all or nothing.
+    assert!(client
+        .batch_execute("INSERT INTO a VALUES (3); INSERT INTO a VALUES (3)")
+        .await
+        .is_err());
+    assert_eq!(
+        client
+            .query_one("SELECT count(*) FROM a", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_and_out_in_every_format() {
+    use futures_util::{SinkExt, TryStreamExt};
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute("CREATE TABLE c (id BIGINT, name VARCHAR, ts TIMESTAMP WITH TIME ZONE, amount DECIMAL(10,2))")
+        .await
+        .unwrap();
+
+    let sink = client.copy_in("COPY c FROM STDIN").await.unwrap();
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(
+        b"1\tone\t2024-01-02 03:04:05+00\t1.50\n2\t\\N\t\\N\t\\N\n",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 2);
+
+    let sink = client
+        .copy_in("COPY c (id, name) FROM STDIN WITH (FORMAT csv, HEADER true)")
+        .await
+        .unwrap();
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"id,name\n3,\"th,ree\"\n"))
+        .await
+        .unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 1);
+
+    let out: Vec<u8> = client
+        .copy_out("COPY (SELECT * FROM c ORDER BY id) TO STDOUT")
+        .await
+        .unwrap()
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "1\tone\t2024-01-02 03:04:05+00\t1.50\n2\t\\N\t\\N\t\\N\n3\tth,ree\t\\N\t\\N\n"
+    );
+    let csv: Vec<u8> = client
+        .copy_out("COPY c (id, name) TO STDOUT WITH CSV HEADER")
+        .await
+        .unwrap()
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(csv).unwrap(),
+        "id,name\n1,one\n2,\n3,\"th,ree\"\n"
+    );
+
+    // Binary COPY: round trip through our own binary output, and an empty
+    // result still carries the PGCOPY header and trailer.
+    let binary: Vec<u8> = client
+        .copy_out("COPY (SELECT id, name FROM c ORDER BY id) TO STDOUT (FORMAT binary)")
+        .await
+        .unwrap()
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .unwrap();
+    assert!(binary.starts_with(b"PGCOPY\n\xff\r\n\0"));
+    client
+        .batch_execute("CREATE TABLE c2 (id BIGINT, name VARCHAR)")
+        .await
+        .unwrap();
+    let sink = client
+        .copy_in("COPY c2 FROM STDIN (FORMAT BINARY)")
+        .await
+        .unwrap();
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from(binary)).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 3);
+    let rows = client
+        .query("SELECT id, name FROM c2 ORDER BY id", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2].get::<_, String>(1), "th,ree");
+    let empty: Vec<u8> = client
+        .copy_out("COPY (SELECT * FROM c2 WHERE false) TO STDOUT (FORMAT binary)")
+        .await
+        .unwrap()
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .unwrap();
+    assert_eq!(
+        empty,
+        b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0\xff\xff".to_vec()
+    );
+
+    // Malformed binary COPY data is rejected and nothing is inserted.
+    let sink = client
+        .copy_in("COPY c2 FROM STDIN (FORMAT BINARY)")
+        .await
+        .unwrap();
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"PGCOPY\n\xff\r\n\0garbage"))
+        .await
+        .unwrap();
+    let error = sink.finish().await.unwrap_err();
+    assert_eq!(code(&error), "22P04");
+    assert_eq!(
+        client
+            .query_one("SELECT count(*) FROM c2", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        3
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn databases_are_separate_catalogs() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client.batch_execute("CREATE DATABASE lake").await.unwrap();
+    assert_eq!(
+        code(
+            &client
+                .batch_execute("CREATE DATABASE lake")
+                .await
+                .unwrap_err()
+        ),
+        "42P04"
+    );
+    let lake = server.connect("lake").await;
+    lake.batch_execute("CREATE TABLE only_here (x INTEGER)")
+        .await
+        .unwrap();
+    let schema: String = lake
+        .query_one(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'only_here'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(schema, "public");
+    assert_eq!(
+        code(
+            &client
+                .batch_execute("SELECT * FROM only_here")
+                .await
+                .unwrap_err()
+        ),
+        "42P01"
+    );
+    // In use: refused. After the session closes: dropped.
+    assert_eq!(
+        code(
+            &client
+                .batch_execute("DROP DATABASE lake")
+                .await
+                .unwrap_err()
+        ),
+        "55006"
+    );
+    drop(lake);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client.batch_execute("DROP DATABASE lake").await.unwrap();
+    assert_eq!(
+        code(&server.config("lake").connect(NoTls).await.err().unwrap()),
+        "3D000"
+    );
+    client
+        .batch_execute("DROP DATABASE IF EXISTS lake")
+        .await
+        .unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_unknown_user_look_the_same() {
+    let server = TestServer::start(|_| {}).await;
+    let mut wrong = server.config("duckraft");
+    wrong.password("nope");
+    let wrong = wrong.connect(NoTls).await.err().unwrap();
+    let mut unknown = server.config("duckraft");
+    unknown.user("ghost").password("nope");
+    let unknown = unknown.connect(NoTls).await.err().unwrap();
+    assert_eq!(code(&wrong), "28P01");
+    assert_eq!(code(&unknown), "28P01");
+    let message = |e: &tokio_postgres::Error| {
+        e.as_db_error()
+            .unwrap()
+            .message()
+            .replace("ghost", SUPERUSER)
+    };
+    assert_eq!(message(&wrong), message(&unknown));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_interrupts_a_running_query() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel_query(NoTls).await.unwrap();
+    });
+    let started = std::time::Instant::now();
+    let error = client
+        .simple_query("SELECT count(*) FROM range(100000000000) a")
+        .await
+        .unwrap_err();
+    canceller.await.unwrap();
+    assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(
+        client
+            .query_one("SELECT 42", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        42
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_and_idle_timeouts() {
+    let server =
+        TestServer::start(|c| c.idle_session_timeout = Some(Duration::from_millis(800))).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute("SET statement_timeout = 300")
+        .await
+        .unwrap();
+    let error = client
+        .simple_query("SELECT count(*) FROM range(100000000000) a")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "57014");
+    assert!(error
+        .as_db_error()
+        .unwrap()
+        .message()
+        .contains("statement timeout"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        client.simple_query("SELECT 1").await.is_err(),
+        "idle session should be closed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limit_answers_53300() {
+    let server = TestServer::start(|c| c.max_connections = 2).await;
+    let first = server.connect("duckraft").await;
+    let second = server.connect("duckraft").await;
+    let third = server
+        .config("duckraft")
+        .connect(NoTls)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(code(&third), "53300");
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = server.connect("duckraft").await;
+    again.batch_execute("SELECT 1").await.unwrap();
+    second.batch_execute("SELECT 1").await.unwrap();
+    server.stop().await;
+}
+
+/// Sends a startup, completes nothing else, and returns the raw socket.
+async fn raw_startup(port: u16) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut body = Vec::new();
+    body.extend_from_slice(&196_608i32.to_be_bytes());
+    for part in ["user", SUPERUSER, "database", "duckraft", ""] {
+        body.extend_from_slice(part.as_bytes());
+        body.push(0);
+    }
+    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    stream.write_all(&packet).await.unwrap();
+    stream
+}
+
+async fn read_all(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+    out
+}
+
+fn error_code_in(bytes: &[u8]) -> Option<String> {
+    let at = bytes.iter().position(|&b| b == b'E')?;
+    let body = &bytes[at + 5..];
+    let mut fields = body.split(|&b| b == 0);
+    fields.find_map(|f| {
+        f.strip_prefix(b"C")
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_close_only_that_connection() {
+    let server = TestServer::start(|c| c.message_bytes_max = 4096).await;
+    let healthy = server.connect("duckraft").await;
+
+    // A garbage startup length.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    stream
+        .write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code_in(&read_all(&mut stream).await).as_deref(),
+        Some("08P01")
+    );
+
+    // An unsupported protocol version.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    stream.write_all(&[0, 0, 0, 8, 0, 2, 0, 0]).await.unwrap();
+    assert_eq!(
+        error_code_in(&read_all(&mut stream).await).as_deref(),
+        Some("0A000")
+    );
+
+    // An unknown message type where the password should be.
+    let mut stream = raw_startup(server.port).await;
+    stream.write_all(&[b'Z', 0, 0, 0, 4]).await.unwrap();
+    assert_eq!(
+        error_code_in(&read_all(&mut stream).await).as_deref(),
+        Some("08P01")
+    );
+
+    // A message larger than the configured bound.
+    let mut stream = raw_startup(server.port).await;
+    stream.write_all(&[b'p', 0, 1, 0, 0]).await.unwrap();
+    assert_eq!(
+        error_code_in(&read_all(&mut stream).await).as_deref(),
+        Some("54000")
+    );
+
+    // Too-large query from an authenticated client: error, connection closed.
+    let big = "x".repeat(8192);
+    let error = healthy
+        .simple_query(&format!("SELECT '{big}'"))
+        .await
+        .unwrap_err();
+    assert!(error.is_closed() || error.code().is_some(), "{error:?}");
+
+    // The server keeps serving.
+    let fresh = server.connect("duckraft").await;
+    assert_eq!(
+        fresh
+            .query_one("SELECT 1 + 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        2
+    );
+    server.stop().await;
+}
+
+fn test_certificate(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, rcgen::Certificate) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let cert_path = dir.join("server.pem");
+    let key_path = dir.join("server-key.pem");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path, cert)
+}
+
+fn client_tls(cert: &rcgen::Certificate, alpn: bool) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    if alpn {
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
+    }
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_via_sslrequest_and_direct() {
+    let cert_dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path, cert) = test_certificate(cert_dir.path());
+    let server = TestServer::start(|c| {
+        c.tls_cert = Some(cert_path.clone());
+        c.tls_key = Some(key_path.clone());
+    })
+    .await;
+
+    // SSLRequest upgrade.
+    let connector = tokio_postgres_rustls::MakeRustlsConnect::new(client_tls(&cert, false));
+    let mut config = server.config("duckraft");
+    config
+        .host("localhost")
+        .ssl_mode(tokio_postgres::config::SslMode::Require);
+    let (client, connection) = config.connect(connector).await.unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        client
+            .query_one("SELECT 7", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        7
+    );
+
+    // Direct TLS with ALPN "postgresql", then the usual startup inside it.
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(client_tls(&cert, true)))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let (client, connection) = server
+        .config("duckraft")
+        .connect_raw(tls, NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        client
+            .query_one("SELECT 8", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        8
+    );
+
+    // Direct TLS without the ALPN is refused.
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(client_tls(&cert, false)))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await;
+    if let Ok(tls) = tls {
+        assert!(server
+            .config("duckraft")
+            .connect_raw(tls, NoTls)
+            .await
+            .is_err());
+    }
+    server.stop().await;
+}
+
+/// Reads the first authentication request the server sends after a startup.
+async fn first_auth_request<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> i32 {
+    let mut body = Vec::new();
+    body.extend_from_slice(&196_608i32.to_be_bytes());
+    for part in ["user", SUPERUSER, "database", "duckraft", ""] {
+        body.extend_from_slice(part.as_bytes());
+        body.push(0);
+    }
+    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    stream.write_all(&packet).await.unwrap();
+    let mut header = [0u8; 9];
+    stream.read_exact(&mut header).await.unwrap();
+    assert_eq!(header[0], b'R');
+    i32::from_be_bytes(header[5..9].try_into().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleartext_passwords_only_over_tls() {
+    let cert_dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path, cert) = test_certificate(cert_dir.path());
+    let server = TestServer::start(|c| {
+        c.tls_cert = Some(cert_path.clone());
+        c.tls_key = Some(key_path.clone());
+        c.cleartext_password_over_tls = true;
+    })
+    .await;
+    // Plain TCP: SCRAM-SHA-256 (AuthenticationSASL = 10), never cleartext (3).
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    assert_eq!(first_auth_request(&mut plain).await, 10);
+    // TLS: cleartext is offered, and a real client logs in with it.
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(client_tls(&cert, true)))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first_auth_request(&mut tls).await, 3);
+    let connector = tokio_postgres_rustls::MakeRustlsConnect::new(client_tls(&cert, false));
+    let mut config = server.config("duckraft");
+    config
+        .host("localhost")
+        .ssl_mode(tokio_postgres::config::SslMode::Require);
+    let (client, connection) = config.connect(connector.clone()).await.unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        client
+            .query_one("SELECT 9", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        9
+    );
+    config.password("wrong");
+    assert_eq!(
+        code(&config.connect(connector).await.err().unwrap()),
+        "28P01"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_commands_behave_like_postgres() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    let version: String = client
+        .query_one("SHOW server_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(version.starts_with("15"));
+    client
+        .batch_execute("SET application_name = 'wire-test'")
+        .await
+        .unwrap();
+    let name: String = client
+        .query_one("SHOW application_name", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "wire-test");
+    assert_eq!(
+        code(
+            &client
+                .batch_execute("SET duckraft.read_consistency = 'sometimes'")
+                .await
+                .unwrap_err()
+        ),
+        "22023"
+    );
+    client
+        .batch_execute("SET duckraft.read_consistency = 'local'")
+        .await
+        .unwrap();
+    client.batch_execute("DISCARD ALL").await.unwrap();
+    let consistency: String = client
+        .query_one("SHOW duckraft.read_consistency", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        consistency, "linearizable",
+        "DISCARD ALL resets every setting, as in PostgreSQL"
+    );
+    client
+        .batch_execute("SET duckraft.read_consistency = 'session'; RESET ALL")
+        .await
+        .unwrap();
+    let consistency: String = client
+        .query_one("SHOW duckraft.read_consistency", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(consistency, "linearizable");
+    assert_eq!(
+        code(
+            &client
+                .batch_execute("SHOW no_such_setting")
+                .await
+                .unwrap_err()
+        ),
+        "42704"
+    );
+    server.stop().await;
+}

@@ -1,0 +1,13 @@
+//! The SQL contract: tokenizing, splitting and classifying PostgreSQL-dialect
+//! statements, and the value model both sides of the wire agree on.
+
+pub mod classify;
+pub mod compat;
+pub mod lexer;
+pub mod types;
+
+pub use classify::{
+    classify, ClassifyError, CopyFormat, CopyOptions, IsolationLevel, SqlKind, Statement,
+};
+pub use lexer::split_statements;
+pub use types::{Column, Value};

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. Installs what the tests need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/duckraft-target}"
+export DUCKRAFT_VENV="${DUCKRAFT_VENV:-/var/tmp/duckraft-venv}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing test dependencies"
+scripts/setup-test-env.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo build --workspace --bins
+cargo test --workspace
+
+export DUCKRAFT_BIN="$CARGO_TARGET_DIR/debug/duckraft"
+
+step "real-client compatibility suite (compat/)"
+"$DUCKRAFT_VENV/bin/pytest" -q compat
+
+step "Helm chart render tests"
+"$DUCKRAFT_VENV/bin/pytest" -q charts/duckraft/tests
+
+step "TLA+ models and mutants"
+spec/tla/check.sh
