@@ -268,3 +268,14 @@ def section(results, label):
         if lab == label:
             return rows
     raise KeyError(f"no result labelled {label!r}; have {[lab for lab, _ in results]}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the known duckraft gaps (compat/known_gaps.py) as strict expected failures."""
+    from known_gaps import KNOWN_GAPS
+
+    for item in items:
+        key = item.nodeid.split("compat/", 1)[-1]
+        reason = KNOWN_GAPS.get(key)
+        if reason:
+            item.add_marker(pytest.mark.xfail(reason=f"known duckraft gap: {reason}", strict=True))

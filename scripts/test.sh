@@ -17,7 +17,7 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test"
-cargo build --workspace --bins
+cargo build --workspace --all-targets
 cargo test --workspace
 
 export DUCKRAFT_BIN="$CARGO_TARGET_DIR/debug/duckraft"

@@ -17,10 +17,19 @@
 (* request and the sender handles the response together. A lost request  *)
 (* or response is an RPC that never happens; a late response is dropped   *)
 (* by raft-rs once the sender's term moved on, which is again a lost      *)
-(* message. Reordered and duplicated appends inside one term are raft-rs's *)
-(* own contract and are not re-checked here; P1 checks the decisions      *)
-(* duckraft makes around raft-rs. Log entries are represented by their    *)
-(* term: the same index and term means the same entry.                    *)
+(* message. A pre-vote round is one step, since pre-votes change no state *)
+(* at the voters. An append may carry any slice of the leader's log from  *)
+(* the follower's known match on (probing, and batches split at the       *)
+(* message size limit). Reordered and duplicated appends inside one term  *)
+(* are raft-rs's own contract and are not re-checked here: P1 checks the  *)
+(* decisions duckraft makes around raft-rs. Time is abstract: election    *)
+(* timeouts and check-quorum step-downs may happen at any moment. Log     *)
+(* entries are represented by their term: the same index and term means   *)
+(* the same entry.                                                         *)
+(*                                                                         *)
+(* Liveness is not checked here: with terms bounded, split votes at the   *)
+(* last term stall forever, so "eventually a leader" is false in any      *)
+(* bounded model. The simulator checks election liveness after healing.   *)
 (*                                                                         *)
 (* Mutant selects a deliberately broken variant (docs/formal-models.md):  *)
 (*   "None"                    the protocol as implemented;               *)
@@ -60,7 +69,6 @@ ForgedSnapshots ==
       checksumOk |-> FALSE]}
 
 Follower == "Follower"
-PreCandidate == "PreCandidate"
 Candidate == "Candidate"
 Leader == "Leader"
 
@@ -80,16 +88,14 @@ VARIABLES
     sm,            \* [Server -> Seq(term)]
     \* SoftState, lost on restart: [role, lease, votes, match]. lease means
     \* "heard from a live leader within the election timeout" (check-quorum);
-    \* votes are the (pre-)votes a (pre-)candidate holds; match is a leader's
-    \* view of its replicas. Fields that do not apply to the role are empty.
+    \* votes are the votes a candidate holds; match is a leader's view of its
+    \* replicas. Fields that do not apply to the role are empty.
     soft,
-    \* Ghost variables, for invariants only.
-    elected,       \* set of <<term, server>>: every election ever won
-    committed,     \* set of [index, term, by]: entries leaders committed
+    \* Ghost variable, for invariants only.
     highWater      \* [Server -> Nat]: highest applied index ever reached
 
 hardVars == <<hardTerm, hardVote>>
-ghostVars == <<elected, committed, highWater>>
+ghostVars == <<highWater>>
 vars == <<currentTerm, votedFor, hardVars, log, commitIndex, sm, soft,
           ghostVars>>
 
@@ -101,7 +107,6 @@ Max(a, b) == IF a > b THEN a ELSE b
 
 NoMatch == [s \in Server |-> 0]
 FollowerSoft(l) == [role |-> Follower, lease |-> l, votes |-> {}, match |-> NoMatch]
-PreCandidateSoft(v) == [role |-> PreCandidate, lease |-> FALSE, votes |-> v, match |-> NoMatch]
 CandidateSoft(v) == [role |-> Candidate, lease |-> FALSE, votes |-> v, match |-> NoMatch]
 LeaderSoft(m) == [role |-> Leader, lease |-> TRUE, votes |-> {}, match |-> m]
 
@@ -122,8 +127,6 @@ Init ==
     /\ commitIndex = [i \in Server |-> 0]
     /\ sm = [i \in Server |-> <<>>]
     /\ soft = [i \in Server |-> FollowerSoft(FALSE)]
-    /\ elected = {}
-    /\ committed = {}
     /\ highWater = [i \in Server |-> 0]
 
 (***************************************************************************)
@@ -152,12 +155,12 @@ ObserveTerm(j, t) ==
     THEN SetHardState(j, t, Nil)
     ELSE UNCHANGED <<currentTerm, votedFor, hardVars>>
 
-\* Election timeout: a follower, or a (pre-)candidate whose election
-\* stalled, starts a pre-vote for term + 1 without changing its term.
+\* Election timeout: a follower's (or a stalled candidate's) timer fires;
+\* it no longer counts a leader as live, and may start a pre-vote.
 Timeout(i) ==
     /\ role(i) # Leader
-    /\ currentTerm[i] < MaxTerm
-    /\ soft' = [soft EXCEPT ![i] = PreCandidateSoft({i})]
+    /\ soft[i].lease
+    /\ soft' = [soft EXCEPT ![i].lease = FALSE]
     /\ UNCHANGED <<currentTerm, votedFor, hardVars, log, commitIndex, sm,
                    ghostVars>>
 
@@ -169,23 +172,25 @@ CheckQuorumStepDown(i) ==
     /\ UNCHANGED <<currentTerm, votedFor, hardVars, log, commitIndex, sm,
                    ghostVars>>
 
-\* Pre-vote RPC from i to j. j grants if it is outside its check-quorum
-\* lease, the proposed term is above its own and i's log is up to date; j
-\* changes no state (raft-rs: pre-votes touch neither term nor vote). A
-\* quorum of pre-votes makes i a candidate: it bumps its term and votes for
-\* itself, fsynced before the vote requests go out.
-PreVote(i, j) ==
-    /\ role(i) = PreCandidate
-    /\ j \notin soft[i].votes
-    /\ currentTerm[i] + 1 > currentTerm[j]
+\* j would grant i a pre-vote: j is outside its check-quorum lease and not a
+\* leader, the proposed term is above its own, and i's log is up to date.
+PreVoteGranted(j, i) ==
     /\ ~soft[j].lease
     /\ role(j) # Leader
+    /\ currentTerm[i] + 1 > currentTerm[j]
     /\ LogUpToDate(i, j)
-    /\ IF soft[i].votes \cup {j} \in Quorum
-       THEN /\ SetHardState(i, currentTerm[i] + 1, i)
-            /\ soft' = [soft EXCEPT ![i] = CandidateSoft({i})]
-       ELSE /\ soft' = [soft EXCEPT ![i].votes = @ \cup {j}]
-            /\ UNCHANGED <<currentTerm, votedFor, hardVars>>
+
+\* Pre-vote round of i for term + 1. Pre-votes change no state at the voters
+\* (raft-rs: they touch neither term nor vote), so the round is one step:
+\* with a quorum of grants, i becomes a candidate; it bumps its term and
+\* votes for itself, fsynced before the vote requests go out.
+PreVote(i) ==
+    /\ role(i) # Leader
+    /\ ~soft[i].lease
+    /\ currentTerm[i] < MaxTerm
+    /\ \E Q \in Quorum : i \in Q /\ \A j \in Q \ {i} : PreVoteGranted(j, i)
+    /\ SetHardState(i, currentTerm[i] + 1, i)
+    /\ soft' = [soft EXCEPT ![i] = CandidateSoft({i})]
     /\ UNCHANGED <<log, commitIndex, sm, ghostVars>>
 
 \* Vote RPC from candidate i to j. With check-quorum, j ignores a higher-term
@@ -211,16 +216,15 @@ RequestVote(i, j) ==
                              ![i] = LeaderSoft([s \in Server |->
                                        IF s = i THEN Len(log[i]) + 1 ELSE 0]),
                              ![j] = jSoft]
-                       /\ elected' = elected \cup {<<t, i>>}
                   ELSE /\ soft' = [soft EXCEPT ![i].votes = @ \cup {j},
                                                ![j] = jSoft]
-                       /\ UNCHANGED <<log, elected>>
+                       /\ UNCHANGED log
           ELSE \* Rejected. A higher term still makes j a follower of it.
                /\ t > currentTerm[j]
                /\ SetHardState(j, t, Nil)
                /\ soft' = [soft EXCEPT ![j] = jSoft]
-               /\ UNCHANGED <<log, elected>>
-    /\ UNCHANGED <<commitIndex, sm, committed, highWater>>
+               /\ UNCHANGED log
+    /\ UNCHANGED <<commitIndex, sm, highWater>>
 
 \* A client proposal reaches the leader (directly or forwarded).
 ClientRequest(i) ==
@@ -251,12 +255,6 @@ NewCommit(i, match) ==
         ks == {k \in 1..Len(log[i]) : Committable(k)}
     IN IF ks = {} THEN commitIndex[i] ELSE CHOOSE x \in ks : \A y \in ks : y <= x
 
-\* The entries leader i commits by raising its commit index to k.
-NewlyCommitted(i, k) ==
-    {[index |-> x, term |-> log[i][x], by |-> currentTerm[i]] :
-        x \in {y \in (commitIndex[i] + 1)..k :
-                 ~\E c \in committed : c.index = y /\ c.term = log[i][y]}}
-
 \* Append RPC from leader i to j: entries prevIndex+1..last of i's log.
 \* prevIndex ranges from j's known match up to i's last index (probing), and
 \* last may stop short of i's last index (raft-rs splits a batch at
@@ -285,10 +283,9 @@ AppendEntries(i, j) ==
                    /\ commitIndex' = [commitIndex EXCEPT
                          ![j] = Max(commitIndex[j], Min(commitIndex[i], last)),
                          ![i] = k]
-                   /\ committed' = committed \cup NewlyCommitted(i, k)
               ELSE /\ soft' = [soft EXCEPT ![j] = FollowerSoft(TRUE)]
-                   /\ UNCHANGED <<log, commitIndex, committed>>
-    /\ UNCHANGED <<sm, elected, highWater>>
+                   /\ UNCHANGED <<log, commitIndex>>
+    /\ UNCHANGED <<sm, highWater>>
 
 \* Apply the next committed entry to the state machine. The applied index
 \* is written in the same DuckDB transaction (P3), so it is durable.
@@ -297,8 +294,7 @@ Apply(i) ==
     /\ Len(sm[i]) < Len(log[i])
     /\ sm' = [sm EXCEPT ![i] = Append(sm[i], log[i][Len(sm[i]) + 1])]
     /\ highWater' = [highWater EXCEPT ![i] = Max(highWater[i], Len(sm[i]) + 1)]
-    /\ UNCHANGED <<currentTerm, votedFor, hardVars, log, commitIndex, soft,
-                   elected, committed>>
+    /\ UNCHANGED <<currentTerm, votedFor, hardVars, log, commitIndex, soft>>
 
 \* The install guards; each mutant switches one off.
 GroupOk(s) == s.group = ThisGroup \/ Mutant = "SnapshotNoGroupCheck"
@@ -331,13 +327,11 @@ SendSnapshot(i, j) ==
                            checksumOk |-> TRUE])
     /\ soft' = [soft EXCEPT ![i].match[j] = Max(@, Len(sm[i])),
                             ![j] = FollowerSoft(TRUE)]
-    /\ UNCHANGED <<elected, committed>>
 
 \* A forged (misrouted or corrupted) snapshot reaches node i.
 ForgedSnapshot(i) ==
     /\ \E s \in ForgedSnapshots : InstallSnapshot(i, s)
     /\ soft' = [soft EXCEPT ![i] = FollowerSoft(FALSE)]
-    /\ UNCHANGED <<elected, committed>>
 
 \* Crash and restart: SoftState is lost; HardState, the log and the state
 \* machine are reloaded from disk.
@@ -358,6 +352,7 @@ Persist(i) ==
 Next ==
     \E i \in Server :
         \/ Timeout(i)
+        \/ PreVote(i)
         \/ CheckQuorumStepDown(i)
         \/ ClientRequest(i)
         \/ Apply(i)
@@ -365,7 +360,6 @@ Next ==
         \/ Persist(i)
         \/ ForgedSnapshot(i)
         \/ \E j \in Server \ {i} :
-              \/ PreVote(i, j)
               \/ RequestVote(i, j)
               \/ AppendEntries(i, j)
               \/ SendSnapshot(i, j)
@@ -382,14 +376,16 @@ TypeOK ==
     /\ votedFor \in [Server -> Server \cup {Nil}]
     /\ hardVote \in [Server -> Server \cup {Nil}]
     /\ \A i \in Server :
-          /\ role(i) \in {Follower, PreCandidate, Candidate, Leader}
+          /\ role(i) \in {Follower, Candidate, Leader}
           /\ Len(log[i]) <= MaxLogLen
           /\ commitIndex[i] <= Len(log[i])
           /\ Len(sm[i]) <= commitIndex[i]
 
-\* At most one leader is ever elected in a term.
+\* No two leaders of the same term.
 ElectionSafety ==
-    \A e1, e2 \in elected : e1[1] = e2[1] => e1[2] = e2[2]
+    \A i, j \in Server :
+        (i # j /\ role(i) = Leader /\ role(j) = Leader) =>
+            currentTerm[i] # currentTerm[j]
 
 \* Two logs with an entry of the same term at the same index are identical
 \* up to that index.
@@ -399,19 +395,34 @@ LogMatching ==
             log[i][k] = log[j][k] =>
                 SubSeq(log[i], 1, k) = SubSeq(log[j], 1, k)
 
-\* Every entry committed in term t is in the log of every leader of a later
-\* term.
+\* The entries node j knows committed (up to its commit index) were
+\* committed in a term <= j's term, so every leader of a later term holds
+\* them.
 LeaderCompleteness ==
-    \A c \in committed : \A i \in Server :
-        (role(i) = Leader /\ currentTerm[i] > c.by) =>
-            (Len(log[i]) >= c.index /\ log[i][c.index] = c.term)
+    \A i, j \in Server :
+        (role(i) = Leader /\ currentTerm[i] > currentTerm[j]) =>
+            \A k \in 1..Min(commitIndex[j], Len(log[j])) :
+                Len(log[i]) >= k /\ log[i][k] = log[j][k]
 
-\* No two different entries are ever committed at the same index, and no two
-\* state machines ever applied different entries at the same index.
+\* Leader Completeness, as a state invariant that does not wait for the
+\* election: every node whose log would win the votes of a quorum (its own
+\* and those of voters its log is up to date against) already holds every
+\* entry any node knows committed. Committing an earlier-term entry by
+\* counting replicas breaks this the moment it happens (Raft paper, fig. 8).
+ElectableLogsHoldCommitted ==
+    \A i, j \in Server :
+        (\E Q \in Quorum : \A v \in Q : v = i \/ LogUpToDate(i, v)) =>
+            \A k \in 1..Min(commitIndex[j], Len(log[j])) :
+                Len(log[i]) >= k /\ log[i][k] = log[j][k]
+
+\* Nodes agree on every index both know committed, and no two state
+\* machines ever applied different entries at the same index.
 StateMachineSafety ==
-    /\ \A c1, c2 \in committed : c1.index = c2.index => c1.term = c2.term
-    /\ \A i, j \in Server :
-          \A k \in 1..Min(Len(sm[i]), Len(sm[j])) : sm[i][k] = sm[j][k]
+    \A i, j \in Server :
+        /\ \A k \in 1..Min(Min(commitIndex[i], Len(log[i])),
+                           Min(commitIndex[j], Len(log[j]))) :
+              log[i][k] = log[j][k]
+        /\ \A k \in 1..Min(Len(sm[i]), Len(sm[j])) : sm[i][k] = sm[j][k]
 
 \* The applied index never moves backwards (a restored snapshot is newer).
 AppliedIndexMonotonic ==

@@ -159,7 +159,9 @@ async fn sigterm_finishes_in_flight_work_and_exits_zero() {
     // A statement that takes a while is running when SIGTERM arrives.
     let slow = tokio::spawn(async move {
         let result = client
-            .simple_query("INSERT INTO t SELECT count(*) FROM range(300000000) a")
+            .simple_query(
+                "INSERT INTO t SELECT count(*) FROM range(300000000) t(i) WHERE i % 7 = 3",
+            )
             .await;
         (client, result)
     });

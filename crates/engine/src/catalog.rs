@@ -162,12 +162,15 @@ impl Catalogs {
             ("memory_limit", self.config.duckdb_memory_limit.clone()),
             ("autoinstall_known_extensions", "false".to_string()),
             ("autoload_known_extensions", "false".to_string()),
-            ("enable_external_access", "false".to_string()),
         ];
         let database = RawDatabase::open(path.to_str().expect("data dir is UTF-8"), &settings)?;
         let mut describer = Describer::new(&database)?;
         describer.execute_batch("CREATE SCHEMA IF NOT EXISTS public")?;
         describer.execute_batch(PG_CATALOG_SQL)?;
+        // After our own in-memory ATTACH: clients must never read or write
+        // files, attach databases or load extensions (DuckDB refuses to turn
+        // this back on while the database runs).
+        describer.execute_batch("SET enable_external_access = false")?;
         describer.execute_batch(SESSION_SETUP_SQL)?;
         let catalog = Catalog {
             name: name.to_string(),

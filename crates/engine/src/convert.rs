@@ -58,6 +58,10 @@ pub struct DuckType {
 }
 
 impl DuckType {
+    pub fn is_sql_null(&self) -> bool {
+        self.id == duck::SQLNULL
+    }
+
     pub fn from_handle(handle: &duckdb::core::LogicalTypeHandle) -> Self {
         let id = handle.raw_id();
         let decimal =
@@ -194,6 +198,12 @@ pub fn to_value(value: DuckValue, type_oid: u32) -> Result<Value, EngineError> {
         DuckValue::Enum(s) => Value::Text(s),
         other @ (DuckValue::Struct(_) | DuckValue::Map(_) | DuckValue::Union(_)) => {
             Value::Json(nested_json(&other).to_string())
+        }
+        other => {
+            return Err(EngineError::new(
+                "0A000",
+                format!("values like {other:?} cannot be sent to PostgreSQL clients"),
+            ))
         }
     })
 }

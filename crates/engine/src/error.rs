@@ -61,10 +61,11 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
     // DuckDB appends "LINE 1: ..." context; keep only the first line for the message.
     let first_line = message.lines().next().unwrap_or(message).to_string();
     let lower = message.to_ascii_lowercase();
-    let code = match class {
-        "Parser" => "42601",
-        "Interrupt" => "57014",
-        "Constraint" => {
+    let class = class.to_ascii_lowercase();
+    let code = match class.as_str() {
+        "parser" => "42601",
+        "interrupt" => "57014",
+        "constraint" => {
             if lower.contains("not null") {
                 "23502"
             } else if lower.contains("foreign key") {
@@ -75,7 +76,7 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
                 "23505"
             }
         }
-        "Catalog" => {
+        "catalog" => {
             if lower.contains("already exists") {
                 if lower.contains("schema") {
                     "42P06"
@@ -92,7 +93,7 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
                 "42P01"
             }
         }
-        "Binder" => {
+        "binder" => {
             if lower.contains("referenced column")
                 || lower.contains("column") && lower.contains("not found")
             {
@@ -107,16 +108,16 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
                 "42601"
             }
         }
-        "Conversion" | "Invalid Input" => {
+        "conversion" | "invalid input" => {
             if lower.contains("out of range") || lower.contains("overflow") {
                 "22003"
             } else {
                 "22P02"
             }
         }
-        "Out of Range" => "22003",
-        "Division by Zero" => "22012",
-        "TransactionContext" => {
+        "out of range" => "22003",
+        "division by zero" => "22012",
+        "transactioncontext" => {
             if lower.contains("conflict") {
                 "40001"
             } else if lower.contains("aborted") {
@@ -125,15 +126,15 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
                 "25000"
             }
         }
-        "Transaction" => "40001",
-        "Not implemented" => "0A000",
-        "Permission" => "42501",
-        "IO" => "58030",
-        "Out of Memory" => "53200",
-        "Dependency" => "2BP01",
-        "Sequence" => "2200H",
-        "Serialization" => "XX001",
-        "Fatal" | "Internal" => "XX000",
+        "transaction" => "40001",
+        "not implemented" => "0A000",
+        "permission" => "42501",
+        "io" => "58030",
+        "out of memory" => "53200",
+        "dependency" => "2BP01",
+        "sequence" => "2200H",
+        "serialization" => "XX001",
+        "fatal" | "internal" => "XX000",
         _ => {
             if lower.contains("conflict") {
                 "40001"
@@ -188,6 +189,7 @@ mod tests {
                 "40001",
             ),
             ("Interrupt Error: Interrupted!", "57014"),
+            ("INTERRUPT Error: Interrupted!", "57014"),
             (
                 "Catalog Error: Table with name \"t\" already exists!",
                 "42P07",

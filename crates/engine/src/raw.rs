@@ -190,17 +190,17 @@ unsafe fn duck_type(logical: ffi::duckdb_logical_type) -> DuckType {
         };
     }
     unsafe {
-        let id = ffi::duckdb_get_type_id(logical) as u32;
-        let decimal = (id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL as u32).then(|| {
+        let id = ffi::duckdb_get_type_id(logical);
+        let decimal = (id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL).then(|| {
             (
                 ffi::duckdb_decimal_width(logical),
                 ffi::duckdb_decimal_scale(logical),
             )
         });
-        let child = if id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST as u32
-            || id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_ARRAY as u32
+        let child = if id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST
+            || id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_ARRAY
         {
-            let mut child = if id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST as u32 {
+            let mut child = if id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST {
                 ffi::duckdb_list_type_child_type(logical)
             } else {
                 ffi::duckdb_array_type_child_type(logical)

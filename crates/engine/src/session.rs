@@ -174,23 +174,33 @@ impl EngineSession {
         }
         let mut rows = statement.query(duckdb::params_from_iter(parameters.iter()))?;
         let described = rows.as_ref().expect("rows come from a statement");
-        let columns: Vec<Column> = (0..described.column_count())
-            .map(|i| {
+        let duck_types: Vec<DuckType> = (0..described.column_count())
+            .map(|i| DuckType::from_handle(&described.column_logical_type(i)))
+            .collect();
+        let columns: Vec<Column> = duck_types
+            .iter()
+            .enumerate()
+            .map(|(i, duck_type)| {
                 let name = described
                     .column_name(i)
                     .map_or_else(|_| format!("column{i}"), |n| n.to_string());
-                column(
-                    &name,
-                    &DuckType::from_handle(&described.column_logical_type(i)),
-                )
+                column(&name, duck_type)
             })
             .collect();
+        // duckdb-rs cannot read cells of an untyped NULL column (`SELECT NULL`).
+        let always_null: Vec<bool> = duck_types.iter().map(DuckType::is_sql_null).collect();
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let values = columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| cell(row, i, c.type_oid))
+                .map(|(i, c)| {
+                    if always_null[i] {
+                        Ok(Value::Null)
+                    } else {
+                        cell(row, i, c.type_oid)
+                    }
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             out.push(values);
         }

@@ -737,14 +737,22 @@ impl<B: Backend> Connection<B> {
             b'Q' => {
                 let mut reader = Reader::new(&message.body);
                 let sql = reader.cstr()?;
-                if let Err(error) = self.simple_query(&sql).await {
-                    if error.fatal {
-                        return Err(error);
+                match self.simple_query(&sql).await {
+                    Err(error) if error.fatal => return Err(error),
+                    Err(error) => {
+                        let was_implicit = self.transaction == TransactionState::Implicit;
+                        self.report_error(&error);
+                        if was_implicit {
+                            // All or nothing: undo what the earlier statements did.
+                            if let Err(error) = self.blocking(|s| s.rollback()).await {
+                                write_error(&mut self.out, &error);
+                            }
+                        }
                     }
-                    self.report_error(&error);
-                }
-                if self.transaction == TransactionState::Implicit {
-                    self.finish_implicit().await;
+                    Ok(()) if self.transaction == TransactionState::Implicit => {
+                        self.finish_implicit().await
+                    }
+                    Ok(()) => {}
                 }
                 self.ready_for_query();
                 Ok(true)
@@ -1359,20 +1367,23 @@ impl<B: Backend> Connection<B> {
             }
         }
         let names: Vec<String> = output.columns.iter().map(|c| c.name.clone()).collect();
-        if let Some(header) = encoder.start(&names) {
-            self.out.message(b'd').bytes(&header);
-        }
-        let mut row_bytes = BytesMut::new();
+        // As PostgreSQL does: the header travels in the same CopyData message
+        // as the first row (or the trailer), one message per row after that.
+        // The DuckDB postgres scanner relies on exactly this framing.
+        let mut row_bytes = encoder.start(&names).unwrap_or_default();
         for row in &output.rows {
-            row_bytes.clear();
             encoder.row(row, &mut row_bytes)?;
             self.out.message(b'd').bytes(&row_bytes);
+            row_bytes.clear();
             if self.out.len() > 256 * 1024 {
                 self.flush().await?;
             }
         }
         if let Some(trailer) = encoder.finish() {
-            self.out.message(b'd').bytes(&trailer);
+            row_bytes.extend_from_slice(&trailer);
+        }
+        if !row_bytes.is_empty() {
+            self.out.message(b'd').bytes(&row_bytes);
         }
         self.out.message(b'c');
         self.complete(&format!("COPY {}", output.rows.len()));

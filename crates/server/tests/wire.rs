@@ -126,7 +126,7 @@ async fn simple_and_extended_queries() {
     assert_eq!(inserted, 1);
     let typed = client
         .query_one(
-            "SELECT 1::SMALLINT, 2::BIGINT, 1.5::DOUBLE, 2.5::FLOAT, true, 'x'::VARCHAR, '\\xdead'::BLOB, [1, 2, NULL]::INTEGER[]",
+            "SELECT 1::SMALLINT, 2::BIGINT, 1.5::DOUBLE, 2.5::REAL, true, 'x'::VARCHAR, '\\xde\\xad'::BLOB, [1, 2, NULL]::INTEGER[]",
             &[],
         )
         .await
@@ -190,6 +190,8 @@ async fn errors_carry_postgres_sqlstates() {
         ("SAVEPOINT s", "0A000"),
         ("COPY u FROM '/etc/passwd'", "42501"),
         ("INSTALL httpfs", "0A000"),
+        ("ATTACH '/tmp/other.duckdb' AS other", "0A000"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "42501"),
     ];
     for (sql, expected) in cases {
         let error = client.batch_execute(sql).await.unwrap_err();
@@ -502,7 +504,7 @@ async fn cancel_interrupts_a_running_query() {
     });
     let started = std::time::Instant::now();
     let error = client
-        .simple_query("SELECT count(*) FROM range(100000000000) a")
+        .simple_query("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")
         .await
         .unwrap_err();
     canceller.await.unwrap();
@@ -529,7 +531,7 @@ async fn statement_and_idle_timeouts() {
         .await
         .unwrap();
     let error = client
-        .simple_query("SELECT count(*) FROM range(100000000000) a")
+        .simple_query("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3")
         .await
         .unwrap_err();
     assert_eq!(code(&error), "57014");

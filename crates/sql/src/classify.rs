@@ -225,11 +225,17 @@ pub fn classify(statement: &str) -> Result<Statement, ClassifyError> {
             })
         }
         "SHOW" => {
-            let name = words[1..]
-                .iter()
-                .map(|t| name_text(t))
-                .collect::<Vec<_>>()
-                .join(" ");
+            // `SHOW duckraft.read_consistency`, `SHOW TRANSACTION ISOLATION LEVEL`
+            let mut name = String::new();
+            for token in &words[1..] {
+                if token.kind != TokenKind::Dot && !name.is_empty() && !name.ends_with('.') {
+                    name.push(' ');
+                }
+                name.push_str(&name_text(token));
+            }
+            if name == "transaction isolation level" {
+                name = "transaction_isolation".into();
+            }
             Ok(Statement::Show { name })
         }
         "DISCARD" => Ok(Statement::Discard),
@@ -943,6 +949,18 @@ mod tests {
             }
         );
         assert_eq!(classify("DISCARD ALL").unwrap(), Statement::Discard);
+        assert_eq!(
+            classify("SHOW duckraft.read_consistency").unwrap(),
+            Statement::Show {
+                name: "duckraft.read_consistency".into()
+            }
+        );
+        assert_eq!(
+            classify("SHOW TRANSACTION ISOLATION LEVEL").unwrap(),
+            Statement::Show {
+                name: "transaction_isolation".into()
+            }
+        );
     }
 
     #[test]
