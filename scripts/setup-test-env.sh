@@ -20,11 +20,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 stamp="$VENV/.requirements-stamp"
-want=$(cat compat/requirements.txt charts/duckraft/tests/requirements.txt spec/tla/requirements.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+requirements=(compat/requirements.txt charts/duckraft/tests/requirements.txt)
+want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
-  for req in compat/requirements.txt charts/duckraft/tests/requirements.txt spec/tla/requirements.txt; do
-    [ -f "$req" ] && "$VENV/bin/pip" install -q -r "$req"
+  for req in "${requirements[@]}"; do
+    "$VENV/bin/pip" install -q -r "$req"
   done
   echo "$want" > "$stamp"
 fi
