@@ -472,12 +472,12 @@ impl<B: Backend> Connection<B> {
     ) -> Result<(), PgError> {
         let mut user = None;
         let mut database = None;
-        let mut options = Vec::new();
         for (key, value) in parameters {
             match key.as_str() {
                 "user" => user = Some(value),
                 "database" => database = Some(value),
-                "options" => options.push(value),
+                // Command-line options (`-c name=value`) are not applied; PostgreSQL-only GUCs mean nothing here.
+                "options" => {}
                 "replication" => {
                     return Err(PgError::fatal(
                         "0A000",
@@ -537,7 +537,6 @@ impl<B: Backend> Connection<B> {
             Ok(())
         })
         .await?;
-        let _ = options;
         self.baseline = self.settings.clone();
         {
             self.out.message(b'R').i32(0);
@@ -841,9 +840,7 @@ impl<B: Backend> Connection<B> {
         }
         for text in statements {
             let statement = classify(text).map_err(|e| PgError::syntax(e.message))?;
-            let outcome = self
-                .run_statement(text, &statement, Vec::new(), &[], None)
-                .await?;
+            let outcome = self.run_statement(text, &statement, Vec::new()).await?;
             if let Some(output) = outcome {
                 self.send_rows_description(&output.columns, &[]);
                 self.send_rows(&output.columns, output.rows.iter(), &[])?;
@@ -861,8 +858,6 @@ impl<B: Backend> Connection<B> {
         text: &str,
         statement: &Statement,
         parameters: Vec<Value>,
-        _result_formats: &[i16],
-        _portal: Option<&str>,
     ) -> Result<Option<QueryOutput>, PgError> {
         if self.transaction == TransactionState::Failed
             && !matches!(statement, Statement::Commit | Statement::Rollback)
@@ -1639,15 +1634,8 @@ impl<B: Backend> Connection<B> {
                 self.out.message(b'I');
                 return Ok(());
             }
-            let formats = portal.result_formats.clone();
             let outcome = self
-                .run_statement(
-                    &statement.sql.clone(),
-                    &statement.statement,
-                    parameters,
-                    &formats,
-                    Some(name),
-                )
+                .run_statement(&statement.sql.clone(), &statement.statement, parameters)
                 .await?;
             let Some(output) = outcome else {
                 // Session command: its completion is already written.
