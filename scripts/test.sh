@@ -20,6 +20,9 @@ step "cargo test"
 cargo build --workspace --all-targets
 cargo test --workspace
 
+step "deterministic simulation gate (200 seeds, each run twice)"
+scripts/sim-gate.sh
+
 export DUCKRAFT_BIN="$CARGO_TARGET_DIR/debug/duckraft"
 
 step "real-client compatibility suite (compat/)"

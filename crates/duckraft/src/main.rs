@@ -20,8 +20,47 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a node (today: a single node with a local data dir).
+    /// Start a node: a single node by default, a cluster member with --peers.
     Serve(ServeArgs),
+    /// Write a cluster CA and one mTLS certificate per node.
+    Certs(CertsArgs),
+    /// Print a node's replication status (JSON from its HTTP endpoint).
+    Status(StatusArgs),
+    /// Start a local cluster of N nodes on loopback, for trying things out.
+    DevCluster(DevClusterArgs),
+}
+
+#[derive(clap::Args)]
+struct CertsArgs {
+    /// Directory to write ca.pem, ca-key.pem, <id>.pem and <id>-key.pem into
+    #[arg(long)]
+    out: PathBuf,
+    /// Comma-separated node ids, e.g. n1,n2,n3
+    #[arg(long, value_delimiter = ',', required = true)]
+    nodes: Vec<String>,
+    /// Extra DNS names for every node certificate
+    #[arg(long, value_delimiter = ',')]
+    dns: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// The node's HTTP status address
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8433")]
+    http: String,
+}
+
+#[derive(clap::Args)]
+struct DevClusterArgs {
+    /// Number of nodes (3 or 5)
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Parent directory for every node's data dir and the certificates
+    #[arg(long, default_value = "./duckraft-dev-cluster")]
+    dir: PathBuf,
+    /// First PostgreSQL port; node i listens on base+i, peers on base+100+i, HTTP on base+200+i
+    #[arg(long, default_value_t = 5433)]
+    base_port: u16,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +83,58 @@ struct ServeArgs {
     /// Maximum concurrent client connections; more are refused with 53300
     #[arg(long)]
     max_connections: Option<usize>,
+    /// This node's id in the cluster (its certificate names it)
+    #[arg(long, requires = "peers")]
+    node_id: Option<String>,
+    /// Every member's peer address: n1=HOST:PORT,n2=HOST:PORT,...
+    #[arg(long, value_delimiter = ',', requires = "node_id")]
+    peers: Vec<String>,
+    /// Peer (Raft) listen address [default: 127.0.0.1:7433]
+    #[arg(long, value_name = "HOST:PORT")]
+    peer_listen: Option<String>,
+    /// HTTP status listen address (/status /healthz /readyz /metrics) [default: 127.0.0.1:8433]
+    #[arg(long, value_name = "HOST:PORT")]
+    http_listen: Option<String>,
+    /// Directory with ca.pem, <node-id>.pem and <node-id>-key.pem (see `duckraft certs`)
+    #[arg(long, requires = "node_id")]
+    tls_dir: Option<PathBuf>,
+    /// Raft tick interval in milliseconds
+    #[arg(long, default_value_t = 100)]
+    tick_ms: u64,
+}
+
+fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::ClusterOptions>> {
+    let Some(node_id) = args.node_id.clone() else {
+        return Ok(None);
+    };
+    let mut peers = std::collections::BTreeMap::new();
+    for peer in &args.peers {
+        let (name, address) = peer
+            .split_once('=')
+            .with_context(|| format!("--peers expects NAME=HOST:PORT, got {peer:?}"))?;
+        peers.insert(name.to_string(), address.to_string());
+    }
+    if !peers.contains_key(&node_id) {
+        anyhow::bail!("--peers must list this node ({node_id}) too");
+    }
+    let parse = |value: &Option<String>,
+                 default: &str,
+                 flag: &str|
+     -> anyhow::Result<std::net::SocketAddr> {
+        let text = value.clone().unwrap_or_else(|| default.to_string());
+        text.parse()
+            .with_context(|| format!("--{flag} expects HOST:PORT, got {text:?}"))
+    };
+    Ok(Some(duckraft_server::ClusterOptions {
+        peer_listen: parse(&args.peer_listen, "127.0.0.1:7433", "peer-listen")?,
+        http_listen: parse(&args.http_listen, "127.0.0.1:8433", "http-listen")?,
+        tls_dir: args.tls_dir.clone().context(
+            "--tls-dir is required in cluster mode: peers authenticate each other with mTLS",
+        )?,
+        tick: std::time::Duration::from_millis(args.tick_ms.max(1)),
+        node_id,
+        peers,
+    }))
 }
 
 fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
@@ -73,11 +164,22 @@ fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let cluster = cluster_options(&args)?;
     let config = server_config(args)?;
     let prepare_config = config.clone();
     let (backend, report) =
         tokio::task::spawn_blocking(move || duckraft_server::prepare(&prepare_config)).await??;
-    let server = duckraft_server::start(config.clone(), backend).await?;
+    let server = match cluster {
+        Some(options) => {
+            let member = duckraft_server::start_cluster(config.clone(), options, backend).await?;
+            eprintln!(
+                "cluster member: peers on {}, status on http://{}/status",
+                member.peer_address, member.http_address
+            );
+            member.server
+        }
+        None => duckraft_server::start(config.clone(), backend).await?,
+    };
     let address = server.pg_address;
     let password_hint = match &report.generated_password {
         Some(password) => {
@@ -105,6 +207,102 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     server.wait().await
 }
 
+/// GET over plain HTTP/1.1; the status endpoint is loopback or in-cluster.
+async fn http_get(address: &str, path: &str) -> anyhow::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    .with_context(|| format!("timed out connecting to {address}"))?
+    .with_context(|| format!("cannot connect to {address}"))?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .context("timed out reading the response")??;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("malformed HTTP response")?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
+async fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let (code, body) = http_get(&args.http, "/status").await?;
+    print!("{body}");
+    if code != 200 {
+        anyhow::bail!("status endpoint answered HTTP {code}");
+    }
+    Ok(())
+}
+
+async fn dev_cluster(args: DevClusterArgs) -> anyhow::Result<()> {
+    if args.nodes != 3 && args.nodes != 5 {
+        anyhow::bail!("--nodes must be 3 or 5");
+    }
+    let names: Vec<String> = (1..=args.nodes).map(|i| format!("n{i}")).collect();
+    let certs = args.dir.join("certs");
+    if !certs.join("ca.pem").exists() {
+        duckraft_transport::certs::generate(&certs, &names, &[])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let port = |offset: u16, i: usize| args.base_port + offset + i as u16;
+    let peers: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n}=127.0.0.1:{}", port(100, i)))
+        .collect();
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let child = tokio::process::Command::new(&exe)
+            .arg("serve")
+            .args(["--node-id", name])
+            .arg("--data-dir")
+            .arg(args.dir.join(name))
+            .args(["--pg-listen", &format!("127.0.0.1:{}", port(0, i))])
+            .args(["--peer-listen", &format!("127.0.0.1:{}", port(100, i))])
+            .args(["--http-listen", &format!("127.0.0.1:{}", port(200, i))])
+            .args(["--peers", &peers.join(",")])
+            .arg("--tls-dir")
+            .arg(&certs)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting node {name}"))?;
+        children.push(child);
+        eprintln!(
+            "{name}: psql \"host=127.0.0.1 port={} user={SUPERUSER} dbname=duckraft\"   status: http://127.0.0.1:{}/status",
+            port(0, i),
+            port(200, i)
+        );
+    }
+    eprintln!("each node's password is in {}/<node>/initial-password unless DUCKRAFT_PASSWORD is set; Ctrl-C stops the cluster", args.dir.display());
+    wait_for_signal().await;
+    for child in &mut children {
+        let _ = child.start_kill();
+    }
+    for child in &mut children {
+        let _ = child.wait().await;
+    }
+    Ok(())
+}
+
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
@@ -130,5 +328,17 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Certs(args) => {
+            duckraft_transport::certs::generate(&args.out, &args.nodes, &args.dns)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "wrote ca.pem, ca-key.pem and a certificate per node ({}) to {}",
+                args.nodes.join(", "),
+                args.out.display()
+            );
+            Ok(())
+        }
+        Command::Status(args) => runtime.block_on(status(args)),
+        Command::DevCluster(args) => runtime.block_on(dev_cluster(args)),
     }
 }

@@ -2,12 +2,17 @@
 //! between DuckDB and PostgreSQL types.
 
 pub mod catalog;
+pub mod command;
+pub mod control;
 pub mod convert;
 pub mod error;
 pub mod raw;
+pub mod replica;
 pub mod session;
 pub mod users;
 
 pub use catalog::{Catalog, Catalogs, EngineConfig, DEFAULT_CATALOG};
+pub use command::{Command, Envelope, ProposalId, WriteBatch, WriteOp};
 pub use error::EngineError;
+pub use replica::{Committed, Outcome, Replica, ReplicaError};
 pub use session::{EngineSession, StatementResult};

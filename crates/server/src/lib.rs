@@ -11,7 +11,10 @@
 //! in-flight sessions up to the grace period; checkpoint every catalog.
 
 pub mod backend;
+pub mod cluster;
 pub mod config;
+pub mod replication;
+pub mod status;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -163,8 +166,106 @@ pub fn prepare(config: &ServerConfig) -> anyhow::Result<(Arc<LocalBackend>, Star
     Ok((backend, report))
 }
 
-/// Binds the listener and starts serving in the background.
+/// Binds the listener and starts serving the local engine in the background.
 pub async fn start(config: ServerConfig, backend: Arc<LocalBackend>) -> anyhow::Result<Server> {
+    let catalogs = backend.catalogs.clone();
+    start_with(config, backend, catalogs).await
+}
+
+/// Where a cluster member listens and who its peers are.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    pub node_id: String,
+    /// Every member, this node included: name -> "host:port" of its peer listener.
+    pub peers: std::collections::BTreeMap<String, String>,
+    pub peer_listen: std::net::SocketAddr,
+    pub http_listen: std::net::SocketAddr,
+    pub tls_dir: std::path::PathBuf,
+    pub tick: Duration,
+}
+
+/// A running cluster member: the PostgreSQL server plus the replication
+/// handle and the status endpoint's address.
+pub struct ClusterMember {
+    pub server: Server,
+    pub replication: replication::Replication,
+    pub http_address: std::net::SocketAddr,
+    pub peer_address: std::net::SocketAddr,
+}
+
+/// Starts the peer transport, recovers the replication core, serves the
+/// status endpoints, and serves PostgreSQL with writes going through Raft.
+pub async fn start_cluster(
+    config: ServerConfig,
+    options: ClusterOptions,
+    local: Arc<LocalBackend>,
+) -> anyhow::Result<ClusterMember> {
+    use duckraft_transport::{TlsMaterial, Transport, TransportConfig};
+    let tls = TlsMaterial::load(&options.tls_dir, &options.node_id)
+        .with_context(|| format!("loading TLS material from {}", options.tls_dir.display()))?;
+    let (inbound_tx, mut inbound) = tokio::sync::mpsc::channel(4096);
+    let transport = Transport::start(
+        TransportConfig::new(
+            options.node_id.clone(),
+            options.peer_listen,
+            options.peers.clone(),
+            tls,
+        ),
+        inbound_tx,
+    )
+    .await
+    .context("starting the peer transport")?;
+    let mut members: Vec<String> = options.peers.keys().cloned().collect();
+    if !members.contains(&options.node_id) {
+        members.push(options.node_id.clone());
+        members.sort();
+    }
+    let replication_config = replication::ReplicationConfig {
+        membership: replication::Membership {
+            node: options.node_id.clone(),
+            members,
+        },
+        data_dir: config.data_dir.clone(),
+        tick: options.tick,
+        election_tick: 10,
+        heartbeat_tick: 2,
+    };
+    let sender = transport.clone();
+    let catalogs = local.catalogs.clone();
+    let replication = tokio::task::spawn_blocking(move || {
+        replication::Replication::start(
+            replication_config,
+            catalogs,
+            Box::new(move |to: &str, bytes: Vec<u8>| sender.send(to, bytes.into())),
+        )
+    })
+    .await??;
+    let deliver = replication.clone();
+    tokio::spawn(async move {
+        while let Some((from, bytes)) = inbound.recv().await {
+            deliver.deliver(from, bytes.to_vec());
+        }
+    });
+    let http_address =
+        status::serve(options.http_listen, replication.clone(), transport.clone()).await?;
+    let backend = Arc::new(cluster::ClusterBackend {
+        local: local.clone(),
+        replication: replication.clone(),
+    });
+    let server = start_with(config, backend, local.catalogs.clone()).await?;
+    Ok(ClusterMember {
+        server,
+        replication,
+        http_address,
+        peer_address: transport.local_addr(),
+    })
+}
+
+async fn start_with<B: duckraft_pgwire::Backend>(
+    config: ServerConfig,
+    backend: Arc<B>,
+    catalogs: Arc<Catalogs>,
+) -> anyhow::Result<Server> {
     let tls = load_tls(&config)?;
     let listener = TcpListener::bind(config.pg_listen)
         .await
@@ -187,7 +288,14 @@ pub async fn start(config: ServerConfig, backend: Arc<LocalBackend>) -> anyhow::
         server_version: SERVER_VERSION.into(),
     });
     info!(address = %pg_address, tls = context.tls.is_some(), "PostgreSQL protocol listening");
-    let task = tokio::spawn(accept_loop(listener, context, config, backend, shutdown_rx));
+    drop(backend);
+    let task = tokio::spawn(accept_loop(
+        listener,
+        context,
+        config,
+        catalogs,
+        shutdown_rx,
+    ));
     Ok(Server {
         pg_address,
         shutdown,
@@ -195,11 +303,11 @@ pub async fn start(config: ServerConfig, backend: Arc<LocalBackend>) -> anyhow::
     })
 }
 
-async fn accept_loop(
+async fn accept_loop<B: duckraft_pgwire::Backend>(
     listener: TcpListener,
-    context: Arc<ConnectionContext<LocalBackend>>,
+    context: Arc<ConnectionContext<B>>,
     config: ServerConfig,
-    backend: Arc<LocalBackend>,
+    catalogs: Arc<Catalogs>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let slots = Arc::new(Semaphore::new(config.max_connections));
@@ -251,7 +359,6 @@ async fn accept_loop(
         connections.abort_all();
         while connections.join_next().await.is_some() {}
     }
-    let catalogs = backend.catalogs.clone();
     tokio::task::spawn_blocking(move || catalogs.checkpoint_all())
         .await?
         .map_err(|e| {
@@ -262,7 +369,10 @@ async fn accept_loop(
     Ok(())
 }
 
-async fn serve_connection(context: Arc<ConnectionContext<LocalBackend>>, stream: TcpStream) {
+async fn serve_connection<B: duckraft_pgwire::Backend>(
+    context: Arc<ConnectionContext<B>>,
+    stream: TcpStream,
+) {
     // A direct-TLS client starts with a TLS handshake record (0x16); a
     // PostgreSQL startup or SSLRequest starts with a length.
     let mut first = [0u8; 1];

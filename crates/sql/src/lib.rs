@@ -3,7 +3,9 @@
 
 pub mod classify;
 pub mod compat;
+pub mod determinism;
 pub mod lexer;
+pub mod literal;
 pub mod types;
 
 pub use classify::{

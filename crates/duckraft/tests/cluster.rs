@@ -1,0 +1,315 @@
+//! Three real `duckraft` processes on loopback with mutual TLS: election,
+//! writes through every node, kill -9 of the leader, catch-up after
+//! restart with equal state hashes, and refusal without quorum.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_duckraft");
+const PASSWORD: &str = "cluster-test-password";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Node {
+    name: String,
+    data_dir: PathBuf,
+    pg: u16,
+    peer: u16,
+    http: u16,
+    child: Option<Child>,
+}
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    certs: PathBuf,
+    nodes: Vec<Node>,
+}
+
+impl Cluster {
+    fn new(n: usize) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = dir.path().join("certs");
+        let names: Vec<String> = (1..=n).map(|i| format!("n{i}")).collect();
+        let status = Command::new(BIN)
+            .args(["certs", "--out"])
+            .arg(&certs)
+            .args(["--nodes", &names.join(",")])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let nodes = names
+            .iter()
+            .map(|name| Node {
+                name: name.clone(),
+                data_dir: dir.path().join(name),
+                pg: free_port(),
+                peer: free_port(),
+                http: free_port(),
+                child: None,
+            })
+            .collect();
+        let mut cluster = Cluster {
+            _dir: dir,
+            certs,
+            nodes,
+        };
+        for i in 0..n {
+            cluster.start(i);
+        }
+        cluster
+    }
+
+    fn start(&mut self, i: usize) {
+        let peers: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("{}=127.0.0.1:{}", n.name, n.peer))
+            .collect();
+        let node = &mut self.nodes[i];
+        let child = Command::new(BIN)
+            .args(["serve", "--node-id", &node.name, "--data-dir"])
+            .arg(&node.data_dir)
+            .args(["--pg-listen", &format!("127.0.0.1:{}", node.pg)])
+            .args(["--peer-listen", &format!("127.0.0.1:{}", node.peer)])
+            .args(["--http-listen", &format!("127.0.0.1:{}", node.http)])
+            .args(["--peers", &peers.join(",")])
+            .arg("--tls-dir")
+            .arg(&self.certs)
+            .args(["--tick-ms", "50"])
+            .env("DUCKRAFT_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        node.child = Some(child);
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn http(&self, i: usize, path: &str) -> Option<(u16, String)> {
+        http_get(self.nodes[i].http, path)
+    }
+
+    fn wait_ready(&self, which: &[usize], limit: Duration) {
+        let deadline = Instant::now() + limit;
+        for &i in which {
+            loop {
+                if matches!(self.http(i, "/readyz"), Some((200, _))) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {} not ready: {:?}",
+                    self.nodes[i].name,
+                    self.http(i, "/readyz")
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Index of the node leading the default catalog's group.
+    fn leader_of_default(&self, asking: usize) -> usize {
+        let (_, body) = self.http(asking, "/status").expect("status answers");
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let group = status["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "duckraft")
+            .expect("default catalog group");
+        let leader = group["leader"].as_str().expect("a leader is known");
+        self.nodes.iter().position(|n| n.name == leader).unwrap()
+    }
+
+    fn hashes(&self, i: usize) -> serde_json::Value {
+        let (code, body) = self.http(i, "/hashes").expect("hashes answer");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(35)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, text.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+async fn connect(port: u16) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user("duckraft")
+        .password(PASSWORD)
+        .dbname("duckraft")
+        .connect_timeout(Duration::from_secs(5))
+        .connect(tokio_postgres::NoTls)
+        .await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Retries a write until it succeeds or the deadline passes.
+async fn write_eventually(port: u16, sql: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let outcome = match connect(port).await {
+            Ok(client) => client.execute(sql, &[]).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => return started.elapsed(),
+            Err(e) => assert!(
+                started.elapsed() < limit,
+                "write through port {port} kept failing: {e:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn count(port: u16) -> i64 {
+    let client = connect(port).await.unwrap();
+    client
+        .query_one("SELECT count(*)::BIGINT FROM kv", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn data_dir_has_log(dir: &Path) -> bool {
+    dir.join("raft-log").is_dir()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_replicate_fail_over_catch_up_and_refuse_without_quorum() {
+    let mut cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    assert!(data_dir_has_log(&cluster.nodes[0].data_dir));
+
+    // Writes go in through every node; reads on every node see all of them.
+    write_eventually(
+        cluster.nodes[1].pg,
+        "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT, ts TIMESTAMPTZ)",
+        Duration::from_secs(20),
+    )
+    .await;
+    for (i, node) in cluster.nodes.iter().enumerate() {
+        let client = connect(node.pg).await.unwrap();
+        for k in 0..5 {
+            let key = i as i32 * 100 + k;
+            let rows = client
+                .execute(
+                    "INSERT INTO kv VALUES ($1, $2, now())",
+                    &[&key, &format!("from {}", node.name)],
+                )
+                .await
+                .unwrap();
+            assert_eq!(rows, 1);
+        }
+        // Read-your-writes on the node that took the write.
+        assert_eq!(count(node.pg).await, (i as i64 + 1) * 5);
+    }
+    // A constraint violation comes back with its SQLSTATE and changes nothing.
+    let client = connect(cluster.nodes[2].pg).await.unwrap();
+    let error = client
+        .execute("INSERT INTO kv VALUES (0, 'dup', now())", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("23505"), "{error:?}");
+    // Writes the contract cannot replicate are refused before proposing.
+    let error = client
+        .batch_execute("INSERT INTO kv SELECT 999, 'x', now() FROM read_csv('/etc/passwd')")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("0A000"), "{error:?}");
+
+    // kill -9 the leader of the catalog; the survivors keep taking writes.
+    let leader = cluster.leader_of_default(0);
+    cluster.kill(leader);
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let failover = write_eventually(
+        cluster.nodes[survivors[0]].pg,
+        "INSERT INTO kv VALUES (1000, 'after failover', now())",
+        Duration::from_secs(30),
+    )
+    .await;
+    eprintln!("first write after killing the leader succeeded after {failover:?}");
+    write_eventually(
+        cluster.nodes[survivors[1]].pg,
+        "INSERT INTO kv VALUES (1001, 'after failover', now())",
+        Duration::from_secs(30),
+    )
+    .await;
+
+    // Restart it: it catches up and every node's state hash is equal.
+    cluster.start(leader);
+    cluster.wait_ready(&[leader], Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let hashes: Vec<serde_json::Value> = (0..3)
+            .map(|i| cluster.hashes(i)["duckraft"].clone())
+            .collect();
+        if hashes.iter().all(|h| *h == hashes[0]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state hashes never converged: {hashes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(count(cluster.nodes[leader].pg).await, 17);
+
+    // Stop two of three: writes are refused with a clear error, not a hang;
+    // local reads still work.
+    let last = survivors[1];
+    cluster.kill(survivors[0]);
+    cluster.kill(leader);
+    let client = connect(cluster.nodes[last].pg).await.unwrap();
+    let started = Instant::now();
+    let error = client
+        .execute("INSERT INTO kv VALUES (2000, 'no quorum', now())", &[])
+        .await
+        .unwrap_err();
+    let code = error.code().map(|c| c.code().to_string());
+    assert!(
+        matches!(code.as_deref(), Some("57P03") | Some("40003")),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(count(cluster.nodes[last].pg).await, 17);
+    assert!(matches!(cluster.http(last, "/readyz"), Some((503, _))));
+}

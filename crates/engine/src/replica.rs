@@ -1,0 +1,961 @@
+//! The deterministic apply path: committed Raft entries -> one catalog's DuckDB.
+//!
+//! Every node applies every committed entry of a catalog's group, in log
+//! order, through a [`Replica`]. The replica keeps its bookkeeping in the
+//! catalog's own DuckDB file, in schema `__duckraft`:
+//!
+//! - `applied(id, idx, term)`: exactly one row (`id = 0`), the last applied
+//!   log index and its term;
+//! - `clients(client, seq, outcome)`: per proposing session, the highest
+//!   applied proposal sequence number and its outcome (small JSON), so that a
+//!   retried proposal is answered, not applied twice.
+//!
+//! Both are written in the same DuckDB transaction as the effects of the
+//! entries they describe, so a crash leaves either all or none of an entry
+//! (and re-delivering entries at or below `applied` is a no-op).
+//!
+//! # Group apply and fallback
+//! All entries of one [`Replica::apply`] call run in one DuckDB transaction
+//! (one commit, one WAL fsync). If an entry's statement fails, that
+//! transaction is rolled back (DuckDB has no savepoints) and the entries are
+//! applied again: the prefix before the failing entry as a group, the failing
+//! entry alone — its effects rolled back and its `Failed` outcome and applied
+//! index recorded in a transaction of its own — and the rest as a group again.
+//! The observable result is that of applying every entry in its own
+//! transaction, whatever batches the caller happens to form, so nodes that
+//! batch differently still agree. (This relies on DuckDB giving a statement
+//! sequence the same result inside one transaction as across consecutive
+//! transactions when every statement succeeds.)
+//!
+//! # Deterministic failures and fail-closed errors
+//! A statement error becomes `Outcome::Failed` only if it is a function of
+//! the statement and the database state alone: DuckDB's parser, binder,
+//! catalog, constraint, conversion, range and similar errors (see
+//! [`deterministic_error_class`]). Anything that could differ between nodes
+//! — I/O, out of memory, interrupt, internal/fatal errors, transaction
+//! conflicts, errors without a recognised class — is a [`ReplicaError`]: the
+//! open transaction is rolled back, nothing of it is recorded, and the replica
+//! refuses further work ([`ReplicaError::Poisoned`]). **The caller must mark
+//! the catalog's group degraded** (stop serving it, stop acknowledging its
+//! writes) and may only resume with a freshly opened `Replica`, which reads
+//! the durable applied index back.
+//!
+//! # Determinism requirements on the caller
+//! - Every node must configure the connection alike (the server uses
+//!   `Catalog::connect`: same search path, `enable_external_access = false`,
+//!   autoloading off) and run the same DuckDB version.
+//! - Nothing else may write to the catalog's database while it is replicated.
+//! - `WriteOp::Sql` text is pinned by the proposer (no `now()`, `random()`, ...).
+
+use std::cell::Cell;
+
+use duckdb::types::{TimeUnit, Value as DuckValue};
+use duckdb::Connection;
+use duckraft_sql::types::Value;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::command::{self, Command, DecodeError, ProposalId, RowBatch, WriteBatch, WriteOp};
+use crate::error::from_duckdb_message;
+use crate::session::quote_identifier;
+
+/// The replica's own schema; excluded from [`Replica::state_hash`].
+pub const BOOKKEEPING_SCHEMA: &str = "__duckraft";
+
+/// SQLSTATE of a control command that reached a catalog group.
+pub const CONTROL_MISROUTED_SQLSTATE: &str = "XX000";
+
+/// SQLSTATE answered to a retry older than the last applied proposal of its
+/// client: it was applied (or failed) exactly once, but its outcome is no
+/// longer kept (PostgreSQL's `statement_completion_unknown`).
+pub const STALE_RETRY_SQLSTATE: &str = "40003";
+
+const BOOKKEEPING_SQL: &str = "
+    CREATE SCHEMA IF NOT EXISTS __duckraft;
+    CREATE TABLE IF NOT EXISTS __duckraft.applied (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        idx UBIGINT NOT NULL,
+        term UBIGINT NOT NULL);
+    INSERT INTO __duckraft.applied
+        SELECT 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM __duckraft.applied);
+    CREATE TABLE IF NOT EXISTS __duckraft.clients (
+        client UBIGINT PRIMARY KEY,
+        seq UBIGINT NOT NULL,
+        outcome VARCHAR NOT NULL);
+";
+
+/// One committed log entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed<'a> {
+    pub index: u64,
+    pub term: u64,
+    /// Empty for a Raft no-op entry (a new leader's first entry).
+    pub data: &'a [u8],
+}
+
+/// What applying one entry did; identical on every node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// All ops ran; `rows` is the sum of their affected-row counts.
+    Applied { rows: u64 },
+    /// The entry had no effect (everything it did was rolled back).
+    Failed { sqlstate: String, message: String },
+    /// A retry of an already applied proposal: not applied again; carries the
+    /// first application's answer.
+    Duplicate(Box<Outcome>),
+    /// A Raft no-op entry.
+    Noop,
+}
+
+/// Fail-closed conditions: the caller must mark the group degraded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    /// An entry this node cannot decode (e.g. written by a newer version).
+    /// Nothing of the `apply` call was applied.
+    #[error("log entry {index} cannot be decoded: {error}")]
+    Decode { index: u64, error: DecodeError },
+    /// Entries are missing (or out of order) between the applied index and
+    /// the entries given. Nothing of the `apply` call was applied.
+    #[error("log gap: expected entry {expected}, got {got}")]
+    Gap { expected: u64, got: u64 },
+    /// An entry's term is lower than its predecessor's. Nothing was applied.
+    #[error("log entry {index} has term {term}, below the preceding term {previous}")]
+    TermRegression {
+        index: u64,
+        term: u64,
+        previous: u64,
+    },
+    /// DuckDB failed in a way that may differ between nodes, or failed on
+    /// the replica's own bookkeeping. The open transaction was rolled back;
+    /// entries committed earlier in the same call stay committed.
+    #[error("DuckDB failure applying log entry {index:?} ({sqlstate}): {message}")]
+    Engine {
+        index: Option<u64>,
+        sqlstate: String,
+        message: String,
+    },
+    /// The bookkeeping tables do not hold what the replica wrote.
+    #[error("replica bookkeeping is corrupt: {0}")]
+    Corrupt(String),
+    /// An earlier `Engine` or `Corrupt` error; reopen the replica.
+    #[error("replica stopped after an earlier failure; reopen it")]
+    Poisoned,
+}
+
+/// How an outcome is stored in `__duckraft.clients.outcome`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum StoredOutcome {
+    Applied { rows: u64 },
+    Failed { sqlstate: String, message: String },
+}
+
+impl StoredOutcome {
+    fn from_outcome(outcome: &Outcome) -> Option<StoredOutcome> {
+        match outcome {
+            Outcome::Applied { rows } => Some(StoredOutcome::Applied { rows: *rows }),
+            Outcome::Failed { sqlstate, message } => Some(StoredOutcome::Failed {
+                sqlstate: sqlstate.clone(),
+                message: message.clone(),
+            }),
+            Outcome::Duplicate(_) | Outcome::Noop => None,
+        }
+    }
+
+    fn into_outcome(self) -> Outcome {
+        match self {
+            StoredOutcome::Applied { rows } => Outcome::Applied { rows },
+            StoredOutcome::Failed { sqlstate, message } => Outcome::Failed { sqlstate, message },
+        }
+    }
+}
+
+fn failed(sqlstate: &str, message: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        sqlstate: sqlstate.to_string(),
+        message: message.into(),
+    }
+}
+
+/// DuckDB exception classes (the text before " Error: ") whose errors depend
+/// only on the statement and the database state, given identical
+/// configuration and DuckDB version. Everything else fails closed.
+pub fn deterministic_error_class(class: &str) -> bool {
+    matches!(
+        class,
+        "Invalid"
+            | "Out of Range"
+            | "Conversion"
+            | "Unknown Type"
+            | "Decimal"
+            | "Mismatch Type"
+            | "Divide by Zero"
+            | "Object Size"
+            | "Invalid type"
+            | "Not implemented"
+            | "Expression"
+            | "Catalog"
+            | "Parser"
+            | "Binder"
+            | "Planner"
+            | "Constraint"
+            | "Syntax"
+            | "Invalid Input"
+            | "Permission"
+            | "Parameter Not Resolved"
+            | "Parameter Not Allowed"
+            | "Dependency"
+            | "Sequence"
+    )
+}
+
+/// A statement error, sorted into deterministic (an outcome) or not (fail closed).
+enum OpError {
+    Deterministic(Outcome),
+    Environmental(ReplicaError),
+}
+
+fn classify_op_error(index: u64, error: duckdb::Error) -> OpError {
+    if let duckdb::Error::DuckDBFailure(_, Some(message)) = &error {
+        let class = message.split_once(" Error: ").map(|(c, _)| c.trim());
+        if class.is_some_and(deterministic_error_class) {
+            let mapped = from_duckdb_message(message);
+            return OpError::Deterministic(failed(mapped.sqlstate, mapped.message));
+        }
+    }
+    OpError::Environmental(engine_error(Some(index), &error))
+}
+
+fn engine_error(index: Option<u64>, error: &duckdb::Error) -> ReplicaError {
+    let mapped = from_duckdb_message(&error.to_string());
+    ReplicaError::Engine {
+        index,
+        sqlstate: mapped.sqlstate.to_string(),
+        message: error.to_string(),
+    }
+}
+
+/// A decoded entry, validated as far as possible without touching DuckDB.
+struct Work {
+    index: u64,
+    term: u64,
+    id: Option<ProposalId>,
+    body: Body,
+}
+
+enum Body {
+    Noop,
+    /// Runs against DuckDB.
+    Batch(Vec<PreparedOp>),
+    /// Fails deterministically without touching DuckDB (recorded as is).
+    Reject(Outcome),
+}
+
+enum PreparedOp {
+    Sql(String),
+    Rows {
+        insert_sql: String,
+        rows: Vec<Vec<DuckValue>>,
+    },
+}
+
+/// The result of running one entry inside an open transaction.
+enum Step {
+    /// Done; the transaction may continue (and commit).
+    Done(Outcome),
+    /// A statement failed deterministically; the transaction must be rolled back.
+    StatementFailed(Outcome),
+}
+
+enum GroupResult {
+    Committed(Vec<Outcome>),
+    /// The entry at this offset failed; everything was rolled back.
+    FailedAt(usize),
+    /// COMMIT itself failed; everything was rolled back.
+    CommitFailed,
+}
+
+pub struct Replica {
+    conn: Connection,
+    applied_index: u64,
+    applied_term: u64,
+    poisoned: bool,
+    dedup: bool,
+    /// DuckDB's id of the apply transaction while one is open.
+    transaction: Cell<Option<u64>>,
+}
+
+impl Replica {
+    /// Takes over `conn` (the catalog's database; nothing else may write to
+    /// it), creating the bookkeeping tables if needed and reading the applied
+    /// index back.
+    pub fn open(conn: Connection) -> Result<Replica, ReplicaError> {
+        // BEGIN also fails if the connection is already inside a transaction.
+        let setup = format!("BEGIN TRANSACTION; {BOOKKEEPING_SQL} COMMIT;");
+        if let Err(error) = conn.execute_batch(&setup) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(engine_error(None, &error));
+        }
+        let rows: Vec<(i32, u64, u64)> = (|| {
+            let mut statement = conn.prepare("SELECT id, idx, term FROM __duckraft.applied")?;
+            let rows =
+                statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+            rows.collect::<Result<Vec<_>, _>>()
+        })()
+        .map_err(|e| engine_error(None, &e))?;
+        let &[(0, applied_index, applied_term)] = rows.as_slice() else {
+            return Err(ReplicaError::Corrupt(format!(
+                "__duckraft.applied holds {rows:?}, expected one row with id 0"
+            )));
+        };
+        Ok(Replica {
+            conn,
+            applied_index,
+            applied_term,
+            poisoned: false,
+            dedup: true,
+            transaction: Cell::new(None),
+        })
+    }
+
+    /// Fault injection for the simulator only: with `false`, retried
+    /// proposals are applied again (outcomes are still recorded). Checkers
+    /// must catch the resulting double application. Never off in production.
+    pub fn set_dedup(&mut self, on: bool) {
+        self.dedup = on;
+    }
+
+    /// The index of the last applied entry (0: none).
+    pub fn applied_index(&self) -> u64 {
+        self.applied_index
+    }
+
+    /// The term of the last applied entry (0: none).
+    pub fn applied_term(&self) -> u64 {
+        self.applied_term
+    }
+
+    /// Applies committed entries in log order.
+    ///
+    /// Entries at or below the applied index are skipped (re-delivery after a
+    /// crash); the rest must continue the log without gaps, else nothing is
+    /// applied and the result is [`ReplicaError::Gap`]. All entries are
+    /// decoded before anything is applied. Returns one `(index, proposal id,
+    /// outcome)` per newly applied entry, in order; skipped entries are not
+    /// reported. On `Err`, the caller must mark the group degraded (see the
+    /// module documentation).
+    pub fn apply(
+        &mut self,
+        entries: &[Committed<'_>],
+    ) -> Result<Vec<(u64, Option<ProposalId>, Outcome)>, ReplicaError> {
+        if self.poisoned {
+            return Err(ReplicaError::Poisoned);
+        }
+        let work = self.prepare(entries)?;
+        self.apply_prepared(work)
+    }
+
+    /// Applies validated work; any error poisons the replica.
+    fn apply_prepared(
+        &mut self,
+        work: Vec<Work>,
+    ) -> Result<Vec<(u64, Option<ProposalId>, Outcome)>, ReplicaError> {
+        if work.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.apply_work(&work) {
+            Ok(outcomes) => Ok(work
+                .iter()
+                .zip(outcomes)
+                .map(|(w, outcome)| (w.index, w.id, outcome))
+                .collect()),
+            Err(error) => {
+                // Best effort: there may be no transaction left to roll back.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.transaction.set(None);
+                self.poisoned = true;
+                Err(error)
+            }
+        }
+    }
+
+    /// Checks continuity and decodes; touches nothing.
+    fn prepare(&self, entries: &[Committed<'_>]) -> Result<Vec<Work>, ReplicaError> {
+        let mut expected = self.applied_index + 1;
+        let mut previous_term = self.applied_term;
+        let mut work = Vec::new();
+        for entry in entries {
+            if work.is_empty() && entry.index < expected {
+                continue; // already applied
+            }
+            if entry.index != expected {
+                return Err(ReplicaError::Gap {
+                    expected,
+                    got: entry.index,
+                });
+            }
+            if entry.term < previous_term {
+                return Err(ReplicaError::TermRegression {
+                    index: entry.index,
+                    term: entry.term,
+                    previous: previous_term,
+                });
+            }
+            let (id, body) = if entry.data.is_empty() {
+                (None, Body::Noop)
+            } else {
+                let envelope =
+                    command::decode(entry.data).map_err(|error| ReplicaError::Decode {
+                        index: entry.index,
+                        error,
+                    })?;
+                (envelope.id, prepare_command(envelope.command))
+            };
+            work.push(Work {
+                index: entry.index,
+                term: entry.term,
+                id,
+                body,
+            });
+            expected += 1;
+            previous_term = entry.term;
+        }
+        Ok(work)
+    }
+
+    fn apply_work(&mut self, work: &[Work]) -> Result<Vec<Outcome>, ReplicaError> {
+        let mut outcomes = Vec::with_capacity(work.len());
+        let mut start = 0;
+        // Position of an entry that failed inside a group: everything before
+        // it is applied as a group, then it runs alone.
+        let mut failing: Option<usize> = None;
+        while start < work.len() {
+            let end = failing.filter(|&f| f > start).unwrap_or(work.len());
+            if failing == Some(start) || end - start == 1 {
+                outcomes.push(self.apply_alone(&work[start])?);
+                start += 1;
+                failing = failing.filter(|&f| f >= start);
+                continue;
+            }
+            match self.apply_group(&work[start..end])? {
+                GroupResult::Committed(group) => {
+                    outcomes.extend(group);
+                    start = end;
+                }
+                GroupResult::FailedAt(offset) => failing = Some(start + offset),
+                GroupResult::CommitFailed => failing = Some(start),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Runs `work` in one transaction. The prefix before a failing entry is
+    /// not committed here; the caller re-runs it.
+    fn apply_group(&mut self, work: &[Work]) -> Result<GroupResult, ReplicaError> {
+        self.begin()?;
+        let mut outcomes = Vec::with_capacity(work.len());
+        for (offset, entry) in work.iter().enumerate() {
+            match self.run_entry(entry)? {
+                Step::Done(outcome) => outcomes.push(outcome),
+                Step::StatementFailed(_) => {
+                    self.rollback()?;
+                    return Ok(GroupResult::FailedAt(offset));
+                }
+            }
+        }
+        let last = work.last().expect("groups are not empty");
+        self.record_applied(last)?;
+        self.transaction.set(None);
+        if self.conn.execute_batch("COMMIT").is_err() {
+            // DuckDB rolls a transaction back when its commit fails; make sure.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Ok(GroupResult::CommitFailed);
+        }
+        self.applied_index = last.index;
+        self.applied_term = last.term;
+        Ok(GroupResult::Committed(outcomes))
+    }
+
+    /// Runs one entry in its own transaction; a statement failure is rolled
+    /// back and recorded in a transaction of its own.
+    fn apply_alone(&mut self, entry: &Work) -> Result<Outcome, ReplicaError> {
+        self.begin()?;
+        let outcome = match self.run_entry(entry)? {
+            Step::Done(outcome) => outcome,
+            Step::StatementFailed(outcome) => {
+                self.rollback()?;
+                self.begin()?;
+                if let Some(id) = entry.id {
+                    self.record_client(entry.index, id, &outcome)?;
+                }
+                outcome
+            }
+        };
+        self.record_applied(entry)?;
+        self.commit(entry.index)?;
+        self.applied_index = entry.index;
+        self.applied_term = entry.term;
+        Ok(outcome)
+    }
+
+    /// Runs one entry inside the open transaction: dedup check, ops, dedup record.
+    fn run_entry(&self, entry: &Work) -> Result<Step, ReplicaError> {
+        if let Body::Noop = entry.body {
+            return Ok(Step::Done(Outcome::Noop));
+        }
+        if let Some(id) = entry.id.filter(|_| self.dedup) {
+            if let Some(previous) = self.previous_outcome(entry.index, id)? {
+                return Ok(Step::Done(Outcome::Duplicate(Box::new(previous))));
+            }
+        }
+        let outcome = match &entry.body {
+            Body::Noop => unreachable!("handled above"),
+            Body::Reject(outcome) => outcome.clone(),
+            Body::Batch(ops) => {
+                let mut rows = 0u64;
+                for op in ops {
+                    match self.run_op(entry.index, op) {
+                        Ok(count) => rows += count,
+                        Err(OpError::Deterministic(outcome)) => {
+                            return Ok(Step::StatementFailed(outcome))
+                        }
+                        Err(OpError::Environmental(error)) => return Err(error),
+                    }
+                    self.check_transaction(entry.index)?;
+                }
+                Outcome::Applied { rows }
+            }
+        };
+        if let Some(id) = entry.id {
+            self.record_client(entry.index, id, &outcome)?;
+        }
+        Ok(Step::Done(outcome))
+    }
+
+    fn run_op(&self, index: u64, op: &PreparedOp) -> Result<u64, OpError> {
+        let classify = |e| classify_op_error(index, e);
+        match op {
+            PreparedOp::Sql(sql) => {
+                let mut statement = self.conn.prepare(sql).map_err(classify)?;
+                let changed = statement.execute([]).map_err(classify)?;
+                Ok(changed as u64)
+            }
+            PreparedOp::Rows { insert_sql, rows } => {
+                let mut statement = self.conn.prepare(insert_sql).map_err(classify)?;
+                for row in rows {
+                    statement
+                        .execute(duckdb::params_from_iter(row.iter()))
+                        .map_err(classify)?;
+                }
+                Ok(rows.len() as u64)
+            }
+        }
+    }
+
+    /// The stored outcome if `id` was already applied.
+    fn previous_outcome(
+        &self,
+        index: u64,
+        id: ProposalId,
+    ) -> Result<Option<Outcome>, ReplicaError> {
+        let stored: Option<(u64, String)> = (|| {
+            let mut statement = self
+                .conn
+                .prepare_cached("SELECT seq, outcome FROM __duckraft.clients WHERE client = ?")?;
+            let mut rows = statement.query([id.client])?;
+            match rows.next()? {
+                Some(row) => Ok(Some((row.get(0)?, row.get(1)?))),
+                None => Ok(None),
+            }
+        })()
+        .map_err(|e: duckdb::Error| engine_error(Some(index), &e))?;
+        let Some((seq, outcome)) = stored else {
+            return Ok(None);
+        };
+        if id.seq > seq {
+            return Ok(None);
+        }
+        if id.seq < seq {
+            return Ok(Some(failed(
+                STALE_RETRY_SQLSTATE,
+                format!(
+                    "proposal {} of client {} was already applied, but its outcome is no longer \
+                     kept (client is at proposal {seq})",
+                    id.seq, id.client
+                ),
+            )));
+        }
+        let stored: StoredOutcome = serde_json::from_str(&outcome).map_err(|e| {
+            ReplicaError::Corrupt(format!(
+                "stored outcome of client {} is unreadable: {e}",
+                id.client
+            ))
+        })?;
+        Ok(Some(stored.into_outcome()))
+    }
+
+    fn record_client(
+        &self,
+        index: u64,
+        id: ProposalId,
+        outcome: &Outcome,
+    ) -> Result<(), ReplicaError> {
+        let stored = StoredOutcome::from_outcome(outcome)
+            .expect("only Applied and Failed outcomes are recorded");
+        let json = serde_json::to_string(&stored).expect("outcomes serialise");
+        self.conn
+            .prepare_cached(
+                "INSERT INTO __duckraft.clients (client, seq, outcome) VALUES (?, ?, ?) \
+                 ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome",
+            )
+            .and_then(|mut s| s.execute(duckdb::params![id.client, id.seq, json]))
+            .map(|_| ())
+            .map_err(|e| engine_error(Some(index), &e))
+    }
+
+    fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE __duckraft.applied SET idx = ?, term = ? WHERE id = 0")
+            .and_then(|mut s| s.execute(duckdb::params![entry.index, entry.term]))
+            .map_err(|e| engine_error(Some(entry.index), &e))?;
+        if changed != 1 {
+            return Err(ReplicaError::Corrupt(format!(
+                "updating __duckraft.applied changed {changed} rows"
+            )));
+        }
+        Ok(())
+    }
+
+    fn begin(&self) -> Result<(), ReplicaError> {
+        self.conn
+            .execute_batch("BEGIN TRANSACTION")
+            .map_err(|e| engine_error(None, &e))?;
+        self.transaction.set(Some(self.transaction_id(None)?));
+        Ok(())
+    }
+
+    fn commit(&self, index: u64) -> Result<(), ReplicaError> {
+        self.transaction.set(None);
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| engine_error(Some(index), &e))
+    }
+
+    fn rollback(&self) -> Result<(), ReplicaError> {
+        self.transaction.set(None);
+        self.conn
+            .execute_batch("ROLLBACK")
+            .map_err(|e| engine_error(None, &e))
+    }
+
+    /// DuckDB's id of the connection's current transaction (a fresh one per
+    /// statement outside an explicit transaction). Never a cached statement:
+    /// the id is fixed when the statement is bound.
+    fn transaction_id(&self, index: Option<u64>) -> Result<u64, ReplicaError> {
+        self.conn
+            .query_row("SELECT current_transaction_id()", [], |row| row.get(0))
+            .map_err(|e| engine_error(index, &e))
+    }
+
+    /// Fails closed if a replicated statement ended the apply transaction
+    /// (the op classification should make this impossible; this is the
+    /// backstop, as duckdb-rs cannot report the transaction state).
+    fn check_transaction(&self, index: u64) -> Result<(), ReplicaError> {
+        let current = self.transaction_id(Some(index))?;
+        if self.transaction.get() != Some(current) {
+            return Err(ReplicaError::Engine {
+                index: Some(index),
+                sqlstate: "XX000".into(),
+                message: "a replicated statement ended the apply transaction".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Canonical SHA-256 (lower-case hex) of the user-visible catalog state:
+    /// every schema of the database (except `__duckraft`, `information_schema`
+    /// and `pg_catalog`), its tables, their columns (name, type, nullability)
+    /// in definition order, and their rows. Each cell is rendered as a tag
+    /// byte (0 = NULL, 1 = value) followed by `CAST(cell AS VARCHAR)`, and
+    /// rows are sorted with `ORDER BY ALL` over those BLOB renderings (byte
+    /// order: no collation, NULL order or float comparison involved). Every
+    /// field is framed as a kind byte plus a big-endian u64 length, so no two
+    /// different states share an encoding. Views, sequences, macros, indexes
+    /// and constraints are not covered.
+    pub fn state_hash(&self) -> Result<String, ReplicaError> {
+        self.begin()?;
+        let hash = self.state_hash_in_transaction();
+        let end = self.rollback();
+        let hash = hash.map_err(|e| engine_error(None, &e))?;
+        end?;
+        Ok(hash)
+    }
+
+    fn state_hash_in_transaction(&self) -> Result<String, duckdb::Error> {
+        const EXCLUDED: &str = "('__duckraft', 'information_schema', 'pg_catalog')";
+        let mut hasher = Sha256::new();
+        frame(&mut hasher, b'V', b"duckraft-state-v1");
+
+        let mut schemas: Vec<String> = self
+            .conn
+            .prepare(&format!(
+                "SELECT schema_name FROM duckdb_schemas() \
+                 WHERE database_name = current_database() AND schema_name NOT IN {EXCLUDED}"
+            ))?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        schemas.sort();
+        for schema in &schemas {
+            frame(&mut hasher, b'S', schema.as_bytes());
+        }
+
+        let mut tables: Vec<(String, String)> = self
+            .conn
+            .prepare(&format!(
+                "SELECT schema_name, table_name FROM duckdb_tables() \
+                 WHERE database_name = current_database() AND NOT temporary \
+                   AND schema_name NOT IN {EXCLUDED}"
+            ))?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        tables.sort();
+
+        let mut columns_query = self.conn.prepare(
+            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() \
+             WHERE database_name = current_database() AND schema_name = ? AND table_name = ? \
+             ORDER BY column_index",
+        )?;
+        for (schema, table) in &tables {
+            frame(&mut hasher, b'T', schema.as_bytes());
+            frame(&mut hasher, b't', table.as_bytes());
+            let columns: Vec<(String, String, bool)> = columns_query
+                .query_map([schema, table], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            for (name, data_type, nullable) in &columns {
+                frame(&mut hasher, b'C', name.as_bytes());
+                frame(&mut hasher, b'c', data_type.as_bytes());
+                frame(&mut hasher, b'n', &[u8::from(*nullable)]);
+            }
+            if columns.is_empty() {
+                continue;
+            }
+            let rendered: Vec<String> = columns
+                .iter()
+                .map(|(name, _, _)| {
+                    let c = quote_identifier(name);
+                    format!(
+                        "CASE WHEN {c} IS NULL THEN '\\x00'::BLOB \
+                         ELSE '\\x01'::BLOB || encode(CAST({c} AS VARCHAR)) END"
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "SELECT {} FROM {}.{} ORDER BY ALL ASC",
+                rendered.join(", "),
+                quote_identifier(schema),
+                quote_identifier(table)
+            );
+            let mut statement = self.conn.prepare(&sql)?;
+            let mut rows = statement.query([])?;
+            let mut count = 0u64;
+            while let Some(row) = rows.next()? {
+                frame(&mut hasher, b'R', &[]);
+                for i in 0..columns.len() {
+                    let cell: Vec<u8> = row.get(i)?;
+                    frame(&mut hasher, b'v', &cell);
+                }
+                count += 1;
+            }
+            frame(&mut hasher, b'E', &count.to_be_bytes());
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+}
+
+/// Kind byte, big-endian u64 length, bytes.
+fn frame(hasher: &mut Sha256, kind: u8, bytes: &[u8]) {
+    hasher.update([kind]);
+    hasher.update((bytes.len() as u64).to_be_bytes());
+    hasher.update(bytes);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Validates a command and turns it into DuckDB work, deterministically.
+fn prepare_command(command: Command) -> Body {
+    match command {
+        // The control plane's own state machine applies these; a catalog
+        // group must never see one.
+        Command::Control(_) => Body::Reject(failed(
+            CONTROL_MISROUTED_SQLSTATE,
+            "control command routed to catalog group",
+        )),
+        Command::Catalog(batch) => prepare_batch(batch),
+    }
+}
+
+fn prepare_batch(batch: WriteBatch) -> Body {
+    let mut ops = Vec::with_capacity(batch.ops.len());
+    for op in batch.ops {
+        let prepared = match op {
+            WriteOp::Sql(sql) => prepare_sql(sql),
+            WriteOp::Rows(rows) => prepare_rows(rows),
+        };
+        match prepared {
+            Ok(op) => ops.push(op),
+            Err(outcome) => return Body::Reject(outcome),
+        }
+    }
+    Body::Batch(ops)
+}
+
+/// Exactly one statement, and one that cannot end, open or escape the apply
+/// transaction (the front door never proposes those; this is the backstop).
+fn prepare_sql(sql: String) -> Result<PreparedOp, Outcome> {
+    use duckraft_sql::{classify, SqlKind, Statement};
+    let statements = duckraft_sql::split_statements(&sql)
+        .map_err(|e| failed("42601", format!("replicated statement: {e}")))?;
+    if statements.len() != 1 {
+        return Err(failed(
+            "42601",
+            format!(
+                "a replicated statement op must hold exactly one statement, not {}",
+                statements.len()
+            ),
+        ));
+    }
+    match classify(&sql) {
+        Ok(Statement::Sql {
+            kind: SqlKind::Read | SqlKind::Write | SqlKind::Ddl,
+            ..
+        }) => Ok(PreparedOp::Sql(sql)),
+        Ok(other) => Err(failed(
+            "0A000",
+            format!("statement not allowed in a replicated write: {other:?}"),
+        )),
+        Err(e) => Err(failed("42601", e.message)),
+    }
+}
+
+fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
+    let malformed = |why: String| failed("XX000", format!("malformed row batch: {why}"));
+    if batch.columns.is_empty() {
+        return Err(malformed("no columns".into()));
+    }
+    let target = match batch.table.split_once('.') {
+        Some((schema, table)) if !table.contains('.') => {
+            format!("{}.{}", quote_identifier(schema), quote_identifier(table))
+        }
+        Some(_) => return Err(malformed(format!("table name {:?}", batch.table))),
+        None => quote_identifier(&batch.table),
+    };
+    let columns: Vec<String> = batch.columns.iter().map(|c| quote_identifier(c)).collect();
+    let placeholders = vec!["?"; columns.len()].join(", ");
+    let insert_sql = format!(
+        "INSERT INTO {target} ({}) VALUES ({placeholders})",
+        columns.join(", ")
+    );
+    let mut rows = Vec::with_capacity(batch.rows.len());
+    for (i, row) in batch.rows.iter().enumerate() {
+        if row.len() != columns.len() {
+            return Err(malformed(format!(
+                "row {i} has {} values for {} columns",
+                row.len(),
+                columns.len()
+            )));
+        }
+        rows.push(row.iter().map(bind_value).collect::<Result<Vec<_>, _>>()?);
+    }
+    Ok(PreparedOp::Rows { insert_sql, rows })
+}
+
+/// The DuckDB parameter for a value. Types DuckDB can take natively are bound
+/// natively; the others travel as their PostgreSQL text, which DuckDB casts to
+/// the column's type. Nothing here depends on node settings (time zones
+/// travel as explicit `+00` offsets).
+fn bind_value(value: &Value) -> Result<DuckValue, Outcome> {
+    Ok(match value {
+        Value::Null => DuckValue::Null,
+        Value::Bool(b) => DuckValue::Boolean(*b),
+        Value::Int2(v) => DuckValue::SmallInt(*v),
+        Value::Int4(v) => DuckValue::Int(*v),
+        Value::Int8(v) => DuckValue::BigInt(*v),
+        Value::Float4(v) => DuckValue::Float(*v),
+        Value::Float8(v) => DuckValue::Double(*v),
+        Value::Bytea(bytes) => DuckValue::Blob(bytes.clone()),
+        Value::Date(days) => DuckValue::Date32(*days),
+        Value::Time(us) => DuckValue::Time64(TimeUnit::Microsecond, *us),
+        Value::Timestamp(us) => DuckValue::Timestamp(TimeUnit::Microsecond, *us),
+        Value::Interval {
+            months,
+            days,
+            micros,
+        } => DuckValue::Interval {
+            months: *months,
+            days: *days,
+            nanos: micros
+                .checked_mul(1_000)
+                .ok_or_else(|| failed("22008", "interval out of range"))?,
+        },
+        Value::Array { items, .. } => DuckValue::List(
+            items
+                .iter()
+                .map(bind_value)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Value::Numeric(_)
+        | Value::Text(_)
+        | Value::Json(_)
+        | Value::Uuid(_)
+        | Value::TimestampTz(_) => DuckValue::Text(value.to_text().unwrap_or_default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backstop behind `prepare_sql`: a statement that ends the apply
+    /// transaction fails closed and poisons the replica.
+    #[test]
+    fn replica_statement_ending_the_transaction_fails_closed() {
+        let conn = Connection::open_in_memory().unwrap();
+        let reader = conn.try_clone().unwrap();
+        let mut replica = Replica::open(conn).unwrap();
+        let work = |index, sql: &str| Work {
+            index,
+            term: 1,
+            id: None,
+            body: Body::Batch(vec![PreparedOp::Sql(sql.into())]),
+        };
+        assert!(matches!(
+            prepare_sql("COMMIT".into()),
+            Err(Outcome::Failed { .. })
+        ));
+        let result = replica.apply_prepared(vec![
+            work(1, "CREATE TABLE t (a INTEGER)"),
+            work(2, "COMMIT"),
+            work(3, "INSERT INTO t VALUES (1)"),
+        ]);
+        assert!(
+            matches!(&result, Err(ReplicaError::Engine { index: Some(2), message, .. })
+                if message.contains("ended the apply transaction")),
+            "{result:?}"
+        );
+        assert_eq!(replica.apply(&[]), Err(ReplicaError::Poisoned));
+        assert_eq!(replica.applied_index(), 0);
+        let rows: i64 = reader
+            .query_row(
+                "SELECT count(*) FROM __duckraft.applied WHERE idx = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+}

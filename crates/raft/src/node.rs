@@ -1,0 +1,655 @@
+//! The sans-IO multi-group node: one raft-rs `RawNode` per group behind a
+//! single input/output surface. The production runtime and the simulator
+//! drive this type unchanged; it never reads a clock, a socket or a file,
+//! and its only randomness is a PRNG seeded by the driver.
+//!
+//! Persistence follows raft-rs's asynchronous Ready protocol, batched
+//! across groups: [`MultiRaft::poll`] gathers every group's Ready into one
+//! [`WalBatch`] (one append and one fsync for all of them, so concurrent
+//! proposals share a sync) and holds back every message that may only be
+//! sent once that batch is durable (votes, acks) until the driver calls
+//! [`MultiRaft::wal_synced`], which reports the Readies persisted. Only one
+//! batch is in flight at a time; proposals arriving meanwhile join the next.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use raft::eraftpb::{Entry, HardState, Message, MessageType};
+use raft::{Config, RawNode, ReadState, StateRole};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::codec;
+use crate::storage::GroupStore;
+use crate::wal::WalRecord;
+use crate::{GroupId, NodeId};
+
+/// Deliberate protocol bugs for the simulator's "does the gate bite" runs.
+/// Production never sets any of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bugs {
+    /// Send vote responses before the term and vote are durable, and never persist the vote.
+    pub vote_without_persisting: bool,
+    /// Hand entries to the state machine as soon as they are locally durable.
+    pub apply_before_commit: bool,
+    /// Let the runtime acknowledge proposals once the leader alone has them durable.
+    pub ack_before_quorum_fsync: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub id: NodeId,
+    /// Minimum election timeout in ticks; the actual timeout is drawn from
+    /// `[election_tick, 2 * election_tick)` with the node's seeded PRNG.
+    pub election_tick: usize,
+    pub heartbeat_tick: usize,
+    pub max_size_per_msg: u64,
+    pub max_inflight_msgs: usize,
+    pub seed: u64,
+    pub bugs: Bugs,
+}
+
+impl NodeConfig {
+    pub fn new(id: NodeId, seed: u64) -> NodeConfig {
+        NodeConfig {
+            id,
+            election_tick: 10,
+            heartbeat_tick: 2,
+            max_size_per_msg: 1 << 20,
+            max_inflight_msgs: 256,
+            seed,
+            bugs: Bugs::default(),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum NodeError {
+    /// The state machine has applied past the end of the durable log: the
+    /// log was lost or replaced. Serving would risk divergence.
+    AppliedBeyondLog {
+        group: GroupId,
+        applied: u64,
+        last_index: u64,
+    },
+    InvalidLog {
+        group: GroupId,
+        reason: String,
+    },
+    Raft {
+        group: GroupId,
+        reason: String,
+    },
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::AppliedBeyondLog {
+                group,
+                applied,
+                last_index,
+            } => write!(
+                f,
+                "group {group}: state machine applied index {applied} is beyond the durable log's last index {last_index}"
+            ),
+            NodeError::InvalidLog { group, reason } => {
+                write!(f, "group {group}: invalid log: {reason}")
+            }
+            NodeError::Raft { group, reason } => write!(f, "group {group}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProposeError {
+    UnknownGroup(GroupId),
+    /// No leader is known, or the leader refused (for example during a transfer).
+    Dropped(GroupId),
+}
+
+impl fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProposeError::UnknownGroup(g) => write!(f, "group {g} does not exist on this node"),
+            ProposeError::Dropped(g) => write!(f, "group {g} has no leader to accept the proposal"),
+        }
+    }
+}
+
+impl std::error::Error for ProposeError {}
+
+/// Records that must be appended and fsynced before [`MultiRaft::wal_synced`].
+#[derive(Debug)]
+pub struct WalBatch {
+    pub id: u64,
+    pub records: Vec<WalRecord>,
+}
+
+/// Everything the driver must act on after a [`MultiRaft::poll`].
+#[derive(Debug, Default)]
+pub struct Output {
+    pub wal: Option<WalBatch>,
+    /// One encoded batch per peer, covering every group.
+    pub messages: Vec<(NodeId, Vec<u8>)>,
+    /// Committed entries per group, in log order. Apply them in order.
+    pub committed: Vec<(GroupId, Vec<Entry>)>,
+    pub read_states: Vec<(GroupId, ReadState)>,
+    /// Entries the runtime may acknowledge before they commit. Empty unless
+    /// [`Bugs::ack_before_quorum_fsync`] is injected.
+    pub early_acks: Vec<(GroupId, Vec<Entry>)>,
+}
+
+impl Output {
+    pub fn is_empty(&self) -> bool {
+        self.wal.is_none()
+            && self.messages.is_empty()
+            && self.committed.is_empty()
+            && self.read_states.is_empty()
+            && self.early_acks.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupStatus {
+    pub group: GroupId,
+    pub role: &'static str,
+    pub term: u64,
+    pub leader: NodeId,
+    pub commit: u64,
+    /// Highest index handed to the state machine.
+    pub handed_out: u64,
+    pub last_index: u64,
+    pub log_bytes: u64,
+    /// Leader only: (peer, matched index).
+    pub progress: Vec<(NodeId, u64)>,
+}
+
+struct Group {
+    raw: RawNode<GroupStore>,
+    /// Messages that may be sent only after the in-flight batch is durable.
+    held: Vec<Message>,
+    /// (term, role, leader) when the election timeout was last drawn.
+    timer_key: (u64, StateRole, u64),
+    handed_out: u64,
+}
+
+pub struct MultiRaft {
+    cfg: NodeConfig,
+    groups: BTreeMap<GroupId, Group>,
+    rng: ChaCha8Rng,
+    logger: slog::Logger,
+    next_batch: u64,
+    /// The batch being made durable and the (group, Ready number) it holds.
+    in_flight: Option<(u64, Vec<(GroupId, u64)>)>,
+    /// The in-flight batch, until the driver has taken it.
+    unsent_batch: Option<WalBatch>,
+    /// Records not tied to a Ready (group creation) waiting for the next batch.
+    pending_records: Vec<WalRecord>,
+    outbox: BTreeMap<NodeId, Vec<(GroupId, Message)>>,
+    committed: Vec<(GroupId, Vec<Entry>)>,
+    read_states: Vec<(GroupId, ReadState)>,
+    early_acks: Vec<(GroupId, Vec<Entry>)>,
+    dropped_messages: u64,
+}
+
+impl MultiRaft {
+    /// Rebuilds the node from the records the write-ahead log recovered.
+    /// `applied` is each group's durable state-machine index; entries after
+    /// it are handed out again.
+    pub fn recover(
+        cfg: NodeConfig,
+        records: Vec<WalRecord>,
+        applied: &BTreeMap<GroupId, u64>,
+    ) -> Result<MultiRaft, NodeError> {
+        let mut stores: BTreeMap<GroupId, GroupStore> = BTreeMap::new();
+        for record in records {
+            match record {
+                WalRecord::CreateGroup { group, voters } => {
+                    stores
+                        .entry(group)
+                        .or_insert_with(|| GroupStore::new(&voters));
+                }
+                WalRecord::HardState {
+                    group,
+                    term,
+                    vote,
+                    commit,
+                } => {
+                    let store = known(&mut stores, group)?;
+                    store.set_hard_state(HardState {
+                        term,
+                        vote,
+                        commit,
+                        ..HardState::default()
+                    });
+                }
+                WalRecord::Entries { group, entries } => {
+                    known(&mut stores, group)?
+                        .append(&entries)
+                        .map_err(|reason| NodeError::InvalidLog { group, reason })?;
+                }
+            }
+        }
+        let mut node = MultiRaft::empty(cfg);
+        for (group, mut store) in stores {
+            let last_index = store.last_index();
+            let applied = applied.get(&group).copied().unwrap_or(0);
+            if applied > last_index {
+                return Err(NodeError::AppliedBeyondLog {
+                    group,
+                    applied,
+                    last_index,
+                });
+            }
+            if store.hard_state().commit > last_index {
+                return Err(NodeError::InvalidLog {
+                    group,
+                    reason: format!(
+                        "commit index {} is beyond the last index {last_index}",
+                        store.hard_state().commit
+                    ),
+                });
+            }
+            // The state machine may have applied entries whose commit index
+            // had not reached the log yet; applied entries were committed.
+            if applied > store.hard_state().commit {
+                let mut hs = store.hard_state().clone();
+                hs.commit = applied;
+                store.set_hard_state(hs);
+            }
+            node.insert_group(group, store, applied)?;
+        }
+        Ok(node)
+    }
+
+    fn empty(cfg: NodeConfig) -> MultiRaft {
+        MultiRaft {
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            cfg,
+            groups: BTreeMap::new(),
+            logger: slog::Logger::root(slog::Discard, slog::o!()),
+            next_batch: 1,
+            in_flight: None,
+            unsent_batch: None,
+            pending_records: Vec::new(),
+            outbox: BTreeMap::new(),
+            committed: Vec::new(),
+            read_states: Vec::new(),
+            early_acks: Vec::new(),
+            dropped_messages: 0,
+        }
+    }
+
+    fn raft_config(&self, applied: u64) -> Config {
+        Config {
+            id: self.cfg.id,
+            election_tick: self.cfg.election_tick,
+            heartbeat_tick: self.cfg.heartbeat_tick,
+            applied,
+            max_size_per_msg: self.cfg.max_size_per_msg,
+            max_inflight_msgs: self.cfg.max_inflight_msgs,
+            check_quorum: true,
+            pre_vote: true,
+            ..Config::default()
+        }
+    }
+
+    fn insert_group(
+        &mut self,
+        group: GroupId,
+        store: GroupStore,
+        applied: u64,
+    ) -> Result<(), NodeError> {
+        let config = self.raft_config(applied);
+        let raw = RawNode::new(&config, store, &self.logger).map_err(|e| NodeError::Raft {
+            group,
+            reason: e.to_string(),
+        })?;
+        self.groups.insert(
+            group,
+            Group {
+                raw,
+                held: Vec::new(),
+                timer_key: (u64::MAX, StateRole::Follower, u64::MAX),
+                handed_out: applied,
+            },
+        );
+        self.redraw_timeout(group);
+        Ok(())
+    }
+
+    /// Creates a group with a static voter set. Idempotent: the control
+    /// plane re-applies its log after a restart.
+    pub fn create_group(&mut self, group: GroupId, voters: &[NodeId]) -> Result<(), NodeError> {
+        if self.groups.contains_key(&group) {
+            return Ok(());
+        }
+        let mut voters = voters.to_vec();
+        voters.sort_unstable();
+        self.insert_group(group, GroupStore::new(&voters), 0)?;
+        self.pending_records
+            .push(WalRecord::CreateGroup { group, voters });
+        Ok(())
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.cfg.id
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = GroupId> + '_ {
+        self.groups.keys().copied()
+    }
+
+    pub fn has_group(&self, group: GroupId) -> bool {
+        self.groups.contains_key(&group)
+    }
+
+    pub fn tick(&mut self) {
+        let ids: Vec<GroupId> = self.groups.keys().copied().collect();
+        for group in ids {
+            self.groups.get_mut(&group).expect("listed").raw.tick();
+            self.redraw_timeout(group);
+        }
+    }
+
+    /// Steps one encoded batch from an authenticated peer. A malformed batch
+    /// is refused whole; messages claiming another sender or addressed to
+    /// another node are dropped.
+    pub fn step(&mut self, from: NodeId, batch: &[u8]) -> Result<(), codec::CodecError> {
+        for (group, message) in codec::decode_batch(batch)? {
+            if message.from != from || message.to != self.cfg.id {
+                self.dropped_messages += 1;
+                continue;
+            }
+            let Some(g) = self.groups.get_mut(&group) else {
+                // The group's creation has not been applied here yet; the
+                // leader keeps retrying, so dropping is safe.
+                self.dropped_messages += 1;
+                continue;
+            };
+            if g.raw.step(message).is_err() {
+                self.dropped_messages += 1;
+            }
+            self.redraw_timeout(group);
+        }
+        Ok(())
+    }
+
+    /// Proposes opaque data. Followers forward to the leader they know.
+    pub fn propose(&mut self, group: GroupId, data: Vec<u8>) -> Result<(), ProposeError> {
+        let g = self
+            .groups
+            .get_mut(&group)
+            .ok_or(ProposeError::UnknownGroup(group))?;
+        if g.raw.raft.leader_id == raft::INVALID_ID {
+            return Err(ProposeError::Dropped(group));
+        }
+        let result = g.raw.propose(Vec::new(), data);
+        self.redraw_timeout(group);
+        result.map_err(|_| ProposeError::Dropped(group))
+    }
+
+    /// Starts a ReadIndex round; the answer arrives in `Output::read_states`.
+    pub fn read_index(&mut self, group: GroupId, context: Vec<u8>) -> Result<(), ProposeError> {
+        let g = self
+            .groups
+            .get_mut(&group)
+            .ok_or(ProposeError::UnknownGroup(group))?;
+        g.raw.read_index(context);
+        Ok(())
+    }
+
+    pub fn campaign(&mut self, group: GroupId) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            let _ = g.raw.campaign();
+            self.redraw_timeout(group);
+        }
+    }
+
+    pub fn transfer_leader(&mut self, group: GroupId, to: NodeId) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.raw.transfer_leader(to);
+        }
+    }
+
+    /// Tells Raft a peer could not be reached, so it stops pipelining to it.
+    pub fn report_unreachable(&mut self, peer: NodeId) {
+        for g in self.groups.values_mut() {
+            g.raw.report_unreachable(peer);
+        }
+    }
+
+    pub fn leader(&self, group: GroupId) -> Option<NodeId> {
+        let id = self.groups.get(&group)?.raw.raft.leader_id;
+        (id != raft::INVALID_ID).then_some(id)
+    }
+
+    pub fn is_leader(&self, group: GroupId) -> bool {
+        self.groups
+            .get(&group)
+            .is_some_and(|g| g.raw.raft.state == StateRole::Leader)
+    }
+
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped_messages
+    }
+
+    pub fn status(&self) -> Vec<GroupStatus> {
+        self.groups
+            .iter()
+            .map(|(&group, g)| {
+                let raft = &g.raw.raft;
+                let progress = if raft.state == StateRole::Leader {
+                    let mut p: Vec<(NodeId, u64)> = raft
+                        .prs()
+                        .iter()
+                        .map(|(&id, pr)| (id, pr.matched))
+                        .collect();
+                    p.sort_unstable();
+                    p
+                } else {
+                    Vec::new()
+                };
+                GroupStatus {
+                    group,
+                    role: match raft.state {
+                        StateRole::Leader => "leader",
+                        StateRole::Candidate => "candidate",
+                        StateRole::PreCandidate => "pre-candidate",
+                        StateRole::Follower => "follower",
+                    },
+                    term: raft.term,
+                    leader: raft.leader_id,
+                    commit: raft.raft_log.committed,
+                    handed_out: g.handed_out,
+                    last_index: g.raw.store().last_index(),
+                    log_bytes: g.raw.store().log_bytes(),
+                    progress,
+                }
+            })
+            .collect()
+    }
+
+    /// Redraws the election timeout from the seeded PRNG whenever raft-rs
+    /// reset it (it draws from an unseeded thread RNG on every role or term
+    /// change); overriding it keeps runs replayable.
+    fn redraw_timeout(&mut self, group: GroupId) {
+        let g = self.groups.get_mut(&group).expect("group exists");
+        let raft = &mut g.raw.raft;
+        let key = (raft.term, raft.state, raft.leader_id);
+        if key != g.timer_key {
+            g.timer_key = key;
+            let min = raft.election_timeout();
+            let timeout = self.rng.gen_range(min..2 * min);
+            raft.set_randomized_election_timeout(timeout);
+        }
+    }
+
+    /// Collects work for the driver. When no WAL batch is in flight this
+    /// gathers every group's Ready into a new batch.
+    pub fn poll(&mut self) -> Output {
+        if self.in_flight.is_none() {
+            self.gather_readies();
+        }
+        let mut out = Output {
+            wal: self.unsent_batch.take(),
+            ..Output::default()
+        };
+        out.messages = std::mem::take(&mut self.outbox)
+            .into_iter()
+            .filter(|(_, msgs)| !msgs.is_empty())
+            .map(|(peer, msgs)| (peer, codec::encode_batch(&msgs)))
+            .collect();
+        out.committed = std::mem::take(&mut self.committed);
+        out.read_states = std::mem::take(&mut self.read_states);
+        out.early_acks = std::mem::take(&mut self.early_acks);
+        out
+    }
+
+    fn gather_readies(&mut self) {
+        let mut involved = Vec::new();
+        let bugs = self.cfg.bugs;
+        for (&group, g) in self.groups.iter_mut() {
+            if !g.raw.has_ready() {
+                continue;
+            }
+            let mut rd = g.raw.ready();
+            queue_messages(&mut self.outbox, group, rd.take_messages());
+            let entries = rd.take_entries();
+            if !entries.is_empty() {
+                if let Err(reason) = g.raw.mut_store().append(&entries) {
+                    panic!("group {group}: raft-rs produced an unappendable batch: {reason}");
+                }
+                self.pending_records
+                    .push(WalRecord::Entries { group, entries });
+            }
+            if let Some(hs) = rd.hs() {
+                g.raw.mut_store().set_hard_state(hs.clone());
+                let vote = if bugs.vote_without_persisting {
+                    0
+                } else {
+                    hs.vote
+                };
+                self.pending_records.push(WalRecord::HardState {
+                    group,
+                    term: hs.term,
+                    vote,
+                    commit: hs.commit,
+                });
+            }
+            for rs in rd.take_read_states() {
+                self.read_states.push((group, rs));
+            }
+            let committed = rd.take_committed_entries();
+            hand_out(g, group, committed, &mut self.committed);
+            let mut held = rd.take_persisted_messages();
+            if bugs.vote_without_persisting {
+                let (votes, rest): (Vec<Message>, Vec<Message>) = held
+                    .into_iter()
+                    .partition(|m| m.get_msg_type() == MessageType::MsgRequestVoteResponse);
+                queue_messages(&mut self.outbox, group, votes);
+                held = rest;
+            }
+            g.held.extend(held);
+            let number = rd.number();
+            // Entries are in the store, so raft-rs may read them back; they
+            // count as persisted only at on_persist_ready.
+            g.raw.advance_append_async(rd);
+            advance_applied(g);
+            involved.push((group, number));
+        }
+        if involved.is_empty() && self.pending_records.is_empty() {
+            return;
+        }
+        let id = self.next_batch;
+        self.next_batch += 1;
+        self.in_flight = Some((id, involved));
+        if self.pending_records.is_empty() {
+            // Nothing to persist (only messages or commits): finish now.
+            self.wal_synced(id);
+        } else {
+            let records = std::mem::take(&mut self.pending_records);
+            self.unsent_batch = Some(WalBatch { id, records });
+        }
+    }
+
+    /// The driver made batch `id` durable: release held messages and tell
+    /// every group that took part.
+    pub fn wal_synced(&mut self, id: u64) {
+        let Some((in_flight, involved)) = self.in_flight.take() else {
+            return;
+        };
+        assert_eq!(in_flight, id, "WAL batches complete in order");
+        let bugs = self.cfg.bugs;
+        for (group, number) in involved {
+            let Some(g) = self.groups.get_mut(&group) else {
+                continue;
+            };
+            let held = std::mem::take(&mut g.held);
+            queue_messages(&mut self.outbox, group, held);
+            g.raw.on_persist_ready(number);
+            if bugs.apply_before_commit || bugs.ack_before_quorum_fsync {
+                let last = g.raw.store().last_index();
+                if last > g.handed_out {
+                    let early = g.raw.store().slice(g.handed_out + 1, last + 1).to_vec();
+                    if bugs.apply_before_commit {
+                        g.handed_out = last;
+                        self.committed.push((group, early));
+                    } else if g.raw.raft.state == StateRole::Leader {
+                        self.early_acks.push((group, early));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn known(
+    stores: &mut BTreeMap<GroupId, GroupStore>,
+    group: GroupId,
+) -> Result<&mut GroupStore, NodeError> {
+    stores.get_mut(&group).ok_or(NodeError::InvalidLog {
+        group,
+        reason: "record for a group that was never created".into(),
+    })
+}
+
+fn queue_messages(
+    outbox: &mut BTreeMap<NodeId, Vec<(GroupId, Message)>>,
+    group: GroupId,
+    messages: Vec<Message>,
+) {
+    for message in messages {
+        outbox.entry(message.to).or_default().push((group, message));
+    }
+}
+
+/// Tells raft-rs what the state machine has been given, within the range it
+/// accepts (an injected apply-before-commit bug hands out more).
+fn advance_applied(g: &mut Group) {
+    let log = &g.raw.raft.raft_log;
+    let applied = g.handed_out.min(log.committed).min(log.persisted);
+    if applied > log.applied {
+        g.raw.advance_apply_to(applied);
+    }
+}
+
+/// Queues committed entries past what was already handed out.
+fn hand_out(
+    g: &mut Group,
+    group: GroupId,
+    entries: Vec<Entry>,
+    committed: &mut Vec<(GroupId, Vec<Entry>)>,
+) {
+    let fresh: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| e.index > g.handed_out)
+        .collect();
+    if let Some(last) = fresh.last() {
+        g.handed_out = last.index;
+        committed.push((group, fresh));
+    }
+}

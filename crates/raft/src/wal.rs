@@ -1,0 +1,408 @@
+//! One write-ahead log per node, shared by every Raft group.
+//!
+//! Layout: segment files `wal-<seq>.log`, each starting with an 8-byte
+//! header naming the format. A segment holds frames; one frame is one
+//! durable batch (everything the node needed persisted at one time, across
+//! all groups):
+//!
+//! ```text
+//! frame  := magic:u32 len:u32 crc32c(payload):u32 payload[len]
+//! payload:= record*
+//! record := tag:u8 group:u64 body
+//! ```
+//!
+//! Recovery reads every frame in order. The only damage it repairs is a
+//! torn tail: a final frame (or header) that extends past the end of the
+//! last segment, which is what a crash in the middle of an unsynced append
+//! leaves behind. It truncates that tail and says so. Everything else (bad
+//! checksum, bad magic, unknown format or record tag, damage in any segment
+//! but the last) is corruption and recovery refuses to continue.
+
+use std::fmt;
+use std::io;
+
+use raft::eraftpb::{Entry, EntryType};
+
+use crate::disk::Disk;
+use crate::{GroupId, NodeId};
+
+const SEGMENT_HEADER: &[u8; 8] = b"DRWAL\0\0\x01";
+const FRAME_MAGIC: u32 = 0xD0C4_4AF7;
+const FRAME_HEADER_LEN: usize = 12;
+/// Frames larger than this are refused on write and treated as corruption on read.
+const MAX_FRAME_BYTES: usize = 256 << 20;
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+
+const TAG_CREATE_GROUP: u8 = 1;
+const TAG_HARD_STATE: u8 = 2;
+const TAG_ENTRIES: u8 = 3;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WalRecord {
+    /// A group exists on this node with this initial voter set.
+    CreateGroup { group: GroupId, voters: Vec<NodeId> },
+    HardState {
+        group: GroupId,
+        term: u64,
+        vote: u64,
+        commit: u64,
+    },
+    /// Entries starting at `entries[0].index`; any later entries of the
+    /// group already in the log are superseded (Raft log truncation).
+    Entries { group: GroupId, entries: Vec<Entry> },
+}
+
+#[derive(Debug)]
+pub enum WalError {
+    Io(io::Error),
+    Corrupt {
+        segment: String,
+        offset: u64,
+        reason: String,
+    },
+}
+
+impl fmt::Display for WalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WalError::Io(e) => write!(f, "write-ahead log I/O error: {e}"),
+            WalError::Corrupt {
+                segment,
+                offset,
+                reason,
+            } => write!(
+                f,
+                "write-ahead log corrupt in {segment} at byte {offset}: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WalError {}
+
+impl From<io::Error> for WalError {
+    fn from(e: io::Error) -> Self {
+        WalError::Io(e)
+    }
+}
+
+/// What recovery cut off the end of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    pub segment: String,
+    pub offset: u64,
+    pub dropped_bytes: u64,
+}
+
+pub struct Recovered {
+    pub records: Vec<WalRecord>,
+    pub torn_tail: Option<TornTail>,
+}
+
+pub struct Wal<D: Disk> {
+    disk: D,
+    segment_seq: u64,
+    segment_len: u64,
+    max_segment_bytes: u64,
+    unsynced: bool,
+}
+
+fn segment_name(seq: u64) -> String {
+    format!("wal-{seq:016}.log")
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    name.strip_prefix("wal-")?
+        .strip_suffix(".log")?
+        .parse()
+        .ok()
+}
+
+impl<D: Disk> Wal<D> {
+    /// Opens the log, replaying every durable record. Fails closed on corruption.
+    pub fn open(mut disk: D, max_segment_bytes: u64) -> Result<(Wal<D>, Recovered), WalError> {
+        let mut segments = Vec::new();
+        for name in disk.list()? {
+            if let Some(seq) = parse_segment_name(&name) {
+                segments.push((seq, name));
+            }
+        }
+        segments.sort();
+        let mut records = Vec::new();
+        let mut torn_tail = None;
+        let mut last_len = 0;
+        for (position, (_, name)) in segments.iter().enumerate() {
+            let is_last = position + 1 == segments.len();
+            let bytes = disk.read(name)?;
+            let valid = read_segment(name, &bytes, is_last, &mut records)?;
+            if valid < bytes.len() as u64 {
+                let tail = TornTail {
+                    segment: name.clone(),
+                    offset: valid,
+                    dropped_bytes: bytes.len() as u64 - valid,
+                };
+                tracing::warn!(
+                    segment = %tail.segment,
+                    offset = tail.offset,
+                    dropped_bytes = tail.dropped_bytes,
+                    "write-ahead log has a torn tail from an interrupted write; truncating it"
+                );
+                disk.truncate(name, valid)?;
+                torn_tail = Some(tail);
+            }
+            last_len = valid;
+        }
+        let segment_seq = segments.last().map_or(1, |(seq, _)| *seq);
+        let wal = Wal {
+            disk,
+            segment_seq,
+            segment_len: last_len,
+            max_segment_bytes,
+            unsynced: false,
+        };
+        Ok((wal, Recovered { records, torn_tail }))
+    }
+
+    /// Appends one frame. It is not durable until [`Wal::sync`] returns.
+    pub fn write(&mut self, records: &[WalRecord]) -> Result<(), WalError> {
+        let mut payload = Vec::new();
+        for record in records {
+            encode_record(record, &mut payload);
+        }
+        if payload.len() > MAX_FRAME_BYTES {
+            return Err(WalError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "write-ahead log frame of {} bytes is too large",
+                    payload.len()
+                ),
+            )));
+        }
+        if self.segment_len >= self.max_segment_bytes {
+            // The previous segment is already synced: sync() runs before the
+            // node proceeds, and rollover happens only at frame boundaries.
+            self.segment_seq += 1;
+            self.segment_len = 0;
+        }
+        let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + payload.len() + 8);
+        if self.segment_len == 0 {
+            frame.extend_from_slice(SEGMENT_HEADER);
+        }
+        frame.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
+        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+        frame.extend_from_slice(&payload);
+        self.disk.append(&segment_name(self.segment_seq), &frame)?;
+        self.segment_len += frame.len() as u64;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    pub fn sync(&mut self) -> Result<(), WalError> {
+        if self.unsynced {
+            self.disk.sync(&segment_name(self.segment_seq))?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Total bytes in the current segment (for status).
+    pub fn segment_len(&self) -> u64 {
+        self.segment_len
+    }
+
+    pub fn disk(&self) -> &D {
+        &self.disk
+    }
+
+    pub fn disk_mut(&mut self) -> &mut D {
+        &mut self.disk
+    }
+
+    pub fn into_disk(self) -> D {
+        self.disk
+    }
+}
+
+/// Parses one segment into `records`; returns how many bytes are valid.
+/// Only the last segment may end in a torn frame.
+fn read_segment(
+    name: &str,
+    bytes: &[u8],
+    is_last: bool,
+    records: &mut Vec<WalRecord>,
+) -> Result<u64, WalError> {
+    let corrupt = |offset: usize, reason: String| WalError::Corrupt {
+        segment: name.to_string(),
+        offset: offset as u64,
+        reason,
+    };
+    if bytes.len() < SEGMENT_HEADER.len() {
+        if is_last && SEGMENT_HEADER.starts_with(bytes) {
+            return Ok(0);
+        }
+        return Err(corrupt(0, "segment shorter than its header".into()));
+    }
+    if &bytes[..SEGMENT_HEADER.len()] != SEGMENT_HEADER {
+        return Err(corrupt(0, "unknown segment format".into()));
+    }
+    let mut offset = SEGMENT_HEADER.len();
+    while offset < bytes.len() {
+        let rest = &bytes[offset..];
+        if rest.len() < FRAME_HEADER_LEN {
+            if is_last {
+                return Ok(offset as u64);
+            }
+            return Err(corrupt(offset, "truncated frame header".into()));
+        }
+        let magic = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
+        if magic != FRAME_MAGIC {
+            return Err(corrupt(offset, format!("bad frame magic {magic:#010x}")));
+        }
+        let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
+        if len > MAX_FRAME_BYTES {
+            return Err(corrupt(offset, format!("frame length {len} out of range")));
+        }
+        let crc = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
+        if rest.len() < FRAME_HEADER_LEN + len {
+            if is_last {
+                return Ok(offset as u64);
+            }
+            return Err(corrupt(offset, "truncated frame".into()));
+        }
+        let payload = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len];
+        if crc32c::crc32c(payload) != crc {
+            return Err(corrupt(offset, "frame checksum mismatch".into()));
+        }
+        decode_records(payload, records)
+            .map_err(|reason| corrupt(offset, format!("undecodable frame: {reason}")))?;
+        offset += FRAME_HEADER_LEN + len;
+    }
+    Ok(offset as u64)
+}
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
+    match record {
+        WalRecord::CreateGroup { group, voters } => {
+            out.push(TAG_CREATE_GROUP);
+            put_u64(out, group.0);
+            out.extend_from_slice(&(voters.len() as u32).to_le_bytes());
+            for voter in voters {
+                put_u64(out, *voter);
+            }
+        }
+        WalRecord::HardState {
+            group,
+            term,
+            vote,
+            commit,
+        } => {
+            out.push(TAG_HARD_STATE);
+            put_u64(out, group.0);
+            put_u64(out, *term);
+            put_u64(out, *vote);
+            put_u64(out, *commit);
+        }
+        WalRecord::Entries { group, entries } => {
+            out.push(TAG_ENTRIES);
+            put_u64(out, group.0);
+            out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+            for entry in entries {
+                put_u64(out, entry.index);
+                put_u64(out, entry.term);
+                out.push(entry.get_entry_type() as u8);
+                put_bytes(out, &entry.data);
+                put_bytes(out, &entry.context);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.bytes.len() < n {
+            return Err("record runs past the frame".into());
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+    fn bytes(&mut self) -> Result<Vec<u8>, String> {
+        let len = self.u32()? as usize;
+        Ok(self.take(len)?.to_vec())
+    }
+}
+
+fn decode_records(payload: &[u8], out: &mut Vec<WalRecord>) -> Result<(), String> {
+    let mut r = Reader { bytes: payload };
+    while !r.bytes.is_empty() {
+        let tag = r.u8()?;
+        let group = GroupId(r.u64()?);
+        let record = match tag {
+            TAG_CREATE_GROUP => {
+                let count = r.u32()? as usize;
+                let mut voters = Vec::with_capacity(count.min(1024));
+                for _ in 0..count {
+                    voters.push(r.u64()?);
+                }
+                WalRecord::CreateGroup { group, voters }
+            }
+            TAG_HARD_STATE => WalRecord::HardState {
+                group,
+                term: r.u64()?,
+                vote: r.u64()?,
+                commit: r.u64()?,
+            },
+            TAG_ENTRIES => {
+                let count = r.u32()? as usize;
+                let mut entries = Vec::with_capacity(count.min(4096));
+                for _ in 0..count {
+                    let mut entry = Entry {
+                        index: r.u64()?,
+                        term: r.u64()?,
+                        ..Entry::default()
+                    };
+                    entry.set_entry_type(match r.u8()? {
+                        0 => EntryType::EntryNormal,
+                        1 => EntryType::EntryConfChange,
+                        2 => EntryType::EntryConfChangeV2,
+                        other => return Err(format!("unknown entry type {other}")),
+                    });
+                    entry.data = r.bytes()?.into();
+                    entry.context = r.bytes()?.into();
+                    entries.push(entry);
+                }
+                WalRecord::Entries { group, entries }
+            }
+            other => return Err(format!("unknown record tag {other}")),
+        };
+        out.push(record);
+    }
+    Ok(())
+}

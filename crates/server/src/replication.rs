@@ -1,0 +1,664 @@
+//! The production driver of the replication core: one thread owns the
+//! sans-IO [`MultiRaft`], the node's write-ahead log, the control plane and
+//! every catalog replica, and does what the node's outputs say. Peer
+//! payloads arrive from the transport; proposals arrive from sessions with a
+//! channel to answer on.
+//!
+//! Group commit: the thread drains every queued input before it polls the
+//! node, so proposals that arrive while a fsync runs share the next one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use duckraft_engine::command::{self, Command, ControlCommand, Envelope, ProposalId, WriteBatch};
+use duckraft_engine::control::{ControlOutcome, ControlPlane};
+use duckraft_engine::replica::{Committed, Outcome, Replica};
+use duckraft_engine::Catalogs;
+use duckraft_raft::disk::FsDisk;
+use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
+use duckraft_raft::{Entry, GroupId, GroupStatus, MultiRaft, NodeConfig, NodeId};
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+/// The default catalog's group exists from bootstrap on every node. Control
+/// log index 1 is always the first leader's empty entry, so no
+/// `CreateCatalog` can ever be given this id.
+pub const DEFAULT_CATALOG_GROUP: GroupId = GroupId(1);
+
+/// How long a session waits for its write before answering 40003.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A write not answered in this long is proposed again (same id).
+const REPROPOSE_AFTER: Duration = Duration::from_millis(1000);
+
+/// Delivers one payload to a peer, by name (the transport's `send`).
+pub type PeerSender = Box<dyn Fn(&str, Vec<u8>) + Send>;
+
+/// Catalog name to group id, shared between the driver and sessions.
+type CatalogGroups = Arc<Mutex<BTreeMap<String, GroupId>>>;
+
+#[derive(Clone, Debug)]
+pub struct Membership {
+    /// This node's name.
+    pub node: String,
+    /// Every member's name (including this node), sorted; the Raft id of a
+    /// member is its position plus one.
+    pub members: Vec<String>,
+}
+
+impl Membership {
+    pub fn raft_id(&self, name: &str) -> Option<NodeId> {
+        self.members
+            .iter()
+            .position(|m| m == name)
+            .map(|i| i as NodeId + 1)
+    }
+
+    pub fn name(&self, id: NodeId) -> Option<&str> {
+        self.members
+            .get((id as usize).checked_sub(1)?)
+            .map(String::as_str)
+    }
+
+    pub fn voters(&self) -> Vec<NodeId> {
+        (1..=self.members.len() as NodeId).collect()
+    }
+}
+
+/// What a session is told about its write.
+#[derive(Debug)]
+pub enum Answer {
+    Catalog(Outcome),
+    Control(ControlOutcome),
+    /// Not proposed at all: no leader is known.
+    NoLeader,
+    /// Proposed, but no answer in time: it may still commit.
+    Unknown,
+    /// The node or group cannot guarantee correctness.
+    Degraded(String),
+}
+
+enum Input {
+    Peer {
+        from: String,
+        bytes: Vec<u8>,
+    },
+    Propose {
+        group: GroupId,
+        envelope: Envelope,
+        reply: Sender<Answer>,
+    },
+    StateHashes(Sender<BTreeMap<String, CatalogHash>>),
+    Stop,
+}
+
+/// A catalog's canonical state hash at the index it describes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CatalogHash {
+    pub applied: u64,
+    pub hash: String,
+}
+
+struct Waiter {
+    group: GroupId,
+    data: Vec<u8>,
+    reply: Sender<Answer>,
+    proposed: bool,
+    last_attempt: Instant,
+    deadline: Instant,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupReport {
+    pub group: u64,
+    pub name: String,
+    pub role: String,
+    pub term: u64,
+    pub leader: Option<String>,
+    pub commit: u64,
+    pub applied: u64,
+    pub last_index: u64,
+    pub log_bytes: u64,
+    pub progress: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeReport {
+    pub node: String,
+    pub members: Vec<String>,
+    pub degraded: Option<String>,
+    pub groups: Vec<GroupReport>,
+    pub proposals: u64,
+    pub commits: u64,
+    pub fsyncs: u64,
+    pub fsync_seconds_total: f64,
+    pub elections_observed: u64,
+    pub dropped_peer_messages: u64,
+}
+
+impl NodeReport {
+    /// Ready: not degraded, every group has a known leader and this node has
+    /// applied everything it knows to be committed.
+    pub fn readiness(&self) -> Result<(), String> {
+        if let Some(reason) = &self.degraded {
+            return Err(format!("degraded: {reason}"));
+        }
+        for g in &self.groups {
+            if g.leader.is_none() {
+                return Err(format!("{} has no known leader", g.name));
+            }
+            if g.commit > g.applied + 1000 {
+                return Err(format!(
+                    "{} is catching up: applied {} of {}",
+                    g.name, g.applied, g.commit
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Handle used by sessions and the status endpoints.
+#[derive(Clone)]
+pub struct Replication {
+    inputs: Sender<Input>,
+    report: Arc<Mutex<NodeReport>>,
+    membership: Membership,
+    catalog_groups: CatalogGroups,
+}
+
+pub struct ReplicationConfig {
+    pub membership: Membership,
+    pub data_dir: PathBuf,
+    pub tick: Duration,
+    pub election_tick: usize,
+    pub heartbeat_tick: usize,
+}
+
+impl Replication {
+    /// Recovers the log and the state machines, then starts the driver thread.
+    /// `send` delivers one payload to a peer by name.
+    pub fn start(
+        config: ReplicationConfig,
+        catalogs: Arc<Catalogs>,
+        send: PeerSender,
+    ) -> anyhow::Result<Replication> {
+        let membership = config.membership.clone();
+        let me = membership
+            .raft_id(&membership.node)
+            .context("this node is not in the member list")?;
+        let (inputs, rx) = mpsc::channel();
+        let report = Arc::new(Mutex::new(NodeReport {
+            node: membership.node.clone(),
+            members: membership.members.clone(),
+            ..NodeReport::default()
+        }));
+        let catalog_groups = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut driver = Driver::open(
+            &config,
+            me,
+            catalogs,
+            send,
+            report.clone(),
+            catalog_groups.clone(),
+        )?;
+        std::thread::Builder::new()
+            .name("duckraft-raft".into())
+            .spawn(move || driver.run(rx, config.tick))
+            .context("cannot start the replication thread")?;
+        Ok(Replication {
+            inputs,
+            report,
+            membership,
+            catalog_groups,
+        })
+    }
+
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// A payload from an authenticated peer.
+    pub fn deliver(&self, from: String, bytes: Vec<u8>) {
+        let _ = self.inputs.send(Input::Peer { from, bytes });
+    }
+
+    pub fn report(&self) -> NodeReport {
+        self.report.lock().expect("report lock").clone()
+    }
+
+    pub fn catalog_group(&self, catalog: &str) -> Option<GroupId> {
+        self.catalog_groups
+            .lock()
+            .expect("catalog lock")
+            .get(catalog)
+            .copied()
+    }
+
+    /// Proposes and blocks until this node applied the entry or gave up.
+    pub fn propose(&self, group: GroupId, id: ProposalId, command: Command) -> Answer {
+        let (reply, answer) = mpsc::channel();
+        let envelope = Envelope {
+            id: Some(id),
+            command,
+        };
+        if self
+            .inputs
+            .send(Input::Propose {
+                group,
+                envelope,
+                reply,
+            })
+            .is_err()
+        {
+            return Answer::Degraded("the replication thread has stopped".into());
+        }
+        answer
+            .recv_timeout(WRITE_TIMEOUT + Duration::from_secs(1))
+            .unwrap_or(Answer::Unknown)
+    }
+
+    pub fn propose_write(&self, catalog: &str, id: ProposalId, batch: WriteBatch) -> Answer {
+        match self.catalog_group(catalog) {
+            Some(group) => self.propose(group, id, Command::Catalog(batch)),
+            None => Answer::Degraded(format!("catalog \"{catalog}\" has no replication group")),
+        }
+    }
+
+    pub fn propose_control(&self, id: ProposalId, command: ControlCommand) -> Answer {
+        self.propose(GroupId::CONTROL, id, Command::Control(command))
+    }
+
+    /// Canonical state hashes of every catalog, computed now on the
+    /// replication thread (so each is consistent with its applied index).
+    pub fn state_hashes(&self) -> Option<BTreeMap<String, CatalogHash>> {
+        let (reply, answer) = mpsc::channel();
+        self.inputs.send(Input::StateHashes(reply)).ok()?;
+        answer.recv_timeout(Duration::from_secs(30)).ok()
+    }
+
+    pub fn stop(&self) {
+        let _ = self.inputs.send(Input::Stop);
+    }
+}
+
+struct Driver {
+    membership: Membership,
+    raft: MultiRaft,
+    wal: Wal<FsDisk>,
+    control: ControlPlane,
+    replicas: BTreeMap<GroupId, Replica>,
+    names: BTreeMap<GroupId, String>,
+    catalogs: Arc<Catalogs>,
+    send: PeerSender,
+    waiters: BTreeMap<ProposalId, Waiter>,
+    report: Arc<Mutex<NodeReport>>,
+    catalog_groups: CatalogGroups,
+    degraded: Option<String>,
+    counters: NodeReport,
+    last_terms: BTreeMap<GroupId, u64>,
+}
+
+impl Driver {
+    fn open(
+        config: &ReplicationConfig,
+        me: NodeId,
+        catalogs: Arc<Catalogs>,
+        send: PeerSender,
+        report: Arc<Mutex<NodeReport>>,
+        catalog_groups: CatalogGroups,
+    ) -> anyhow::Result<Driver> {
+        let wal_dir = config.data_dir.join("raft-log");
+        let (wal, recovered) = Wal::open(FsDisk::open(&wal_dir)?, DEFAULT_SEGMENT_BYTES)
+            .with_context(|| format!("cannot recover the Raft log in {}", wal_dir.display()))?;
+        if let Some(torn) = &recovered.torn_tail {
+            warn!(segment = %torn.segment, dropped_bytes = torn.dropped_bytes, "truncated a torn Raft log tail left by a crash");
+        }
+        let control = open_control(&config.data_dir)?;
+        let mut applied = BTreeMap::from([(GroupId::CONTROL, control.applied_index())]);
+        let mut names = BTreeMap::from([(GroupId::CONTROL, "cp-metadata".to_string())]);
+        let mut groups = vec![(
+            duckraft_engine::DEFAULT_CATALOG.to_string(),
+            DEFAULT_CATALOG_GROUP,
+        )];
+        for (name, group) in control.catalogs() {
+            groups.push((name.clone(), GroupId(*group)));
+        }
+        let mut replicas = BTreeMap::new();
+        for (name, group) in &groups {
+            let replica = open_replica(&catalogs, name)?;
+            applied.insert(*group, replica.applied_index());
+            replicas.insert(*group, replica);
+            names.insert(*group, name.clone());
+        }
+        let mut node_config = NodeConfig::new(me, rand::random());
+        node_config.election_tick = config.election_tick;
+        node_config.heartbeat_tick = config.heartbeat_tick;
+        let mut raft = MultiRaft::recover(node_config, recovered.records, &applied)
+            .context("the Raft log and the applied state disagree; refusing to start")?;
+        let voters = config.membership.voters();
+        raft.create_group(GroupId::CONTROL, &voters)?;
+        for (_, group) in &groups {
+            raft.create_group(*group, &voters)?;
+        }
+        *catalog_groups.lock().expect("catalog lock") = groups.into_iter().collect();
+        info!(
+            node = %config.membership.node,
+            raft_id = me,
+            groups = replicas.len() + 1,
+            "replication core recovered"
+        );
+        Ok(Driver {
+            membership: config.membership.clone(),
+            raft,
+            wal,
+            control,
+            replicas,
+            names,
+            catalogs,
+            send,
+            waiters: BTreeMap::new(),
+            report,
+            catalog_groups,
+            degraded: None,
+            counters: NodeReport::default(),
+            last_terms: BTreeMap::new(),
+        })
+    }
+
+    fn run(&mut self, rx: Receiver<Input>, tick: Duration) {
+        let mut next_tick = Instant::now() + tick;
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(input) => self.handle(input),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            // Everything queued joins this round (and its one fsync).
+            while let Ok(input) = rx.try_recv() {
+                if matches!(input, Input::Stop) {
+                    return;
+                }
+                self.handle(input);
+            }
+            if Instant::now() >= next_tick {
+                next_tick += tick;
+                if self.degraded.is_none() {
+                    self.raft.tick();
+                }
+                self.retry_waiters();
+            }
+            if self.degraded.is_none() {
+                self.drive();
+            }
+            self.publish();
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Peer { from, bytes } => {
+                if self.degraded.is_some() {
+                    return;
+                }
+                let Some(id) = self.membership.raft_id(&from) else {
+                    warn!(peer = %from, "payload from a node outside the membership");
+                    return;
+                };
+                if let Err(e) = self.raft.step(id, &bytes) {
+                    warn!(peer = %from, error = %e, "refused a malformed peer batch");
+                }
+            }
+            Input::Propose {
+                group,
+                envelope,
+                reply,
+            } => {
+                if let Some(reason) = &self.degraded {
+                    let _ = reply.send(Answer::Degraded(reason.clone()));
+                    return;
+                }
+                let id = envelope.id.expect("sessions always send a proposal id");
+                let now = Instant::now();
+                let mut waiter = Waiter {
+                    group,
+                    data: command::encode(&envelope),
+                    reply,
+                    proposed: false,
+                    last_attempt: now,
+                    deadline: now + WRITE_TIMEOUT,
+                };
+                waiter.proposed = self.raft.propose(group, waiter.data.clone()).is_ok();
+                self.counters.proposals += 1;
+                self.waiters.insert(id, waiter);
+            }
+            Input::StateHashes(reply) => {
+                let mut hashes = BTreeMap::new();
+                for (group, replica) in &self.replicas {
+                    let name = self.names.get(group).cloned().unwrap_or_default();
+                    match replica.state_hash() {
+                        Ok(hash) => {
+                            let applied = replica.applied_index();
+                            hashes.insert(name, CatalogHash { applied, hash });
+                        }
+                        Err(e) => warn!(catalog = %name, error = %e, "state hash failed"),
+                    }
+                }
+                let _ = reply.send(hashes);
+            }
+            Input::Stop => {}
+        }
+    }
+
+    /// Re-proposes slow writes (same id: dedup makes it safe) and gives up
+    /// on the ones past their deadline.
+    fn retry_waiters(&mut self) {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        for (id, w) in self.waiters.iter_mut() {
+            if now >= w.deadline {
+                expired.push(*id);
+            } else if now.duration_since(w.last_attempt) >= REPROPOSE_AFTER
+                || (!w.proposed && now.duration_since(w.last_attempt) >= Duration::from_millis(100))
+            {
+                w.last_attempt = now;
+                w.proposed |= self.raft.propose(w.group, w.data.clone()).is_ok();
+            }
+        }
+        for id in expired {
+            let w = self.waiters.remove(&id).expect("listed");
+            let answer = if w.proposed {
+                Answer::Unknown
+            } else {
+                Answer::NoLeader
+            };
+            let _ = w.reply.send(answer);
+        }
+    }
+
+    fn drive(&mut self) {
+        loop {
+            let out = self.raft.poll();
+            if out.is_empty() {
+                return;
+            }
+            for (to, bytes) in out.messages {
+                if let Some(name) = self.membership.name(to) {
+                    (self.send)(name, bytes);
+                }
+            }
+            if let Some(batch) = out.wal {
+                let started = Instant::now();
+                let result = self.wal.write(&batch.records).and_then(|_| self.wal.sync());
+                if let Err(e) = result {
+                    self.degrade(format!("Raft log write failed: {e}"));
+                    return;
+                }
+                self.counters.fsyncs += 1;
+                self.counters.fsync_seconds_total += started.elapsed().as_secs_f64();
+                self.raft.wal_synced(batch.id);
+            }
+            for (group, entries) in out.committed {
+                self.apply(group, &entries);
+                if self.degraded.is_some() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, group: GroupId, entries: &[Entry]) {
+        self.counters.commits += entries.len() as u64;
+        let committed: Vec<Committed> = entries
+            .iter()
+            .map(|e| Committed {
+                index: e.index,
+                term: e.term,
+                data: &e.data,
+            })
+            .collect();
+        if group == GroupId::CONTROL {
+            match self.control.apply(&committed) {
+                Ok(outcomes) => {
+                    for (_, id, outcome) in outcomes {
+                        self.on_control(&outcome);
+                        if let Some(id) = id {
+                            self.answer(id, Answer::Control(outcome));
+                        }
+                    }
+                }
+                Err(e) => self.degrade(format!("cp-metadata apply failed: {e}")),
+            }
+            return;
+        }
+        let Some(replica) = self.replicas.get_mut(&group) else {
+            self.degrade(format!(
+                "entries for {group}, which this node has no replica of"
+            ));
+            return;
+        };
+        match replica.apply(&committed) {
+            Ok(outcomes) => {
+                for (_, id, outcome) in outcomes {
+                    if let Some(id) = id {
+                        self.answer(id, Answer::Catalog(outcome));
+                    }
+                }
+            }
+            Err(e) => {
+                let name = self.names.get(&group).cloned().unwrap_or_default();
+                self.degrade(format!("catalog \"{name}\" apply failed: {e}"));
+            }
+        }
+    }
+
+    /// Control outcomes that change this node's groups.
+    fn on_control(&mut self, outcome: &ControlOutcome) {
+        let outcome = match outcome {
+            ControlOutcome::Duplicate(_) => return,
+            other => other,
+        };
+        if let ControlOutcome::CatalogCreated { name, group } = outcome {
+            let group = GroupId(*group);
+            let opened = self
+                .catalogs
+                .create(name)
+                .or_else(|e| match self.catalogs.open(name) {
+                    Ok(_) => Ok(()),
+                    Err(_) => Err(e),
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|_| open_replica(&self.catalogs, name));
+            match opened {
+                Ok(replica) => {
+                    self.replicas.insert(group, replica);
+                    self.names.insert(group, name.clone());
+                    if let Err(e) = self.raft.create_group(group, &self.membership.voters()) {
+                        self.degrade(format!("cannot create the group of \"{name}\": {e}"));
+                        return;
+                    }
+                    self.catalog_groups
+                        .lock()
+                        .expect("catalog lock")
+                        .insert(name.clone(), group);
+                }
+                Err(e) => self.degrade(format!("cannot create catalog \"{name}\": {e}")),
+            }
+        }
+    }
+
+    fn answer(&mut self, id: ProposalId, answer: Answer) {
+        if let Some(w) = self.waiters.remove(&id) {
+            let _ = w.reply.send(answer);
+        }
+    }
+
+    fn degrade(&mut self, reason: String) {
+        error!(reason = %reason, "node degraded: it stops serving replicated state until an operator intervenes");
+        self.degraded = Some(reason.clone());
+        for (_, w) in std::mem::take(&mut self.waiters) {
+            let _ = w.reply.send(Answer::Degraded(reason.clone()));
+        }
+    }
+
+    fn publish(&mut self) {
+        let statuses: Vec<GroupStatus> = self.raft.status();
+        for s in &statuses {
+            let last = self.last_terms.insert(s.group, s.term).unwrap_or(s.term);
+            if s.term > last {
+                self.counters.elections_observed += 1;
+            }
+        }
+        let name_of = |id: NodeId| self.membership.name(id).map(str::to_string);
+        let groups = statuses
+            .iter()
+            .map(|s| GroupReport {
+                group: s.group.0,
+                name: self.names.get(&s.group).cloned().unwrap_or_default(),
+                role: s.role.to_string(),
+                term: s.term,
+                leader: (s.leader != 0).then(|| name_of(s.leader)).flatten(),
+                commit: s.commit,
+                applied: s.handed_out,
+                last_index: s.last_index,
+                log_bytes: s.log_bytes,
+                progress: s
+                    .progress
+                    .iter()
+                    .filter_map(|(id, matched)| name_of(*id).map(|n| (n, *matched)))
+                    .collect(),
+            })
+            .collect();
+        let mut report = self.report.lock().expect("report lock");
+        report.degraded = self.degraded.clone();
+        report.groups = groups;
+        report.proposals = self.counters.proposals;
+        report.commits = self.counters.commits;
+        report.fsyncs = self.counters.fsyncs;
+        report.fsync_seconds_total = self.counters.fsync_seconds_total;
+        report.elections_observed = self.counters.elections_observed;
+        report.dropped_peer_messages = self.raft.dropped_messages();
+    }
+}
+
+fn open_control(data_dir: &Path) -> anyhow::Result<ControlPlane> {
+    let path = data_dir.join("cp-metadata.duckdb");
+    let conn = duckdb::Connection::open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    conn.execute_batch("SET threads = 1")?;
+    ControlPlane::open(conn).map_err(|e| anyhow::anyhow!("cp-metadata: {e}"))
+}
+
+fn open_replica(catalogs: &Catalogs, name: &str) -> anyhow::Result<Replica> {
+    let catalog = catalogs
+        .open(name)
+        .map_err(|e| anyhow::anyhow!("cannot open catalog \"{name}\": {e}"))?;
+    let conn = catalog
+        .connect()
+        .map_err(|e| anyhow::anyhow!("cannot connect to catalog \"{name}\": {e}"))?;
+    Replica::open(conn).map_err(|e| anyhow::anyhow!("catalog \"{name}\": {e}"))
+}

@@ -1,0 +1,1039 @@
+//! The event loop: nodes, network, disks, faults and clients on one
+//! virtual clock.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+use duckraft_engine::command::{self, ProposalId};
+use duckraft_engine::control::{ControlOutcome, ControlPlane};
+use duckraft_engine::replica::{Committed, Outcome, Replica};
+use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
+use duckraft_raft::{Entry, GroupId, MultiRaft, NodeConfig, NodeId};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::check::{self, Observations, TraceItem};
+use crate::disk::SimDisk;
+use crate::net::{Net, NetConfig};
+use crate::workload::{self, Client, History, Op, Verdict, Waiting};
+use crate::{SeedReport, SimConfig};
+
+const EVENT_LOG_LEN: usize = 400;
+
+#[derive(Debug)]
+enum Event {
+    Tick(NodeId),
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        sent_at: u64,
+        bytes: Vec<u8>,
+    },
+    FsyncDone {
+        node: NodeId,
+        incarnation: u64,
+        batch: u64,
+    },
+    Client(usize, u64),
+    Chaos,
+    Restart(NodeId),
+    EndChaos,
+}
+
+struct Running {
+    raft: MultiRaft,
+    wal: Wal<SimDisk>,
+}
+
+/// One simulated process and the durable things that outlive it.
+struct Node {
+    id: NodeId,
+    incarnation: u64,
+    disk: SimDisk,
+    running: Option<Running>,
+    /// Why the node refused to run; a degraded node never serves.
+    degraded: Option<String>,
+    control: ControlPlane,
+    replicas: BTreeMap<GroupId, Replica>,
+    /// Read connections to each catalog, for the checkers.
+    readers: BTreeMap<GroupId, duckdb::Connection>,
+    tick_us: u64,
+    paused_until: u64,
+    raft_config: NodeConfig,
+}
+
+pub struct Sim {
+    config: SimConfig,
+    rng: ChaCha8Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    events: BTreeMap<usize, Event>,
+    next_event: usize,
+    nodes: BTreeMap<NodeId, Node>,
+    net: Net,
+    torn_writes: bool,
+    fsync_us: (u64, u64),
+    /// How long a session waits for its write before re-proposing it.
+    client_timeout_us: u64,
+    /// Chance (per mille) to crash a node right after it asks for or grants a
+    /// vote: the window where an unpersisted vote would be forgotten.
+    vote_crash_per_mille: u32,
+    clients: Vec<Client>,
+    next_client_id: u64,
+    history: History,
+    /// Admin operations that must finish before clients write.
+    setup: VecDeque<Op>,
+    ready_catalogs: Vec<String>,
+    used_ids: Vec<i64>,
+    obs: Observations,
+    chaos: bool,
+    healed_at: Option<u64>,
+    log: VecDeque<String>,
+}
+
+fn voters(n: usize) -> Vec<NodeId> {
+    (1..=n as NodeId).collect()
+}
+
+fn memory_duckdb() -> duckdb::Connection {
+    let conn = duckdb::Connection::open_in_memory().expect("in-memory DuckDB opens");
+    conn.execute_batch("SET threads = 1")
+        .expect("DuckDB accepts a thread count");
+    conn
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> Sim {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        // BUGGIFY: every seed draws its own knobs.
+        // A third of the seeds run election storms: timeouts close to the
+        // network and fsync delays, so candidates compete in the same term.
+        let election_tick = if rng.gen_bool(0.33) {
+            rng.gen_range(3..=5)
+        } else {
+            rng.gen_range(5..=15)
+        };
+        let heartbeat_tick = rng.gen_range(1..=(election_tick / 2).min(3));
+        let net = Net::new(NetConfig {
+            base_delay_us: rng.gen_range(100..=2_000),
+            jitter_us: rng.gen_range(0..=5_000),
+            drop_per_mille: [0, 0, 10, 50][rng.gen_range(0..4)],
+            dup_per_mille: [0, 0, 10, 30][rng.gen_range(0..4)],
+        });
+        let fsync_us = if rng.gen_range(0..4) == 0 {
+            (5_000, 40_000)
+        } else {
+            (100, 2_000)
+        };
+        let torn_writes = rng.gen_bool(0.5);
+        // Short timeouts re-propose writes that are merely slow, so the same
+        // proposal id commits twice and dedup has to answer.
+        let client_timeout_us = [30_000, 60_000, 300_000, 800_000, 1_500_000][rng.gen_range(0..5)];
+        let vote_crash_per_mille = [0, 200, 500][rng.gen_range(0..3)];
+        let mut sim = Sim {
+            rng,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            next_event: 0,
+            nodes: BTreeMap::new(),
+            net,
+            torn_writes,
+            fsync_us,
+            client_timeout_us,
+            vote_crash_per_mille,
+            clients: Vec::new(),
+            next_client_id: 1,
+            history: History::default(),
+            setup: VecDeque::from(vec![
+                Op::CreateCatalog("alpha".into()),
+                Op::CreateCatalog("beta".into()),
+                Op::CreateTable {
+                    catalog: "alpha".into(),
+                },
+                Op::CreateTable {
+                    catalog: "beta".into(),
+                },
+            ]),
+            ready_catalogs: Vec::new(),
+            used_ids: Vec::new(),
+            obs: Observations::default(),
+            chaos: true,
+            healed_at: None,
+            log: VecDeque::new(),
+            config,
+        };
+        let n = sim.config.nodes;
+        for id in voters(n) {
+            let mut raft_config = NodeConfig::new(id, sim.rng.gen());
+            raft_config.election_tick = election_tick;
+            raft_config.heartbeat_tick = heartbeat_tick;
+            raft_config.bugs = sim.config.injection.raft;
+            let mut control =
+                ControlPlane::open(memory_duckdb()).expect("control plane opens on DuckDB");
+            control.set_dedup(!sim.config.injection.skip_dedup);
+            let node = Node {
+                id,
+                incarnation: 0,
+                disk: SimDisk::default(),
+                running: None,
+                degraded: None,
+                control,
+                replicas: BTreeMap::new(),
+                readers: BTreeMap::new(),
+                // Clock drift: each node's tick runs a little fast or slow.
+                tick_us: 10_000 * sim.rng.gen_range(90..=110) / 100,
+                paused_until: 0,
+                raft_config,
+            };
+            sim.nodes.insert(id, node);
+            sim.start_node(id);
+            let phase = sim.rng.gen_range(0..10_000);
+            sim.schedule(phase, Event::Tick(id));
+        }
+        let clients = sim.rng.gen_range(2..=4);
+        for _ in 0..clients {
+            let node = sim.random_node();
+            let client = Client {
+                id: sim.next_client_id,
+                node,
+                seq: 0,
+                waiting: None,
+                wake: 0,
+            };
+            sim.next_client_id += 1;
+            sim.clients.push(client);
+        }
+        for c in 0..sim.clients.len() {
+            let at = sim.rng.gen_range(0..50_000);
+            sim.wake_client(c, at);
+        }
+        let first_chaos = sim.rng.gen_range(200_000..800_000);
+        sim.schedule(first_chaos, Event::Chaos);
+        let chaos_end = sim.config.chaos_us;
+        sim.schedule(chaos_end, Event::EndChaos);
+        sim
+    }
+
+    fn wake_client(&mut self, c: usize, after: u64) {
+        self.clients[c].wake += 1;
+        let wake = self.clients[c].wake;
+        self.schedule(after, Event::Client(c, wake));
+    }
+
+    fn random_node(&mut self) -> NodeId {
+        self.rng.gen_range(1..=self.config.nodes as NodeId)
+    }
+
+    fn schedule(&mut self, after: u64, event: Event) {
+        let id = self.next_event;
+        self.next_event += 1;
+        self.seq += 1;
+        self.events.insert(id, event);
+        self.queue.push(Reverse((self.now + after, self.seq, id)));
+    }
+
+    fn note(&mut self, line: String) {
+        if self.log.len() == EVENT_LOG_LEN {
+            self.log.pop_front();
+        }
+        self.log
+            .push_back(format!("{:>10.3}ms {line}", self.now as f64 / 1000.0));
+    }
+
+    pub fn run(mut self) -> SeedReport {
+        let deadline = self.config.chaos_us + self.config.settle_us;
+        while let Some(Reverse((at, _, id))) = self.queue.pop() {
+            if at > deadline {
+                break;
+            }
+            self.now = at;
+            let event = self.events.remove(&id).expect("scheduled event exists");
+            self.handle(event);
+            if self.obs.failure.is_some() {
+                break;
+            }
+            if !self.chaos && self.converged() {
+                break;
+            }
+        }
+        self.finish()
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Tick(id) => {
+                let node = self.nodes.get_mut(&id).expect("node");
+                let next = node.tick_us;
+                if node.paused_until > self.now {
+                    let wait = node.paused_until - self.now;
+                    self.schedule(wait, Event::Tick(id));
+                    return;
+                }
+                if let Some(running) = node.running.as_mut() {
+                    running.raft.tick();
+                }
+                self.schedule(next, Event::Tick(id));
+                self.drive(id);
+            }
+            Event::Deliver {
+                from,
+                to,
+                sent_at,
+                bytes,
+            } => {
+                let node = self.nodes.get_mut(&to).expect("node");
+                let wait = if node.paused_until > self.now {
+                    Some(node.paused_until - self.now)
+                } else if node.running.is_none() && node.degraded.is_none() {
+                    // The sender's transport keeps queued messages across a
+                    // reconnect, so a restarted node may still receive
+                    // messages sent to its previous incarnation.
+                    (self.now - sent_at < 1_000_000 && self.rng.gen_bool(0.5))
+                        .then(|| self.rng.gen_range(20_000..100_000))
+                } else {
+                    None
+                };
+                if let Some(wait) = wait {
+                    self.schedule(
+                        wait,
+                        Event::Deliver {
+                            from,
+                            to,
+                            sent_at,
+                            bytes,
+                        },
+                    );
+                    return;
+                }
+                let node = self.nodes.get_mut(&to).expect("node");
+                if let Some(running) = node.running.as_mut() {
+                    if let Err(e) = running.raft.step(from, &bytes) {
+                        self.obs
+                            .fail(format!("node {to} refused a batch from {from}: {e}"));
+                        return;
+                    }
+                    self.drive(to);
+                }
+            }
+            Event::FsyncDone {
+                node: id,
+                incarnation,
+                batch,
+            } => {
+                let node = self.nodes.get_mut(&id).expect("node");
+                if node.incarnation != incarnation {
+                    return;
+                }
+                let Some(running) = node.running.as_mut() else {
+                    return;
+                };
+                if let Err(e) = running.wal.sync() {
+                    self.degrade(id, format!("fsync failed: {e}"));
+                    return;
+                }
+                running.raft.wal_synced(batch);
+                self.drive(id);
+            }
+            Event::Client(c, wake) => {
+                if self.clients[c].wake == wake {
+                    self.client_step(c);
+                }
+            }
+            Event::Chaos => {
+                if self.chaos {
+                    self.inject_fault();
+                    let next = self.rng.gen_range(200_000..1_000_000);
+                    self.schedule(next, Event::Chaos);
+                }
+            }
+            Event::Restart(id) => self.restart(id),
+            Event::EndChaos => self.heal(),
+        }
+    }
+
+    /// Pumps one node's outputs until it has nothing more to say.
+    fn drive(&mut self, id: NodeId) {
+        loop {
+            let node = self.nodes.get_mut(&id).expect("node");
+            let incarnation = node.incarnation;
+            let Some(running) = node.running.as_mut() else {
+                return;
+            };
+            let out = running.raft.poll();
+            if out.is_empty() {
+                break;
+            }
+            if let Some(batch) = out.wal {
+                if let Err(e) = running.wal.write(&batch.records) {
+                    self.degrade(id, format!("log write failed: {e}"));
+                    return;
+                }
+                let latency = self.rng.gen_range(self.fsync_us.0..=self.fsync_us.1);
+                self.schedule(
+                    latency,
+                    Event::FsyncDone {
+                        node: id,
+                        incarnation,
+                        batch: batch.id,
+                    },
+                );
+            }
+            let mut voting = false;
+            for (to, bytes) in out.messages {
+                for vote in votes(&bytes) {
+                    voting = true;
+                    if let Vote::Granted { group, term } = vote {
+                        self.obs.vote(group, term, id, to);
+                    }
+                }
+                let delays = self.net.route(id, to, &mut self.rng);
+                for delay in delays {
+                    let sent_at = self.now;
+                    self.schedule(
+                        delay,
+                        Event::Deliver {
+                            from: id,
+                            to,
+                            sent_at,
+                            bytes: bytes.clone(),
+                        },
+                    );
+                }
+            }
+            if voting && self.chaos && self.rng.gen_range(0..1000) < self.vote_crash_per_mille {
+                let down = self.nodes.values().filter(|n| n.running.is_none()).count();
+                if down < self.config.nodes / 2 {
+                    self.note(format!("node {id} is voting; crash it"));
+                    self.crash(id);
+                    let after = self.rng.gen_range(5_000..60_000);
+                    self.schedule(after, Event::Restart(id));
+                    return;
+                }
+            }
+            for (group, entries) in out.early_acks {
+                for entry in &entries {
+                    if let Ok(envelope) = command::decode(&entry.data) {
+                        if let Some(pid) = envelope.id {
+                            self.ack(id, pid, Verdict::Applied);
+                        }
+                    }
+                }
+                let _ = group;
+            }
+            for (group, entries) in out.committed {
+                self.apply(id, group, &entries);
+                if self.nodes[&id].running.is_none() {
+                    return;
+                }
+            }
+        }
+        self.observe_leaders(id);
+    }
+
+    fn observe_leaders(&mut self, id: NodeId) {
+        let node = &self.nodes[&id];
+        let Some(running) = node.running.as_ref() else {
+            return;
+        };
+        for status in running.raft.status() {
+            if status.role == "leader" {
+                self.obs.leader(status.group, status.term, id);
+            }
+        }
+    }
+
+    fn apply(&mut self, id: NodeId, group: GroupId, entries: &[Entry]) {
+        for entry in entries {
+            self.obs.trace(
+                id,
+                TraceItem {
+                    group,
+                    index: entry.index,
+                    term: entry.term,
+                    digest: check::digest(&entry.data),
+                },
+                &entry.data,
+            );
+        }
+        let committed: Vec<Committed> = entries
+            .iter()
+            .map(|e| Committed {
+                index: e.index,
+                term: e.term,
+                data: &e.data,
+            })
+            .collect();
+        if group == GroupId::CONTROL {
+            let result = self
+                .nodes
+                .get_mut(&id)
+                .expect("node")
+                .control
+                .apply(&committed);
+            match result {
+                Ok(outcomes) => {
+                    for (_, pid, outcome) in outcomes {
+                        self.on_control_outcome(id, pid, outcome);
+                    }
+                }
+                Err(e) => self.degrade(id, format!("control plane apply failed: {e}")),
+            }
+            return;
+        }
+        let node = self.nodes.get_mut(&id).expect("node");
+        let Some(replica) = node.replicas.get_mut(&group) else {
+            self.obs
+                .fail(format!("node {id} has entries for {group} but no replica"));
+            return;
+        };
+        match replica.apply(&committed) {
+            Ok(outcomes) => {
+                for (_, pid, outcome) in outcomes {
+                    if let Some(pid) = pid {
+                        self.ack(id, pid, verdict_of(&outcome));
+                    }
+                }
+            }
+            Err(e) => self.degrade(id, format!("{group} apply failed: {e}")),
+        }
+    }
+
+    fn on_control_outcome(&mut self, id: NodeId, pid: Option<ProposalId>, outcome: ControlOutcome) {
+        let created = match &outcome {
+            ControlOutcome::CatalogCreated { group, .. } => Some(*group),
+            ControlOutcome::Duplicate(inner) => match inner.as_ref() {
+                ControlOutcome::CatalogCreated { group, .. } => Some(*group),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(group) = created {
+            self.ensure_catalog(id, GroupId(group));
+        }
+        if let Some(pid) = pid {
+            let verdict = match outcome {
+                ControlOutcome::Failed { message, .. } => Verdict::Failed(message),
+                _ => Verdict::Applied,
+            };
+            self.ack(id, pid, verdict);
+        }
+    }
+
+    /// Creates the catalog's replica and Raft group on this node (idempotent).
+    fn ensure_catalog(&mut self, id: NodeId, group: GroupId) {
+        let n = self.config.nodes;
+        let skip_dedup = self.config.injection.skip_dedup;
+        let node = self.nodes.get_mut(&id).expect("node");
+        if let std::collections::btree_map::Entry::Vacant(slot) = node.replicas.entry(group) {
+            let conn = memory_duckdb();
+            let reader = conn.try_clone().expect("DuckDB connection clones");
+            let mut replica = Replica::open(conn).expect("replica opens on DuckDB");
+            replica.set_dedup(!skip_dedup);
+            slot.insert(replica);
+            node.readers.insert(group, reader);
+        }
+        if let Some(running) = node.running.as_mut() {
+            if let Err(e) = running.raft.create_group(group, &voters(n)) {
+                let reason = format!("cannot create {group}: {e}");
+                self.degrade(id, reason);
+            }
+        }
+    }
+
+    fn degrade(&mut self, id: NodeId, reason: String) {
+        self.note(format!("node {id} DEGRADED: {reason}"));
+        let node = self.nodes.get_mut(&id).expect("node");
+        node.running = None;
+        node.degraded = Some(reason.clone());
+        node.incarnation += 1;
+        self.obs.fail(format!("node {id} degraded: {reason}"));
+    }
+
+    fn start_node(&mut self, id: NodeId) {
+        let node = self.nodes.get_mut(&id).expect("node");
+        let (wal, recovered) = match Wal::open(node.disk.clone(), DEFAULT_SEGMENT_BYTES) {
+            Ok(opened) => opened,
+            Err(e) => {
+                let reason = format!("log recovery refused: {e}");
+                self.degrade(id, reason);
+                return;
+            }
+        };
+        let torn = recovered.torn_tail.clone();
+        let mut applied = BTreeMap::new();
+        applied.insert(GroupId::CONTROL, node.control.applied_index());
+        for (group, replica) in &node.replicas {
+            applied.insert(*group, replica.applied_index());
+        }
+        let mut raft =
+            match MultiRaft::recover(node.raft_config.clone(), recovered.records, &applied) {
+                Ok(raft) => raft,
+                Err(e) => {
+                    let reason = format!("raft recovery refused: {e}");
+                    self.degrade(id, reason);
+                    return;
+                }
+            };
+        let n = self.config.nodes;
+        let create = raft.create_group(GroupId::CONTROL, &voters(n));
+        // Catalogs the control plane already knows, even if their creation
+        // record did not reach the log before a crash.
+        let known: Vec<u64> = node.control.catalogs().values().copied().collect();
+        let mut result = create;
+        for group in known {
+            if result.is_ok() {
+                result = raft.create_group(GroupId(group), &voters(n));
+            }
+        }
+        if let Err(e) = result {
+            self.degrade(id, format!("cannot create groups: {e}"));
+            return;
+        }
+        node.running = Some(Running { raft, wal });
+        if let Some(t) = torn {
+            self.note(format!(
+                "node {id} truncated a torn log tail of {} bytes",
+                t.dropped_bytes
+            ));
+        }
+    }
+
+    fn restart(&mut self, id: NodeId) {
+        if self.nodes[&id].running.is_some() || self.nodes[&id].degraded.is_some() {
+            return;
+        }
+        self.note(format!("node {id} restarts"));
+        self.start_node(id);
+        self.drive(id);
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        let torn = self.torn_writes;
+        let node = self.nodes.get_mut(&id).expect("node");
+        if node.running.is_none() {
+            return;
+        }
+        node.running = None;
+        node.incarnation += 1;
+        node.disk.crash(&mut self.rng, torn);
+        self.note(format!("node {id} crashes (torn writes: {torn})"));
+        // Sessions on the crashed node die; their pending writes are unknown.
+        for c in 0..self.clients.len() {
+            if self.clients[c].node == id {
+                self.reconnect(c);
+            }
+        }
+    }
+
+    fn inject_fault(&mut self) {
+        let n = self.config.nodes as NodeId;
+        let all = voters(self.config.nodes);
+        let down = self.nodes.values().filter(|n| n.running.is_none()).count();
+        match self.rng.gen_range(0..7) {
+            0 | 1 if down < self.config.nodes / 2 => {
+                let victim = if self.rng.gen_bool(0.5) {
+                    self.leader_of(GroupId::CONTROL)
+                        .unwrap_or_else(|| self.random_node())
+                } else {
+                    self.random_node()
+                };
+                self.crash(victim);
+                let after = self.rng.gen_range(100_000..2_000_000);
+                self.schedule(after, Event::Restart(victim));
+            }
+            2 => {
+                let size = self.rng.gen_range(1..=(n as usize - 1) / 2);
+                let mut side = Vec::new();
+                while side.len() < size {
+                    let pick = self.random_node();
+                    if !side.contains(&pick) {
+                        side.push(pick);
+                    }
+                }
+                self.note(format!("partition {side:?} from the rest"));
+                self.net.partition(&side, &all);
+            }
+            3 => {
+                if let Some(leader) = self.leader_of(GroupId::CONTROL) {
+                    self.note(format!("isolate leader {leader}"));
+                    self.net.partition(&[leader], &all);
+                }
+            }
+            4 => {
+                let a = self.random_node();
+                let b = self.random_node();
+                if a != b {
+                    self.note(format!("drop link {a}->{b} (asymmetric)"));
+                    self.net.block(a, b);
+                }
+            }
+            5 => {
+                let victim = self.random_node();
+                let pause = self.rng.gen_range(50_000..1_500_000);
+                self.note(format!("pause node {victim} for {}ms", pause / 1000));
+                let node = self.nodes.get_mut(&victim).expect("node");
+                node.paused_until = self.now + pause;
+            }
+            _ => {
+                self.note("heal network".into());
+                self.net.heal();
+            }
+        }
+    }
+
+    fn leader_of(&self, group: GroupId) -> Option<NodeId> {
+        self.nodes
+            .values()
+            .filter_map(|n| n.running.as_ref())
+            .find(|r| r.raft.is_leader(group))
+            .map(|r| r.raft.id())
+    }
+
+    fn heal(&mut self) {
+        self.note("chaos ends: heal network, restart every node".into());
+        self.chaos = false;
+        self.healed_at = Some(self.now);
+        self.net.heal();
+        self.net.config.drop_per_mille = 0;
+        self.net.config.dup_per_mille = 0;
+        for id in voters(self.config.nodes) {
+            self.nodes.get_mut(&id).expect("node").paused_until = 0;
+            self.restart(id);
+        }
+    }
+
+    fn reconnect(&mut self, c: usize) {
+        if let Some(waiting) = self.clients[c].waiting.take() {
+            let pid = ProposalId {
+                client: self.clients[c].id,
+                seq: waiting.seq,
+            };
+            self.history.verdicts.insert(pid, Verdict::Unknown);
+            if matches!(waiting.op, Op::CreateCatalog(_) | Op::CreateTable { .. }) {
+                self.setup.push_front(waiting.op);
+            }
+        }
+        let node = self.random_node();
+        let client = &mut self.clients[c];
+        client.id = self.next_client_id;
+        self.next_client_id += 1;
+        client.seq = 0;
+        client.node = node;
+    }
+
+    fn client_step(&mut self, c: usize) {
+        let think = self.rng.gen_range(20_000..200_000);
+        if self.clients[c].waiting.is_none() {
+            if !self.chaos && self.healed_at.is_some_and(|h| self.now > h + 3_000_000) {
+                // Settling: stop issuing new work, let the cluster converge.
+                return;
+            }
+            let op = if let Some(op) = self.setup.pop_front() {
+                op
+            } else if self.ready_catalogs.len() == 2 {
+                let client = &self.clients[c];
+                workload::next_op(
+                    &mut self.rng,
+                    client.id,
+                    client.seq + 1,
+                    &self.ready_catalogs,
+                    &self.used_ids,
+                )
+            } else {
+                self.wake_client(c, think);
+                return;
+            };
+            let client = &mut self.clients[c];
+            client.seq += 1;
+            let pid = ProposalId {
+                client: client.id,
+                seq: client.seq,
+            };
+            self.history.ops.insert(pid, op.clone());
+            client.waiting = Some(Waiting {
+                seq: client.seq,
+                op,
+                deadline: 0,
+                attempts: 0,
+            });
+        }
+        let client = &self.clients[c];
+        let waiting = client.waiting.as_ref().expect("waiting");
+        if waiting.deadline > self.now {
+            let wait = waiting.deadline - self.now;
+            self.wake_client(c, wait);
+            return;
+        }
+        let pid = ProposalId {
+            client: client.id,
+            seq: waiting.seq,
+        };
+        let node_id = client.node;
+        let op = waiting.op.clone();
+        let node = self.nodes.get_mut(&node_id).expect("node");
+        let group = match op.catalog() {
+            None => Some(GroupId::CONTROL),
+            Some(name) => node.control.catalogs().get(name).map(|g| GroupId(*g)),
+        };
+        let proposed = match (node.running.as_mut(), group) {
+            (Some(running), Some(group)) => {
+                let data = command::encode(&op.envelope(pid));
+                running.raft.propose(group, data).is_ok()
+            }
+            _ => false,
+        };
+        let retry_in = if proposed {
+            self.client_timeout_us
+        } else {
+            think
+        };
+        let waiting = self.clients[c].waiting.as_mut().expect("waiting");
+        waiting.attempts += 1;
+        waiting.deadline = self.now + retry_in;
+        if proposed {
+            self.note(format!(
+                "client {} proposes {:?} via node {node_id}",
+                pid.client, pid.seq
+            ));
+            self.drive(node_id);
+        }
+        let node_down = self.nodes[&node_id].running.is_none();
+        if node_down {
+            self.reconnect(c);
+        }
+        self.wake_client(c, retry_in);
+    }
+
+    fn ack(&mut self, node: NodeId, pid: ProposalId, verdict: Verdict) {
+        let Some(c) = self
+            .clients
+            .iter()
+            .position(|c| c.id == pid.client && c.node == node)
+        else {
+            return;
+        };
+        let matches = self.clients[c]
+            .waiting
+            .as_ref()
+            .is_some_and(|w| w.seq == pid.seq);
+        if !matches {
+            return;
+        }
+        let waiting = self.clients[c].waiting.take().expect("waiting");
+        self.note(format!(
+            "node {node} acks {}/{}: {verdict:?}",
+            pid.client, pid.seq
+        ));
+        if verdict == Verdict::Applied {
+            if let Op::CreateTable { catalog } = &waiting.op {
+                self.ready_catalogs.push(catalog.clone());
+                self.ready_catalogs.sort();
+                self.ready_catalogs.dedup();
+            }
+            for row in waiting.op.rows() {
+                self.used_ids.push(row.id);
+            }
+        } else if matches!(waiting.op, Op::CreateTable { .. }) {
+            self.setup.push_front(waiting.op.clone());
+        }
+        // A failed CREATE DATABASE means an earlier attempt (whose session
+        // died before hearing back) created it.
+        self.history.acked_at.insert(pid, self.now);
+        self.history.verdicts.insert(pid, verdict);
+        let think = self.rng.gen_range(20_000..200_000);
+        self.wake_client(c, think);
+    }
+
+    /// Every node is up, no client is waiting, and all nodes applied the same log.
+    fn converged(&self) -> bool {
+        if self.clients.iter().any(|c| c.waiting.is_some()) || !self.setup.is_empty() {
+            return false;
+        }
+        if self.healed_at.is_none_or(|h| self.now <= h + 3_000_000) {
+            return false;
+        }
+        let mut applied: Option<Vec<(GroupId, u64)>> = None;
+        for node in self.nodes.values() {
+            let Some(running) = node.running.as_ref() else {
+                return false;
+            };
+            let mut mine: Vec<(GroupId, u64)> = running
+                .raft
+                .status()
+                .iter()
+                .map(|s| (s.group, s.handed_out))
+                .collect();
+            mine.sort();
+            let commits_done = running
+                .raft
+                .status()
+                .iter()
+                .all(|s| s.handed_out == s.commit);
+            if !commits_done {
+                return false;
+            }
+            match &applied {
+                None => applied = Some(mine),
+                Some(a) if *a != mine => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn finish(mut self) -> SeedReport {
+        // Sessions still waiting at the end never heard back.
+        for c in 0..self.clients.len() {
+            if let Some(w) = self.clients[c].waiting.take() {
+                let pid = ProposalId {
+                    client: self.clients[c].id,
+                    seq: w.seq,
+                };
+                self.history.verdicts.insert(pid, Verdict::Unknown);
+            }
+        }
+        let converged = self.converged_at_end();
+        let mut failure = self.obs.failure.clone();
+        if failure.is_none() {
+            if let Err(e) = converged {
+                failure = Some(e);
+            }
+        }
+        let mut state_hash = String::new();
+        if failure.is_none() {
+            match self.check_state() {
+                Ok(hash) => state_hash = hash,
+                Err(e) => failure = Some(e),
+            }
+        }
+        let trace_hash = self.obs.trace_hash();
+        SeedReport {
+            seed: self.config.seed,
+            passed: failure.is_none(),
+            failure,
+            virtual_us: self.now,
+            committed_entries: self.obs.committed_entries(),
+            acked_writes: self
+                .history
+                .verdicts
+                .values()
+                .filter(|v| **v == Verdict::Applied)
+                .count() as u64,
+            state_hash,
+            trace_hash,
+            event_log: self.log.iter().cloned().collect(),
+            wall_ms: 0,
+        }
+    }
+
+    fn converged_at_end(&self) -> Result<(), String> {
+        if self.chaos {
+            return Ok(());
+        }
+        if !self.converged() {
+            let mut detail = Vec::new();
+            for node in self.nodes.values() {
+                match node.running.as_ref() {
+                    None => detail.push(format!("node {} down", node.id)),
+                    Some(r) => {
+                        for s in r.raft.status() {
+                            detail.push(format!(
+                                "node {} {}: {} term {} commit {} applied {}",
+                                node.id, s.group, s.role, s.term, s.commit, s.handed_out
+                            ));
+                        }
+                    }
+                }
+            }
+            let waiting = self.clients.iter().filter(|c| c.waiting.is_some()).count();
+            return Err(format!(
+                "liveness: no convergence within {}s of healing ({waiting} clients waiting): {}",
+                self.config.settle_us / 1_000_000,
+                detail.join("; ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The state checkers: equal hashes, acknowledged writes exactly once,
+    /// no effect from failures, and DuckDB equal to the oracle.
+    fn check_state(&self) -> Result<String, String> {
+        self.obs.check_traces()?;
+        let mut hashes = BTreeMap::new();
+        for node in self.nodes.values() {
+            let mut all = String::new();
+            for (group, replica) in &node.replicas {
+                let hash = replica
+                    .state_hash()
+                    .map_err(|e| format!("node {} {group}: state hash failed: {e}", node.id))?;
+                all.push_str(&format!("{group}={hash};"));
+            }
+            hashes.insert(node.id, all);
+        }
+        let first = hashes.values().next().cloned().unwrap_or_default();
+        for (id, hash) in &hashes {
+            if *hash != first {
+                return Err(format!(
+                    "state hashes differ at equal applied indexes: node 1 {first} vs node {id} {hash}"
+                ));
+            }
+        }
+        for node in self.nodes.values() {
+            for (name, group) in node.control.catalogs() {
+                let reader = &node.readers[&GroupId(*group)];
+                let actual = check::read_tables(reader)
+                    .map_err(|e| format!("node {} cannot read {name}: {e}", node.id))?;
+                let expected = check::oracle(&self.obs, GroupId(*group), &self.history)?;
+                if let Some(difference) = check::difference(&actual, &expected) {
+                    return Err(format!(
+                        "node {} catalog {name}: DuckDB differs from the oracle: {difference}",
+                        node.id
+                    ));
+                }
+                check::acknowledged_exactly_once(name, &actual.rows, &self.history)?;
+            }
+        }
+        Ok(sha_hex(first.as_bytes()))
+    }
+}
+
+enum Vote {
+    Requested,
+    Granted { group: GroupId, term: u64 },
+}
+
+/// Real (not pre-) vote traffic in a batch.
+fn votes(batch: &[u8]) -> Vec<Vote> {
+    use duckraft_raft::MessageType::{MsgRequestVote, MsgRequestVoteResponse};
+    let Ok(messages) = duckraft_raft::codec::decode_batch(batch) else {
+        return Vec::new();
+    };
+    messages
+        .iter()
+        .filter_map(|(group, m)| match m.get_msg_type() {
+            MsgRequestVote => Some(Vote::Requested),
+            MsgRequestVoteResponse if !m.reject => Some(Vote::Granted {
+                group: *group,
+                term: m.term,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn verdict_of(outcome: &Outcome) -> Verdict {
+    match outcome {
+        Outcome::Applied { .. } | Outcome::Noop => Verdict::Applied,
+        Outcome::Failed { message, .. } => Verdict::Failed(message.clone()),
+        Outcome::Duplicate(inner) => verdict_of(inner),
+    }
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

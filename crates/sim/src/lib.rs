@@ -1,0 +1,142 @@
+//! duckraft's deterministic simulator.
+//!
+//! A whole cluster runs in one thread on virtual time, driven by one seeded
+//! PRNG. Each node is the production [`MultiRaft`] over the production
+//! [`Wal`], persisting to a crash-consistent [`SimDisk`], and applying to
+//! real DuckDB through the production [`Replica`] and [`ControlPlane`]. The
+//! network, disks, clocks and processes fail on purpose; checkers then judge
+//! the run. The same seed always replays the same run.
+
+pub mod check;
+pub mod cluster;
+pub mod disk;
+pub mod net;
+pub mod workload;
+
+use duckraft_raft::Bugs;
+
+/// Deliberate bugs `--inject` can turn on, to prove the checkers bite.
+pub const INJECTIONS: &[(&str, &str)] = &[
+    (
+        "ack-before-quorum-fsync",
+        "acknowledge a write once the leader alone has it durable",
+    ),
+    (
+        "apply-before-commit",
+        "apply entries as soon as they are locally durable",
+    ),
+    (
+        "skip-proposal-dedup",
+        "apply a retried proposal again instead of answering from the dedup table",
+    ),
+    (
+        "vote-without-persisting-term",
+        "answer votes before the term and vote are durable, and lose the vote on crash",
+    ),
+];
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Injection {
+    pub raft: Bugs,
+    pub skip_dedup: bool,
+}
+
+impl Injection {
+    pub fn parse(name: &str) -> Option<Injection> {
+        let mut injection = Injection::default();
+        match name {
+            "ack-before-quorum-fsync" => injection.raft.ack_before_quorum_fsync = true,
+            "apply-before-commit" => injection.raft.apply_before_commit = true,
+            "skip-proposal-dedup" => injection.skip_dedup = true,
+            "vote-without-persisting-term" => injection.raft.vote_without_persisting = true,
+            _ => return None,
+        }
+        Some(injection)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub nodes: usize,
+    pub injection: Injection,
+    /// Virtual microseconds of faults before everything heals.
+    pub chaos_us: u64,
+    /// Virtual microseconds allowed after healing for the cluster to converge.
+    pub settle_us: u64,
+}
+
+impl SimConfig {
+    pub fn new(seed: u64, nodes: usize) -> SimConfig {
+        SimConfig {
+            seed,
+            nodes,
+            injection: Injection::default(),
+            chaos_us: 8_000_000,
+            settle_us: 20_000_000,
+        }
+    }
+}
+
+/// The outcome of one seed.
+#[derive(Clone, Debug)]
+pub struct SeedReport {
+    pub seed: u64,
+    pub passed: bool,
+    pub failure: Option<String>,
+    pub virtual_us: u64,
+    pub committed_entries: u64,
+    pub acked_writes: u64,
+    pub state_hash: String,
+    pub trace_hash: String,
+    /// The last events before the end of the run, for reading failures.
+    pub event_log: Vec<String>,
+    pub wall_ms: u64,
+}
+
+impl SeedReport {
+    pub fn json_line(&self) -> String {
+        serde_json::json!({
+            "seed": self.seed,
+            "result": if self.passed { "pass" } else { "fail" },
+            "failure": self.failure,
+            "virtual_ms": self.virtual_us / 1000,
+            "committed_entries": self.committed_entries,
+            "acked_writes": self.acked_writes,
+            "state_hash": self.state_hash,
+            "trace_hash": self.trace_hash,
+            "wall_ms": self.wall_ms,
+        })
+        .to_string()
+    }
+}
+
+/// Runs one seed. A panic inside a node (raft-rs treats broken invariants as
+/// fatal) fails the seed rather than the whole sweep.
+pub fn run_seed(config: &SimConfig) -> SeedReport {
+    let started = std::time::Instant::now();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cluster::Sim::new(config.clone()).run()
+    }));
+    let mut report = run.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        SeedReport {
+            seed: config.seed,
+            passed: false,
+            failure: Some(format!("a node panicked: {message}")),
+            virtual_us: 0,
+            committed_entries: 0,
+            acked_writes: 0,
+            state_hash: String::new(),
+            trace_hash: String::new(),
+            event_log: Vec::new(),
+            wall_ms: 0,
+        }
+    });
+    report.wall_ms = started.elapsed().as_millis() as u64;
+    report
+}

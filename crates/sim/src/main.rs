@@ -1,0 +1,145 @@
+//! `duckraft-sim`: run seeded deterministic simulations of a duckraft cluster.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use duckraft_sim::{run_seed, Injection, SimConfig, INJECTIONS};
+
+#[derive(Parser)]
+#[command(version, about = "Deterministic simulation of a duckraft cluster")]
+struct Args {
+    /// Run exactly this seed.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// Run this many consecutive seeds.
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// First seed of a sweep.
+    #[arg(long, default_value_t = 1)]
+    start: u64,
+    /// Cluster size.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(3..=5))]
+    nodes: u8,
+    /// Turn on a deliberate bug (see --list-injections).
+    #[arg(long)]
+    inject: Option<String>,
+    #[arg(long)]
+    list_injections: bool,
+    /// Run every seed twice and require identical traces and state hashes.
+    #[arg(long)]
+    twice: bool,
+    /// Virtual seconds of faults before healing.
+    #[arg(long, default_value_t = 8)]
+    chaos_secs: u64,
+    /// Print the event log of passing seeds too.
+    #[arg(long)]
+    verbose: bool,
+    /// Seeds run in parallel, one thread each (a seed itself is single-threaded).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+}
+
+/// Runs one seed (twice when asked) and judges replay equality.
+fn judge(args: &Args, injection: Injection, seed: u64) -> duckraft_sim::SeedReport {
+    let mut config = SimConfig::new(seed, args.nodes as usize);
+    config.injection = injection;
+    config.chaos_us = args.chaos_secs * 1_000_000;
+    let mut report = run_seed(&config);
+    if args.twice && report.passed {
+        let again = run_seed(&config);
+        if again.trace_hash != report.trace_hash || again.state_hash != report.state_hash {
+            report.passed = false;
+            report.failure = Some(format!(
+                "nondeterminism: replay gave trace {} state {}, first run trace {} state {}",
+                again.trace_hash, again.state_hash, report.trace_hash, report.state_hash
+            ));
+        }
+    }
+    report
+}
+
+fn report_seed(args: &Args, seed: u64, report: &duckraft_sim::SeedReport) {
+    println!("{}", report.json_line());
+    if !report.passed || args.verbose {
+        let inject = args
+            .inject
+            .as_deref()
+            .map(|i| format!(" --inject {i}"))
+            .unwrap_or_default();
+        eprintln!(
+            "seed {seed}: {}\nrepro: duckraft-sim --seed {seed} --nodes {}{inject} --chaos-secs {} --verbose\nlast events:",
+            report.failure.as_deref().unwrap_or("passed"),
+            args.nodes,
+            args.chaos_secs
+        );
+        let tail = report.event_log.len().saturating_sub(80);
+        for line in &report.event_log[tail..] {
+            eprintln!("  {line}");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list_injections {
+        for (name, what) in INJECTIONS {
+            println!("{name}\t{what}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if args.nodes == 4 {
+        eprintln!("--nodes must be 3 or 5");
+        return ExitCode::from(2);
+    }
+    let injection = match args.inject.as_deref() {
+        None => Injection::default(),
+        Some(name) => match Injection::parse(name) {
+            Some(i) => i,
+            None => {
+                eprintln!("unknown injection {name:?}; see --list-injections");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let seeds: Vec<u64> = match (args.seed, args.seeds) {
+        (Some(seed), _) => vec![seed],
+        (None, Some(n)) => (args.start..args.start + n).collect(),
+        (None, None) => vec![args.start],
+    };
+    let started = std::time::Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let totals = std::sync::Mutex::new((0u64, 0u64, 0u64));
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(&seed) = seeds.get(i) else {
+                    return;
+                };
+                let report = judge(&args, injection, seed);
+                let mut totals = totals.lock().expect("no worker panicked holding the lock");
+                report_seed(&args, seed, &report);
+                totals.2 += report.virtual_us;
+                if report.passed {
+                    totals.0 += 1;
+                } else {
+                    totals.1 += 1;
+                }
+            });
+        }
+    });
+    let (passed, failed, virtual_us) = totals.into_inner().expect("workers finished");
+    let wall = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} seeds in {wall:.1}s wall ({:.1} seeds/min, virtual/wall {:.1}x)",
+        passed + failed,
+        (passed + failed) as f64 / wall * 60.0,
+        virtual_us as f64 / 1e6 / wall
+    );
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,202 @@
+//! What simulated clients do, and the record of what they were told.
+
+use std::collections::BTreeMap;
+
+use duckraft_engine::command::{
+    Command, ControlCommand, Envelope, ProposalId, RowBatch, WriteBatch, WriteOp,
+};
+use duckraft_raft::NodeId;
+use duckraft_sql::types::Value;
+use rand::Rng;
+
+/// The tables every catalog carries. `t.id` collisions are how the workload
+/// provokes deterministic aborts; `counters` takes non-idempotent updates,
+/// so a proposal applied twice shows.
+pub const SETUP_SQL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS main.t (id BIGINT PRIMARY KEY, client UBIGINT, seq UBIGINT, v VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS main.counters (k INTEGER PRIMARY KEY, n BIGINT NOT NULL)",
+    "INSERT INTO main.counters VALUES (0, 0), (1, 0), (2, 0), (3, 0) ON CONFLICT DO NOTHING",
+];
+pub const COUNTERS: i32 = 4;
+
+/// One row the workload tries to insert.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    pub id: i64,
+    pub client: u64,
+    pub seq: u64,
+    pub v: String,
+}
+
+/// The meaning of one proposal, for the oracle.
+#[derive(Clone, Debug)]
+pub enum Op {
+    CreateCatalog(String),
+    CreateTable {
+        catalog: String,
+    },
+    /// Autocommit INSERT of one row as SQL text.
+    Insert {
+        catalog: String,
+        row: Row,
+    },
+    /// A typed COPY batch; all rows or none.
+    Copy {
+        catalog: String,
+        rows: Vec<Row>,
+    },
+    /// `n = n + 1` on one counter.
+    Bump {
+        catalog: String,
+        k: i32,
+    },
+}
+
+impl Op {
+    pub fn catalog(&self) -> Option<&str> {
+        match self {
+            Op::CreateCatalog(_) => None,
+            Op::CreateTable { catalog }
+            | Op::Insert { catalog, .. }
+            | Op::Copy { catalog, .. }
+            | Op::Bump { catalog, .. } => Some(catalog),
+        }
+    }
+
+    pub fn envelope(&self, id: ProposalId) -> Envelope {
+        let command = match self {
+            Op::CreateCatalog(name) => {
+                Command::Control(ControlCommand::CreateCatalog { name: name.clone() })
+            }
+            Op::CreateTable { .. } => Command::Catalog(batch(
+                SETUP_SQL
+                    .iter()
+                    .map(|s| WriteOp::Sql(s.to_string()))
+                    .collect(),
+            )),
+            Op::Bump { k, .. } => Command::Catalog(batch(vec![WriteOp::Sql(format!(
+                "UPDATE main.counters SET n = n + 1 WHERE k = {k}"
+            ))])),
+            Op::Insert { row, .. } => Command::Catalog(batch(vec![WriteOp::Sql(format!(
+                "INSERT INTO main.t VALUES ({}, {}, {}, '{}')",
+                row.id, row.client, row.seq, row.v
+            ))])),
+            Op::Copy { rows, .. } => Command::Catalog(batch(vec![WriteOp::Rows(RowBatch {
+                table: "main.t".into(),
+                columns: vec!["id".into(), "client".into(), "seq".into(), "v".into()],
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            Value::Int8(r.id),
+                            Value::Int8(r.client as i64),
+                            Value::Int8(r.seq as i64),
+                            Value::Text(r.v.clone()),
+                        ]
+                    })
+                    .collect(),
+            })])),
+        };
+        Envelope {
+            id: Some(id),
+            command,
+        }
+    }
+
+    pub fn rows(&self) -> &[Row] {
+        match self {
+            Op::Insert { row, .. } => std::slice::from_ref(row),
+            Op::Copy { rows, .. } => rows,
+            _ => &[],
+        }
+    }
+}
+
+fn batch(ops: Vec<WriteOp>) -> WriteBatch {
+    WriteBatch {
+        snapshot_index: None,
+        read_set: Vec::new(),
+        write_set: vec!["main.t".into()],
+        ops,
+    }
+}
+
+/// How one proposal ended, from its client's point of view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Acknowledged as applied.
+    Applied,
+    /// Acknowledged as failed (for example a unique violation).
+    Failed(String),
+    /// The session died before an answer: it may or may not have happened.
+    Unknown,
+}
+
+/// A client session bound to one node, issuing one proposal at a time and
+/// re-proposing the same id until it hears back, like the server runtime does.
+pub struct Client {
+    pub id: u64,
+    /// Generation of the client's pending wake-up; older wake-ups are stale.
+    pub wake: u64,
+    pub node: NodeId,
+    pub seq: u64,
+    pub waiting: Option<Waiting>,
+}
+
+pub struct Waiting {
+    pub seq: u64,
+    pub op: Op,
+    pub deadline: u64,
+    pub attempts: u32,
+}
+
+#[derive(Default)]
+pub struct History {
+    pub ops: BTreeMap<ProposalId, Op>,
+    pub verdicts: BTreeMap<ProposalId, Verdict>,
+    pub acked_at: BTreeMap<ProposalId, u64>,
+}
+
+/// Picks the next operation for a client.
+pub fn next_op(
+    rng: &mut impl Rng,
+    client: u64,
+    seq: u64,
+    catalogs: &[String],
+    used_ids: &[i64],
+) -> Op {
+    let catalog = catalogs[rng.gen_range(0..catalogs.len())].clone();
+    let fresh = |k: u64| ((client << 24) | (seq << 4) | k) as i64;
+    let v = format!("c{client}s{seq}");
+    let row = |k: u64, rng: &mut dyn rand::RngCore| {
+        // One write in twenty reuses an existing key: a deterministic abort.
+        let id = if !used_ids.is_empty() && rng.gen_range(0..20) == 0 {
+            used_ids[rng.gen_range(0..used_ids.len())]
+        } else {
+            fresh(k)
+        };
+        Row {
+            id,
+            client,
+            seq,
+            v: v.clone(),
+        }
+    };
+    let dice = rng.gen_range(0..6);
+    if dice == 0 {
+        return Op::Bump {
+            catalog,
+            k: rng.gen_range(0..COUNTERS),
+        };
+    }
+    if dice <= 2 {
+        let n = rng.gen_range(1..=4);
+        let rows = (0..n).map(|k| row(k, rng)).collect();
+        Op::Copy { catalog, rows }
+    } else {
+        Op::Insert {
+            catalog,
+            row: row(0, rng),
+        }
+    }
+}
