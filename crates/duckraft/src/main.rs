@@ -28,6 +28,48 @@ enum Command {
     Status(StatusArgs),
     /// Start a local cluster of N nodes on loopback, for trying things out.
     DevCluster(DevClusterArgs),
+    /// Health checks for orchestrators: exit 0 when healthy, 1 with a reason otherwise.
+    Probe(ProbeArgs),
+    /// Hand off leadership of every group this node leads and refuse new
+    /// sessions (Kubernetes preStop); returns once the node leads nothing.
+    Drain(DrainArgs),
+}
+
+#[derive(clap::Args)]
+struct ProbeArgs {
+    #[arg(value_enum)]
+    check: ProbeCheck,
+    /// PostgreSQL address of the node
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:5433")]
+    pg: String,
+    /// HTTP status address of the node (cluster mode)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8433")]
+    http: String,
+    /// User for the readiness login; the password comes from DUCKRAFT_PASSWORD
+    #[arg(long, default_value = SUPERUSER)]
+    user: String,
+    #[arg(long, default_value = "duckraft")]
+    dbname: String,
+    #[arg(long, default_value_t = 5)]
+    timeout_secs: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProbeCheck {
+    /// The PostgreSQL protocol answers a handshake.
+    Live,
+    /// A real login and `SELECT 1` succeed, and the node is caught up and not degraded.
+    Ready,
+}
+
+#[derive(clap::Args)]
+struct DrainArgs {
+    /// HTTP status address of the node
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8433")]
+    http: String,
+    /// Give up (exit 1) if leadership has not moved by then
+    #[arg(long, default_value_t = 60)]
+    timeout_secs: u64,
 }
 
 #[derive(clap::Args)]
@@ -207,8 +249,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     server.wait().await
 }
 
-/// GET over plain HTTP/1.1; the status endpoint is loopback or in-cluster.
 async fn http_get(address: &str, path: &str) -> anyhow::Result<(u16, String)> {
+    http_request(address, "GET", path).await
+}
+
+/// Plain HTTP/1.1; the status endpoint is loopback or in-cluster.
+async fn http_request(address: &str, method: &str, path: &str) -> anyhow::Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -219,7 +265,7 @@ async fn http_get(address: &str, path: &str) -> anyhow::Result<(u16, String)> {
     .with_context(|| format!("cannot connect to {address}"))?;
     stream
         .write_all(
-            format!("GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n")
+            format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n")
                 .as_bytes(),
         )
         .await?;
@@ -241,6 +287,96 @@ async fn http_get(address: &str, path: &str) -> anyhow::Result<(u16, String)> {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     Ok((code, body))
+}
+
+/// Liveness: the process answers the protocol's first exchange (an
+/// SSLRequest gets 'S' or 'N'); it does not touch storage or consensus.
+async fn probe_live(pg: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(pg)
+        .await
+        .with_context(|| format!("cannot connect to {pg}"))?;
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    stream.write_all(&SSL_REQUEST).await?;
+    let mut answer = [0u8; 1];
+    stream.read_exact(&mut answer).await?;
+    match answer[0] {
+        b'S' | b'N' => Ok(()),
+        other => anyhow::bail!("unexpected answer {other:#04x} to an SSLRequest"),
+    }
+}
+
+/// Readiness: a real startup, authentication and `SELECT 1`; in cluster
+/// mode also `/readyz` (leaders known, caught up, not degraded or draining).
+async fn probe_ready(args: &ProbeArgs) -> anyhow::Result<()> {
+    let password = std::env::var("DUCKRAFT_PASSWORD").unwrap_or_default();
+    let (host, port) = args
+        .pg
+        .rsplit_once(':')
+        .with_context(|| format!("--pg expects HOST:PORT, got {:?}", args.pg))?;
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(host)
+        .port(port.parse().context("invalid port")?)
+        .user(&args.user)
+        .password(password)
+        .dbname(&args.dbname)
+        .application_name("duckraft-probe")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .context("PostgreSQL login failed")?;
+    tokio::spawn(connection);
+    let one: i32 = client
+        .query_one("SELECT 1", &[])
+        .await
+        .context("SELECT 1 failed")?
+        .get(0);
+    anyhow::ensure!(one == 1, "SELECT 1 returned {one}");
+    match http_get(&args.http, "/readyz").await {
+        Ok((200, _)) => Ok(()),
+        Ok((code, body)) => anyhow::bail!("/readyz answered {code}: {}", body.trim()),
+        Err(e) if is_refused(&e) => Ok(()), // single node: no status endpoint
+        Err(e) => Err(e),
+    }
+}
+
+fn is_refused(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
+}
+
+async fn drain(args: DrainArgs) -> anyhow::Result<()> {
+    let (code, body) = http_request(&args.http, "POST", "/drain").await?;
+    anyhow::ensure!(code == 200, "POST /drain answered {code}: {}", body.trim());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.timeout_secs);
+    loop {
+        let (_, body) = http_get(&args.http, "/status").await?;
+        let status: serde_json::Value = serde_json::from_str(&body).context("malformed /status")?;
+        let led: Vec<String> = status["groups"]
+            .as_array()
+            .map(|groups| {
+                groups
+                    .iter()
+                    .filter(|g| g["role"] == "leader")
+                    .filter_map(|g| g["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if led.is_empty() {
+            eprintln!("drained: this node leads no group and refuses new sessions");
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "still leading {} after {}s",
+                led.join(", "),
+                args.timeout_secs
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn status(args: StatusArgs) -> anyhow::Result<()> {
@@ -340,5 +476,26 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Status(args) => runtime.block_on(status(args)),
         Command::DevCluster(args) => runtime.block_on(dev_cluster(args)),
+        Command::Probe(args) => {
+            let timeout = std::time::Duration::from_secs(args.timeout_secs);
+            let check = async {
+                match args.check {
+                    ProbeCheck::Live => probe_live(&args.pg).await,
+                    ProbeCheck::Ready => probe_ready(&args).await,
+                }
+            };
+            match runtime.block_on(async { tokio::time::timeout(timeout, check).await }) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => {
+                    eprintln!("not healthy: {e:#}");
+                    std::process::exit(1)
+                }
+                Err(_) => {
+                    eprintln!("not healthy: no answer within {timeout:?}");
+                    std::process::exit(1)
+                }
+            }
+        }
+        Command::Drain(args) => runtime.block_on(drain(args)),
     }
 }

@@ -82,7 +82,6 @@ impl Cluster {
             .args(["--peers", &peers.join(",")])
             .arg("--tls-dir")
             .arg(&self.certs)
-            .args(["--tick-ms", "50"])
             .env("DUCKRAFT_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -312,4 +311,127 @@ async fn three_processes_replicate_fail_over_catch_up_and_refuse_without_quorum(
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(count(cluster.nodes[last].pg).await, 17);
     assert!(matches!(cluster.http(last, "/readyz"), Some((503, _))));
+}
+
+/// Runs the CLI until it succeeds (leadership may be moving) or time runs out.
+fn run_cli_eventually(args: &[&str], password: &str, limit: Duration) -> (bool, String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (ok, err) = run_cli(args, password);
+        if ok || Instant::now() >= deadline {
+            return (ok, err);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn run_cli(args: &[&str], password: &str) -> (bool, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .env("DUCKRAFT_PASSWORD", password)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_report_health_and_drain_moves_leadership_without_failed_writes() {
+    let mut cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let pg_ports: Vec<u16> = cluster.nodes.iter().map(|n| n.pg).collect();
+    let http_ports: Vec<u16> = cluster.nodes.iter().map(|n| n.http).collect();
+    let pg = |i: usize| format!("127.0.0.1:{}", pg_ports[i]);
+    let http = |i: usize| format!("127.0.0.1:{}", http_ports[i]);
+    for i in 0..3 {
+        let (ok, err) = run_cli(&["probe", "live", "--pg", &pg(i)], PASSWORD);
+        assert!(ok, "{err}");
+        // Leadership can move right after start-up under load; readiness
+        // must settle, not flap forever.
+        let (ok, err) = run_cli_eventually(
+            &["probe", "ready", "--pg", &pg(i), "--http", &http(i)],
+            PASSWORD,
+            Duration::from_secs(20),
+        );
+        assert!(ok, "{err}\nstatus: {:?}", cluster.http(i, "/status"));
+    }
+    let (ok, err) = run_cli(
+        &["probe", "ready", "--pg", &pg(0), "--http", &http(0)],
+        "wrong",
+    );
+    assert!(!ok && err.contains("login failed"), "{err}");
+
+    write_eventually(
+        cluster.nodes[0].pg,
+        "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT, ts TIMESTAMPTZ)",
+        Duration::from_secs(20),
+    )
+    .await;
+    let leader = cluster.leader_of_default(0);
+    let writer_node = (leader + 1) % 3;
+    // A steady writer through another node while the leader drains.
+    let port = cluster.nodes[writer_node].pg;
+    let writer = tokio::spawn(async move {
+        let client = connect(port).await.unwrap();
+        let mut failures = Vec::new();
+        for k in 0..60 {
+            if let Err(e) = client
+                .execute("INSERT INTO kv VALUES ($1, 'steady', now())", &[&k])
+                .await
+            {
+                failures.push(format!("{k}: {e:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        failures
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let (ok, err) = run_cli(
+        &["drain", "--http", &http(leader), "--timeout-secs", "30"],
+        PASSWORD,
+    );
+    assert!(ok, "drain failed: {err}");
+    eprintln!("drain took {:?}", started.elapsed());
+    let status: serde_json::Value =
+        serde_json::from_str(&cluster.http(leader, "/status").unwrap().1).unwrap();
+    assert_eq!(status["draining"], true);
+    assert!(status["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["role"] != "leader"));
+    assert_ne!(cluster.leader_of_default(writer_node), leader);
+    assert!(matches!(cluster.http(leader, "/readyz"), Some((503, _))));
+    let (ok, _) = run_cli(
+        &[
+            "probe",
+            "ready",
+            "--pg",
+            &pg(leader),
+            "--http",
+            &http(leader),
+        ],
+        PASSWORD,
+    );
+    assert!(!ok, "a draining node must not report ready");
+    let refused = connect(cluster.nodes[leader].pg).await.unwrap_err();
+    assert_eq!(
+        refused.code().map(|c| c.code()),
+        Some("57P03"),
+        "{refused:?}"
+    );
+
+    let failures = writer.await.unwrap();
+    assert!(
+        failures.is_empty(),
+        "writes failed during the drain: {failures:?}"
+    );
+    assert_eq!(count(cluster.nodes[writer_node].pg).await, 60);
+
+    cluster.kill(leader);
+    let (ok, _) = run_cli(&["probe", "live", "--pg", &pg(leader)], PASSWORD);
+    assert!(!ok, "a killed node must fail liveness");
 }

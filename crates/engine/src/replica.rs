@@ -47,7 +47,8 @@
 //! - Nothing else may write to the catalog's database while it is replicated.
 //! - `WriteOp::Sql` text is pinned by the proposer (no `now()`, `random()`, ...).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 
 use duckdb::types::{TimeUnit, Value as DuckValue};
 use duckdb::Connection;
@@ -283,6 +284,12 @@ pub struct Replica {
     dedup: bool,
     /// DuckDB's id of the apply transaction while one is open.
     transaction: Cell<Option<u64>>,
+    /// `__duckraft.clients` as committed: client -> (seq, outcome JSON).
+    /// Reading it from memory keeps dedup off the per-entry query path.
+    clients: RefCell<BTreeMap<u64, (u64, String)>>,
+    /// Dedup records of the open transaction, written in one statement just
+    /// before it commits and folded into `clients` once it has.
+    pending_clients: RefCell<BTreeMap<u64, (u64, String)>>,
 }
 
 impl Replica {
@@ -308,6 +315,15 @@ impl Replica {
                 "__duckraft.applied holds {rows:?}, expected one row with id 0"
             )));
         };
+        let clients: BTreeMap<u64, (u64, String)> = (|| {
+            let mut statement =
+                conn.prepare("SELECT client, seq, outcome FROM __duckraft.clients")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, u64>(0)?, (row.get(1)?, row.get(2)?)))
+            })?;
+            rows.collect::<Result<BTreeMap<_, _>, _>>()
+        })()
+        .map_err(|e| engine_error(None, &e))?;
         Ok(Replica {
             conn,
             applied_index,
@@ -315,6 +331,8 @@ impl Replica {
             poisoned: false,
             dedup: true,
             transaction: Cell::new(None),
+            clients: RefCell::new(clients),
+            pending_clients: RefCell::new(BTreeMap::new()),
         })
     }
 
@@ -464,13 +482,16 @@ impl Replica {
             }
         }
         let last = work.last().expect("groups are not empty");
+        self.flush_clients(last.index)?;
         self.record_applied(last)?;
         self.transaction.set(None);
         if self.conn.execute_batch("COMMIT").is_err() {
             // DuckDB rolls a transaction back when its commit fails; make sure.
             let _ = self.conn.execute_batch("ROLLBACK");
+            self.pending_clients.borrow_mut().clear();
             return Ok(GroupResult::CommitFailed);
         }
+        self.commit_clients();
         self.applied_index = last.index;
         self.applied_term = last.term;
         Ok(GroupResult::Committed(outcomes))
@@ -486,13 +507,15 @@ impl Replica {
                 self.rollback()?;
                 self.begin()?;
                 if let Some(id) = entry.id {
-                    self.record_client(entry.index, id, &outcome)?;
+                    self.record_client(id, &outcome);
                 }
                 outcome
             }
         };
+        self.flush_clients(entry.index)?;
         self.record_applied(entry)?;
         self.commit(entry.index)?;
+        self.commit_clients();
         self.applied_index = entry.index;
         self.applied_term = entry.term;
         Ok(outcome)
@@ -521,13 +544,14 @@ impl Replica {
                         }
                         Err(OpError::Environmental(error)) => return Err(error),
                     }
+                    // Before the next op can autocommit outside the log.
                     self.check_transaction(entry.index)?;
                 }
                 Outcome::Applied { rows }
             }
         };
         if let Some(id) = entry.id {
-            self.record_client(entry.index, id, &outcome)?;
+            self.record_client(id, &outcome);
         }
         Ok(Step::Done(outcome))
     }
@@ -552,23 +576,19 @@ impl Replica {
         }
     }
 
-    /// The stored outcome if `id` was already applied.
+    /// The stored outcome if `id` was already applied (this transaction's
+    /// records first, then the committed ones).
     fn previous_outcome(
         &self,
-        index: u64,
+        _index: u64,
         id: ProposalId,
     ) -> Result<Option<Outcome>, ReplicaError> {
-        let stored: Option<(u64, String)> = (|| {
-            let mut statement = self
-                .conn
-                .prepare_cached("SELECT seq, outcome FROM __duckraft.clients WHERE client = ?")?;
-            let mut rows = statement.query([id.client])?;
-            match rows.next()? {
-                Some(row) => Ok(Some((row.get(0)?, row.get(1)?))),
-                None => Ok(None),
-            }
-        })()
-        .map_err(|e: duckdb::Error| engine_error(Some(index), &e))?;
+        let stored = self
+            .pending_clients
+            .borrow()
+            .get(&id.client)
+            .or(self.clients.borrow().get(&id.client))
+            .cloned();
         let Some((seq, outcome)) = stored else {
             return Ok(None);
         };
@@ -594,23 +614,43 @@ impl Replica {
         Ok(Some(stored.into_outcome()))
     }
 
-    fn record_client(
-        &self,
-        index: u64,
-        id: ProposalId,
-        outcome: &Outcome,
-    ) -> Result<(), ReplicaError> {
+    fn record_client(&self, id: ProposalId, outcome: &Outcome) {
         let stored = StoredOutcome::from_outcome(outcome)
             .expect("only Applied and Failed outcomes are recorded");
         let json = serde_json::to_string(&stored).expect("outcomes serialise");
+        self.pending_clients
+            .borrow_mut()
+            .insert(id.client, (id.seq, json));
+    }
+
+    /// Writes this transaction's dedup records in one statement.
+    fn flush_clients(&self, index: u64) -> Result<(), ReplicaError> {
+        let pending = self.pending_clients.borrow();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from("INSERT INTO __duckraft.clients (client, seq, outcome) VALUES ");
+        let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(pending.len() * 3);
+        for (i, (client, (seq, outcome))) in pending.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+            values.push(duckdb::types::Value::UBigInt(*client));
+            values.push(duckdb::types::Value::UBigInt(*seq));
+            values.push(duckdb::types::Value::Text(outcome.clone()));
+        }
+        sql.push_str(
+            " ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome",
+        );
         self.conn
-            .prepare_cached(
-                "INSERT INTO __duckraft.clients (client, seq, outcome) VALUES (?, ?, ?) \
-                 ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome",
-            )
-            .and_then(|mut s| s.execute(duckdb::params![id.client, id.seq, json]))
+            .prepare(&sql)
+            .and_then(|mut s| s.execute(duckdb::params_from_iter(values.iter())))
             .map(|_| ())
             .map_err(|e| engine_error(Some(index), &e))
+    }
+
+    /// The transaction committed: its dedup records are now the stored ones.
+    fn commit_clients(&self) {
+        let pending = std::mem::take(&mut *self.pending_clients.borrow_mut());
+        self.clients.borrow_mut().extend(pending);
     }
 
     fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
@@ -644,6 +684,7 @@ impl Replica {
 
     fn rollback(&self) -> Result<(), ReplicaError> {
         self.transaction.set(None);
+        self.pending_clients.borrow_mut().clear();
         self.conn
             .execute_batch("ROLLBACK")
             .map_err(|e| engine_error(None, &e))

@@ -35,6 +35,12 @@ impl Backend for ClusterBackend {
     }
 
     fn open_session(&self, user: &str, database: &str) -> Result<ClusterSession, PgError> {
+        if self.replication.report().draining {
+            return Err(PgError::fatal(
+                "57P03",
+                "this node is draining before shutdown; connect to another node",
+            ));
+        }
         let inner = self.local.open_session(user, database)?;
         Ok(ClusterSession {
             inner,

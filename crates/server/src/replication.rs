@@ -92,6 +92,7 @@ enum Input {
         reply: Sender<Answer>,
     },
     StateHashes(Sender<BTreeMap<String, CatalogHash>>),
+    Drain,
     Stop,
 }
 
@@ -130,6 +131,8 @@ pub struct NodeReport {
     pub node: String,
     pub members: Vec<String>,
     pub degraded: Option<String>,
+    /// Set by `duckraft drain`: leadership is handed off and new sessions are refused.
+    pub draining: bool,
     pub groups: Vec<GroupReport>,
     pub proposals: u64,
     pub commits: u64,
@@ -145,6 +148,9 @@ impl NodeReport {
     pub fn readiness(&self) -> Result<(), String> {
         if let Some(reason) = &self.degraded {
             return Err(format!("degraded: {reason}"));
+        }
+        if self.draining {
+            return Err("draining".into());
         }
         for g in &self.groups {
             if g.leader.is_none() {
@@ -280,6 +286,11 @@ impl Replication {
         answer.recv_timeout(Duration::from_secs(30)).ok()
     }
 
+    /// Starts handing off leadership of every group this node leads.
+    pub fn drain(&self) {
+        let _ = self.inputs.send(Input::Drain);
+    }
+
     pub fn stop(&self) {
         let _ = self.inputs.send(Input::Stop);
     }
@@ -298,6 +309,7 @@ struct Driver {
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
     degraded: Option<String>,
+    draining: bool,
     counters: NodeReport,
     last_terms: BTreeMap<GroupId, u64>,
 }
@@ -364,6 +376,7 @@ impl Driver {
             report,
             catalog_groups,
             degraded: None,
+            draining: false,
             counters: NodeReport::default(),
             last_terms: BTreeMap::new(),
         })
@@ -389,6 +402,9 @@ impl Driver {
                 next_tick += tick;
                 if self.degraded.is_none() {
                     self.raft.tick();
+                    if self.draining {
+                        self.hand_off_leadership();
+                    }
                 }
                 self.retry_waiters();
             }
@@ -450,7 +466,33 @@ impl Driver {
                 }
                 let _ = reply.send(hashes);
             }
+            Input::Drain => {
+                info!("draining: handing off leadership and refusing new sessions");
+                self.draining = true;
+                self.hand_off_leadership();
+            }
             Input::Stop => {}
+        }
+    }
+
+    /// Asks every group this node leads to transfer leadership to its most
+    /// caught-up follower. Repeated on every tick while draining, since a
+    /// transfer can time out.
+    fn hand_off_leadership(&mut self) {
+        let me = self.raft.id();
+        for status in self.raft.status() {
+            if status.role != "leader" {
+                continue;
+            }
+            let target = status
+                .progress
+                .iter()
+                .filter(|(id, _)| *id != me)
+                .max_by_key(|(id, matched)| (*matched, std::cmp::Reverse(*id)))
+                .map(|(id, _)| *id);
+            if let Some(target) = target {
+                self.raft.transfer_leader(status.group, target);
+            }
         }
     }
 
@@ -635,6 +677,7 @@ impl Driver {
             .collect();
         let mut report = self.report.lock().expect("report lock");
         report.degraded = self.degraded.clone();
+        report.draining = self.draining;
         report.groups = groups;
         report.proposals = self.counters.proposals;
         report.commits = self.counters.commits;

@@ -1,7 +1,7 @@
 //! The operator's HTTP endpoint: `/status` (JSON), `/hashes` (canonical
 //! state hash per catalog), `/healthz`, `/readyz` and Prometheus `/metrics`.
-//! A tiny HTTP/1.1 responder: GET only, one request per connection, bounded
-//! request size.
+//! `POST /drain` starts a drain. A tiny HTTP/1.1 responder: one request per
+//! connection, bounded request size.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -64,8 +64,15 @@ async fn respond(
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
-    let (code, content_type, body) = if method != "GET" {
-        (405, "text/plain", "only GET is supported\n".to_string())
+    let (code, content_type, body) = if method == "POST" && path == "/drain" {
+        replication.drain();
+        (200, "text/plain", "draining\n".to_string())
+    } else if method != "GET" {
+        (
+            405,
+            "text/plain",
+            "only GET is supported (and POST /drain)\n".to_string(),
+        )
     } else {
         // State hashes block on the replication thread.
         tokio::task::spawn_blocking(move || route(&path, &replication, &transport))

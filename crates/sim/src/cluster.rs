@@ -19,6 +19,9 @@ use crate::workload::{self, Client, History, Op, Verdict, Waiting};
 use crate::{SeedReport, SimConfig};
 
 const EVENT_LOG_LEN: usize = 400;
+/// After healing, clients keep writing this long (so liveness is exercised),
+/// then stop so the cluster can converge.
+const POST_HEAL_WRITES_US: u64 = 1_500_000;
 
 #[derive(Debug)]
 enum Event {
@@ -727,7 +730,11 @@ impl Sim {
     fn client_step(&mut self, c: usize) {
         let think = self.rng.gen_range(20_000..200_000);
         if self.clients[c].waiting.is_none() {
-            if !self.chaos && self.healed_at.is_some_and(|h| self.now > h + 3_000_000) {
+            if !self.chaos
+                && self
+                    .healed_at
+                    .is_some_and(|h| self.now > h + POST_HEAL_WRITES_US)
+            {
                 // Settling: stop issuing new work, let the cluster converge.
                 return;
             }
@@ -852,7 +859,10 @@ impl Sim {
         if self.clients.iter().any(|c| c.waiting.is_some()) || !self.setup.is_empty() {
             return false;
         }
-        if self.healed_at.is_none_or(|h| self.now <= h + 3_000_000) {
+        if self
+            .healed_at
+            .is_none_or(|h| self.now <= h + POST_HEAL_WRITES_US)
+        {
             return false;
         }
         let mut applied: Option<Vec<(GroupId, u64)>> = None;
