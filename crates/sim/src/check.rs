@@ -44,7 +44,7 @@ impl Observations {
         let known = *self.leaders.entry((group, term)).or_insert(node);
         if known != node {
             self.fail(format!(
-                "election safety: {group} term {term} has two leaders, nodes {known} and {node}"
+                "ElectionSafety: {group} term {term} has two leaders, nodes {known} and {node}"
             ));
         }
     }
@@ -54,7 +54,7 @@ impl Observations {
         let first = *self.votes.entry((group, term, voter)).or_insert(candidate);
         if first != candidate {
             self.fail(format!(
-                "vote safety: node {voter} voted for {first} and then {candidate} in {group} term {term}"
+                "VoteDurable: node {voter} voted for {first} and then {candidate} in {group} term {term}"
             ));
         }
     }
@@ -65,7 +65,7 @@ impl Observations {
         let last = self.last_applied.entry((node, item.group)).or_insert(0);
         if item.index > *last + 1 {
             let msg = format!(
-                "apply gap: node {node} {} jumped from index {last} to {}",
+                "AppliedIndexAtomic: node {node} {} jumped from applied index {last} to {}",
                 item.group, item.index
             );
             self.fail(msg);
@@ -80,7 +80,7 @@ impl Observations {
             Some((seen, _)) if *seen == item => {}
             Some((seen, _)) => {
                 let msg = format!(
-                    "committed traces diverge: {} index {} applied as term {} on one node and term {} (different data: {}) on node {node}",
+                    "StateMachineSafety: {} index {} applied as term {} on one node and term {} (different data: {}) on node {node}",
                     item.group,
                     item.index,
                     seen.term,
@@ -98,7 +98,9 @@ impl Observations {
         for (group, index) in self.applied.keys() {
             let next = expected.entry(*group).or_insert(1);
             if *index != *next {
-                return Err(format!("committed trace of {group} has a hole at {next}"));
+                return Err(format!(
+                    "StateMachineSafety: committed trace of {group} has a hole at {next}"
+                ));
             }
             *next += 1;
         }
@@ -276,17 +278,17 @@ pub fn acknowledged_exactly_once(
         match history.verdicts.get(pid) {
             Some(Verdict::Applied) if count != expected => {
                 return Err(format!(
-                    "acknowledged write {pid:?} in {catalog} has {count} of {expected} rows stored"
+                    "AckedWritesSurvive: acknowledged write {pid:?} in {catalog} has {count} of {expected} rows stored"
                 ))
             }
             Some(Verdict::Failed(reason)) if count != 0 => {
                 return Err(format!(
-                    "write {pid:?} in {catalog} was reported failed ({reason}) but {count} rows are stored"
+                    "TxnOutcomeAgreement: write {pid:?} in {catalog} was reported failed ({reason}) but {count} rows are stored"
                 ))
             }
             Some(Verdict::Unknown) | None if count != 0 && count != expected => {
                 return Err(format!(
-                    "write {pid:?} in {catalog} is partially stored: {count} of {expected} rows"
+                    "AppliedIndexAtomic: write {pid:?} in {catalog} is partially stored: {count} of {expected} rows"
                 ))
             }
             _ => {}

@@ -960,7 +960,7 @@ impl Sim {
             }
             let waiting = self.clients.iter().filter(|c| c.waiting.is_some()).count();
             return Err(format!(
-                "liveness: no convergence within {}s of healing ({waiting} clients waiting): {}",
+                "AppliedCatchesUp: no convergence within {}s of healing ({waiting} clients waiting): {}",
                 self.config.settle_us / 1_000_000,
                 detail.join("; ")
             ));
@@ -987,7 +987,7 @@ impl Sim {
         for (id, hash) in &hashes {
             if *hash != first {
                 return Err(format!(
-                    "state hashes differ at equal applied indexes: node 1 {first} vs node {id} {hash}"
+                    "StateMachinesAgree: state hashes differ at equal applied indexes: node 1 {first} vs node {id} {hash}"
                 ));
             }
         }
@@ -999,7 +999,7 @@ impl Sim {
                 let expected = check::oracle(&self.obs, GroupId(*group), &self.history)?;
                 if let Some(difference) = check::difference(&actual, &expected) {
                     return Err(format!(
-                        "node {} catalog {name}: DuckDB differs from the oracle: {difference}",
+                        "ExactlyOnce: node {} catalog {name}: DuckDB differs from the oracle: {difference}",
                         node.id
                     ));
                 }
