@@ -835,6 +835,7 @@ impl Sim {
             pid.client, pid.seq
         ));
         if verdict == Verdict::Applied {
+            self.check_read_your_writes(node, pid, &waiting.op);
             if let Op::CreateTable { catalog } = &waiting.op {
                 self.ready_catalogs.push(catalog.clone());
                 self.ready_catalogs.sort();
@@ -852,6 +853,28 @@ impl Sim {
         self.history.verdicts.insert(pid, verdict);
         let think = self.rng.gen_range(20_000..200_000);
         self.wake_client(c, think);
+    }
+
+    /// A session told its write applied reads it back on its own node.
+    fn check_read_your_writes(&mut self, node: NodeId, pid: ProposalId, op: &Op) {
+        let (Some(catalog), false) = (op.catalog(), op.rows().is_empty()) else {
+            return;
+        };
+        let n = &self.nodes[&node];
+        let Some(group) = n.control.catalogs().get(catalog) else {
+            return;
+        };
+        let seen: Result<i64, _> = n.readers[&GroupId(*group)].query_row(
+            "SELECT count(*) FROM main.t WHERE client = ? AND seq = ?",
+            duckdb::params![pid.client, pid.seq],
+            |r| r.get(0),
+        );
+        let expected = op.rows().len() as i64;
+        if seen.as_ref().ok() != Some(&expected) {
+            self.obs.fail(format!(
+                "ReadYourWrites: node {node} acknowledged {pid:?} in {catalog} but reads {seen:?} of its {expected} rows"
+            ));
+        }
     }
 
     /// Every node is up, no client is waiting, and all nodes applied the same log.
