@@ -142,10 +142,6 @@ impl ControlPlane {
         &self.catalogs
     }
 
-    pub fn users(&self) -> &BTreeMap<String, String> {
-        &self.users
-    }
-
     /// Applies committed control entries in order, all in one DuckDB
     /// transaction. On `Err` nothing of this call was applied and the caller
     /// must mark the control plane degraded.

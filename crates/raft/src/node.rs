@@ -339,14 +339,6 @@ impl MultiRaft {
         self.cfg.id
     }
 
-    pub fn groups(&self) -> impl Iterator<Item = GroupId> + '_ {
-        self.groups.keys().copied()
-    }
-
-    pub fn has_group(&self, group: GroupId) -> bool {
-        self.groups.contains_key(&group)
-    }
-
     pub fn tick(&mut self) {
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
         for group in ids {
@@ -402,29 +394,10 @@ impl MultiRaft {
         Ok(())
     }
 
-    pub fn campaign(&mut self, group: GroupId) {
-        if let Some(g) = self.groups.get_mut(&group) {
-            let _ = g.raw.campaign();
-            self.redraw_timeout(group);
-        }
-    }
-
     pub fn transfer_leader(&mut self, group: GroupId, to: NodeId) {
         if let Some(g) = self.groups.get_mut(&group) {
             g.raw.transfer_leader(to);
         }
-    }
-
-    /// Tells Raft a peer could not be reached, so it stops pipelining to it.
-    pub fn report_unreachable(&mut self, peer: NodeId) {
-        for g in self.groups.values_mut() {
-            g.raw.report_unreachable(peer);
-        }
-    }
-
-    pub fn leader(&self, group: GroupId) -> Option<NodeId> {
-        let id = self.groups.get(&group)?.raw.raft.leader_id;
-        (id != raft::INVALID_ID).then_some(id)
     }
 
     pub fn is_leader(&self, group: GroupId) -> bool {

@@ -205,23 +205,6 @@ impl<D: Disk> Wal<D> {
         }
         Ok(())
     }
-
-    /// Total bytes in the current segment (for status).
-    pub fn segment_len(&self) -> u64 {
-        self.segment_len
-    }
-
-    pub fn disk(&self) -> &D {
-        &self.disk
-    }
-
-    pub fn disk_mut(&mut self) -> &mut D {
-        &mut self.disk
-    }
-
-    pub fn into_disk(self) -> D {
-        self.disk
-    }
 }
 
 /// Parses one segment into `records`; returns how many bytes are valid.

@@ -35,7 +35,7 @@ impl Backend for ClusterBackend {
     }
 
     fn open_session(&self, user: &str, database: &str) -> Result<ClusterSession, PgError> {
-        if self.replication.report().draining {
+        if self.replication.is_draining() {
             return Err(PgError::fatal(
                 "57P03",
                 "this node is draining before shutdown; connect to another node",

@@ -93,7 +93,6 @@ enum Input {
     },
     StateHashes(Sender<BTreeMap<String, CatalogHash>>),
     Drain,
-    Stop,
 }
 
 /// A catalog's canonical state hash at the index it describes.
@@ -172,7 +171,6 @@ impl NodeReport {
 pub struct Replication {
     inputs: Sender<Input>,
     report: Arc<Mutex<NodeReport>>,
-    membership: Membership,
     catalog_groups: CatalogGroups,
 }
 
@@ -218,13 +216,8 @@ impl Replication {
         Ok(Replication {
             inputs,
             report,
-            membership,
             catalog_groups,
         })
-    }
-
-    pub fn membership(&self) -> &Membership {
-        &self.membership
     }
 
     /// A payload from an authenticated peer.
@@ -291,8 +284,8 @@ impl Replication {
         let _ = self.inputs.send(Input::Drain);
     }
 
-    pub fn stop(&self) {
-        let _ = self.inputs.send(Input::Stop);
+    pub fn is_draining(&self) -> bool {
+        self.report.lock().expect("report lock").draining
     }
 }
 
@@ -387,15 +380,12 @@ impl Driver {
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
-                Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => return,
                 Ok(input) => self.handle(input),
                 Err(RecvTimeoutError::Timeout) => {}
             }
             // Everything queued joins this round (and its one fsync).
             while let Ok(input) = rx.try_recv() {
-                if matches!(input, Input::Stop) {
-                    return;
-                }
                 self.handle(input);
             }
             if Instant::now() >= next_tick {
@@ -471,7 +461,6 @@ impl Driver {
                 self.draining = true;
                 self.hand_off_leadership();
             }
-            Input::Stop => {}
         }
     }
 

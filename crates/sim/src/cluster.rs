@@ -69,8 +69,7 @@ pub struct Sim {
     config: SimConfig,
     rng: ChaCha8Rng,
     now: u64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    queue: BinaryHeap<Reverse<(u64, usize)>>,
     events: BTreeMap<usize, Event>,
     next_event: usize,
     nodes: BTreeMap<NodeId, Node>,
@@ -137,7 +136,6 @@ impl Sim {
         let mut sim = Sim {
             rng,
             now: 0,
-            seq: 0,
             queue: BinaryHeap::new(),
             events: BTreeMap::new(),
             next_event: 0,
@@ -233,9 +231,9 @@ impl Sim {
     fn schedule(&mut self, after: u64, event: Event) {
         let id = self.next_event;
         self.next_event += 1;
-        self.seq += 1;
         self.events.insert(id, event);
-        self.queue.push(Reverse((self.now + after, self.seq, id)));
+        // Ties on time resolve in scheduling order.
+        self.queue.push(Reverse((self.now + after, id)));
     }
 
     fn note(&mut self, line: String) {
@@ -248,7 +246,7 @@ impl Sim {
 
     pub fn run(mut self) -> SeedReport {
         let deadline = self.config.chaos_us + self.config.settle_us;
-        while let Some(Reverse((at, _, id))) = self.queue.pop() {
+        while let Some(Reverse((at, id))) = self.queue.pop() {
             if at > deadline {
                 break;
             }
@@ -416,7 +414,7 @@ impl Sim {
                     return;
                 }
             }
-            for (group, entries) in out.early_acks {
+            for (_, entries) in out.early_acks {
                 for entry in &entries {
                     if let Ok(envelope) = command::decode(&entry.data) {
                         if let Some(pid) = envelope.id {
@@ -424,7 +422,6 @@ impl Sim {
                         }
                     }
                 }
-                let _ = group;
             }
             for (group, entries) in out.committed {
                 self.apply(id, group, &entries);
@@ -849,7 +846,6 @@ impl Sim {
         }
         // A failed CREATE DATABASE means an earlier attempt (whose session
         // died before hearing back) created it.
-        self.history.acked_at.insert(pid, self.now);
         self.history.verdicts.insert(pid, verdict);
         let think = self.rng.gen_range(20_000..200_000);
         self.wake_client(c, think);

@@ -19,7 +19,6 @@ struct SimFile {
 #[derive(Default)]
 struct State {
     files: BTreeMap<String, SimFile>,
-    fail_reads: bool,
 }
 
 /// Handles share one state, so the disk outlives the node process using it.
@@ -41,32 +40,6 @@ impl SimDisk {
             file.durable.extend_from_slice(&kept);
         }
     }
-
-    /// Flips one bit of durable data in the named file (or the first file).
-    pub fn flip_bit(&self, offset_from_end: usize) -> Option<String> {
-        let mut state = self.state.borrow_mut();
-        let (name, file) = state
-            .files
-            .iter_mut()
-            .rev()
-            .find(|(_, f)| f.durable.len() > offset_from_end)?;
-        let at = file.durable.len() - 1 - offset_from_end;
-        file.durable[at] ^= 0x04;
-        Some(name.clone())
-    }
-
-    pub fn set_read_errors(&self, on: bool) {
-        self.state.borrow_mut().fail_reads = on;
-    }
-
-    pub fn durable_bytes(&self) -> u64 {
-        self.state
-            .borrow()
-            .files
-            .values()
-            .map(|f| f.durable.len() as u64)
-            .sum()
-    }
 }
 
 impl Disk for SimDisk {
@@ -76,9 +49,6 @@ impl Disk for SimDisk {
 
     fn read(&self, name: &str) -> io::Result<Vec<u8>> {
         let state = self.state.borrow();
-        if state.fail_reads {
-            return Err(io::Error::other("injected read error"));
-        }
         let file = state
             .files
             .get(name)

@@ -65,8 +65,4 @@ impl Net {
     pub fn heal(&mut self) {
         self.blocked.clear();
     }
-
-    pub fn is_partitioned(&self) -> bool {
-        !self.blocked.is_empty()
-    }
 }

@@ -154,7 +154,6 @@ pub struct Waiting {
 pub struct History {
     pub ops: BTreeMap<ProposalId, Op>,
     pub verdicts: BTreeMap<ProposalId, Verdict>,
-    pub acked_at: BTreeMap<ProposalId, u64>,
 }
 
 /// Picks the next operation for a client.
