@@ -309,8 +309,195 @@ async fn three_processes_replicate_fail_over_catch_up_and_refuse_without_quorum(
         "{error:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(count(cluster.nodes[last].pg).await, 17);
+    // Linearizable reads (the default) need a quorum too; local ones do not.
+    let error = client
+        .query_one("SELECT count(*)::BIGINT FROM kv", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("57P03"), "{error:?}");
+    client
+        .batch_execute("SET duckraft.read_consistency = 'local'")
+        .await
+        .unwrap();
+    let local: i64 = client
+        .query_one("SELECT count(*)::BIGINT FROM kv", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(local, 17);
     assert!(matches!(cluster.http(last, "/readyz"), Some((503, _))));
+}
+
+/// The default catalog group's commit index as node `i` sees it.
+fn commit_index(cluster: &Cluster, i: usize) -> u64 {
+    let (_, body) = cluster.http(i, "/status").expect("status answers");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    status["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "duckraft")
+        .expect("default catalog group")["commit"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn values(port: u16) -> Vec<(i32, String)> {
+    let client = connect(port).await.unwrap();
+    client
+        .query("SELECT k, v FROM kv ORDER BY k", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_run_interactive_transactions_serializably() {
+    let cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let port = |i: usize| cluster.nodes[i].pg;
+    write_eventually(
+        port(0),
+        "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)",
+        Duration::from_secs(20),
+    )
+    .await;
+
+    // A transaction reads its own writes, commits as one entry, and a
+    // linearizable read on another node sees it right after COMMIT.
+    let a = connect(port(0)).await.unwrap();
+    let before = commit_index(&cluster, 0);
+    a.batch_execute("BEGIN; INSERT INTO kv VALUES (1, 'one'), (2, 'two');")
+        .await
+        .unwrap();
+    a.execute("UPDATE kv SET v = v || '!' WHERE k = 1", &[])
+        .await
+        .unwrap();
+    let own: String = a
+        .query_one("SELECT v FROM kv WHERE k = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(own, "one!");
+    assert_eq!(
+        values(port(2)).await,
+        vec![],
+        "nothing visible before COMMIT"
+    );
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        values(port(2)).await,
+        vec![(1, "one!".to_string()), (2, "two".to_string())]
+    );
+    assert_eq!(
+        commit_index(&cluster, 0),
+        before + 1,
+        "one entry per transaction"
+    );
+
+    // ROLLBACK and read-only transactions propose nothing.
+    let before = commit_index(&cluster, 0);
+    a.batch_execute("BEGIN; INSERT INTO kv VALUES (3, 'gone'); ROLLBACK;")
+        .await
+        .unwrap();
+    a.batch_execute("BEGIN; SELECT count(*) FROM kv; COMMIT;")
+        .await
+        .unwrap();
+    a.batch_execute("BEGIN READ ONLY").await.unwrap();
+    let error = a
+        .batch_execute("INSERT INTO kv VALUES (4, 'x')")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("25006"), "{error:?}");
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(commit_index(&cluster, 0), before);
+
+    // Read-modify-write on two nodes from the same snapshot: the second to
+    // commit read a relation the first changed, so it aborts with 40001.
+    let b = connect(port(1)).await.unwrap();
+    a.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        .await
+        .unwrap();
+    b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
+    let seen_a: i64 = a
+        .query_one("SELECT count(*)::BIGINT FROM kv", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let seen_b: i64 = b
+        .query_one("SELECT count(*)::BIGINT FROM kv", &[])
+        .await
+        .unwrap()
+        .get(0);
+    a.execute(
+        "INSERT INTO kv VALUES (10, $1)",
+        &[&format!("a saw {seen_a}")],
+    )
+    .await
+    .unwrap();
+    b.execute(
+        "INSERT INTO kv VALUES (11, $1)",
+        &[&format!("b saw {seen_b}")],
+    )
+    .await
+    .unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    let error = b.batch_execute("COMMIT").await.unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("40001"), "{error:?}");
+    let message = error.as_db_error().unwrap().message();
+    assert!(message.contains("conflict"), "{message}");
+    // The retry on a fresh snapshot succeeds.
+    b.batch_execute("BEGIN").await.unwrap();
+    let seen_b: i64 = b
+        .query_one("SELECT count(*)::BIGINT FROM kv", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen_b, 3);
+    b.execute(
+        "INSERT INTO kv VALUES (11, $1)",
+        &[&format!("b saw {seen_b}")],
+    )
+    .await
+    .unwrap();
+    b.batch_execute("COMMIT").await.unwrap();
+
+    // A unique violation only the commit point can see aborts the whole
+    // transaction, on every node alike.
+    b.batch_execute("BEGIN; INSERT INTO kv VALUES (20, 'from b'), (21, 'from b');")
+        .await
+        .unwrap();
+    a.execute("INSERT INTO kv VALUES (21, 'from a')", &[])
+        .await
+        .unwrap();
+    let error = b.batch_execute("COMMIT").await.unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("23505"), "{error:?}");
+
+    // A multi-statement query is one implicit transaction: all or nothing.
+    let error = a
+        .batch_execute("INSERT INTO kv VALUES (30, 'x'); INSERT INTO kv VALUES (1, 'dup')")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("23505"), "{error:?}");
+
+    let expected = vec![
+        (1, "one!".to_string()),
+        (2, "two".to_string()),
+        (10, "a saw 2".to_string()),
+        (11, "b saw 3".to_string()),
+        (21, "from a".to_string()),
+    ];
+    for i in 0..3 {
+        assert_eq!(values(port(i)).await, expected, "node {i}");
+    }
+    let hashes: Vec<serde_json::Value> = (0..3)
+        .map(|i| cluster.hashes(i)["duckraft"]["hash"].clone())
+        .collect();
+    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
 }
 
 /// Runs the CLI until it succeeds (leadership may be moving) or time runs out.

@@ -55,23 +55,26 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WriteBatch {
-    /// `None` for autocommit; `Some(i)`: the applied index the transaction
-    /// read at (carried now; the conflict check against it comes later).
+    /// `None` for autocommit (no conflict check); `Some(i)`: the applied
+    /// index the interactive transaction read at.
     pub snapshot_index: Option<u64>,
-    /// Qualified table names the transaction read, sorted.
+    /// Relation names (`duckraft_sql::access`) the transaction read, sorted;
+    /// checked against writes applied after `snapshot_index`.
     pub read_set: Vec<String>,
-    /// Qualified table names the transaction wrote, sorted.
+    /// Relation names the statement ops write, sorted. Empty with statement
+    /// ops means "unknown": the apply then counts them as writing `*`.
+    /// Row-batch targets are added by the apply itself.
     pub write_set: Vec<String>,
     pub ops: Vec<WriteOp>,
 }
 
 impl WriteBatch {
-    /// An autocommit batch with empty read and write sets.
-    pub fn autocommit(ops: Vec<WriteOp>) -> Self {
+    /// An autocommit batch: no snapshot, no reads to check.
+    pub fn autocommit(write_set: Vec<String>, ops: Vec<WriteOp>) -> Self {
         WriteBatch {
             snapshot_index: None,
             read_set: Vec::new(),
-            write_set: Vec::new(),
+            write_set,
             ops,
         }
     }

@@ -8,7 +8,23 @@
 //!   log index and its term;
 //! - `clients(client, seq, outcome)`: per proposing session, the highest
 //!   applied proposal sequence number and its outcome (small JSON), so that a
-//!   retried proposal is answered, not applied twice.
+//!   retried proposal is answered, not applied twice;
+//! - `relation_versions(name, idx)`: per relation name (see
+//!   `duckraft_sql::access`), the index of the last applied entry that wrote
+//!   it; `*` for entries that wrote every relation (DDL).
+//!
+//! # Transaction conflict check
+//! An entry holding an interactive transaction carries the applied index its
+//! reads saw (`snapshot_index`) and the relations it read. Before its ops
+//! run, every node checks whether an entry applied after that snapshot wrote
+//! one of those relations (or wrote `*`, or, if the transaction read `*`,
+//! wrote anything). If so the entry fails with SQLSTATE 40001 and no effect.
+//! The check reads only replicated state (`relation_versions`, kept in the
+//! same DuckDB transaction as the entries), so every node decides alike.
+//! Passing it means nothing the transaction read changed between its
+//! snapshot and its commit point, so re-running its statements at the commit
+//! point does what they did at the snapshot: committed transactions are
+//! serializable in log order.
 //!
 //! Both are written in the same DuckDB transaction as the effects of the
 //! entries they describe, so a crash leaves either all or none of an entry
@@ -48,7 +64,7 @@
 //! - `WriteOp::Sql` text is pinned by the proposer (no `now()`, `random()`, ...).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use duckdb::types::{TimeUnit, Value as DuckValue};
 use duckdb::Connection;
@@ -83,6 +99,9 @@ const BOOKKEEPING_SQL: &str = "
         client UBIGINT PRIMARY KEY,
         seq UBIGINT NOT NULL,
         outcome VARCHAR NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.relation_versions (
+        name VARCHAR PRIMARY KEY,
+        idx UBIGINT NOT NULL);
 ";
 
 /// One committed log entry.
@@ -138,6 +157,19 @@ pub enum ReplicaError {
     /// The bookkeeping tables do not hold what the replica wrote.
     #[error("replica bookkeeping is corrupt: {0}")]
     Corrupt(String),
+    /// A statement conflicted with an uncommitted transaction of another
+    /// connection to the same database (DuckDB's write-write conflict). Not
+    /// a property of the log: nothing of the failing apply transaction was
+    /// kept, the replica stays usable, and the caller must end the other
+    /// transactions (sessions' tentative ones) and apply again.
+    /// `applied` holds the outcomes of the entries of the call applied
+    /// before the conflicting one.
+    #[error("log entry {index} conflicted with a local uncommitted transaction: {message}")]
+    LocalConflict {
+        index: u64,
+        message: String,
+        applied: Vec<(u64, Option<ProposalId>, Outcome)>,
+    },
     /// An earlier `Engine` or `Corrupt` error; reopen the replica.
     #[error("replica stopped after an earlier failure; reopen it")]
     Poisoned,
@@ -218,6 +250,13 @@ enum OpError {
 
 fn classify_op_error(index: u64, error: duckdb::Error) -> OpError {
     if let duckdb::Error::DuckDBFailure(_, Some(message)) = &error {
+        if message.starts_with("TransactionContext Error") {
+            return OpError::Environmental(ReplicaError::LocalConflict {
+                index,
+                message: message.clone(),
+                applied: Vec::new(),
+            });
+        }
         let class = message.split_once(" Error: ").map(|(c, _)| c.trim());
         if class.is_some_and(deterministic_error_class) {
             let mapped = from_duckdb_message(message);
@@ -247,9 +286,17 @@ struct Work {
 enum Body {
     Noop,
     /// Runs against DuckDB.
-    Batch(Vec<PreparedOp>),
+    Batch(PreparedBatch),
     /// Fails deterministically without touching DuckDB (recorded as is).
     Reject(Outcome),
+}
+
+struct PreparedBatch {
+    /// `(snapshot_index, relations read)` of an interactive transaction.
+    check: Option<(u64, Vec<String>)>,
+    /// Relations whose version the entry bumps when it applies.
+    writes: Vec<String>,
+    ops: Vec<PreparedOp>,
 }
 
 enum PreparedOp {
@@ -290,6 +337,10 @@ pub struct Replica {
     /// Dedup records of the open transaction, written in one statement just
     /// before it commits and folded into `clients` once it has.
     pending_clients: RefCell<BTreeMap<u64, (u64, String)>>,
+    /// `__duckraft.relation_versions` as committed, and the open
+    /// transaction's changes to it (same scheme as the dedup records).
+    versions: RefCell<BTreeMap<String, u64>>,
+    pending_versions: RefCell<BTreeMap<String, u64>>,
 }
 
 impl Replica {
@@ -324,6 +375,13 @@ impl Replica {
             rows.collect::<Result<BTreeMap<_, _>, _>>()
         })()
         .map_err(|e| engine_error(None, &e))?;
+        let versions: BTreeMap<String, u64> = (|| {
+            let mut statement =
+                conn.prepare("SELECT name, idx FROM __duckraft.relation_versions")?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<Result<BTreeMap<_, _>, _>>()
+        })()
+        .map_err(|e| engine_error(None, &e))?;
         Ok(Replica {
             conn,
             applied_index,
@@ -333,6 +391,8 @@ impl Replica {
             transaction: Cell::new(None),
             clients: RefCell::new(clients),
             pending_clients: RefCell::new(BTreeMap::new()),
+            versions: RefCell::new(versions),
+            pending_versions: RefCell::new(BTreeMap::new()),
         })
     }
 
@@ -381,17 +441,27 @@ impl Replica {
         if work.is_empty() {
             return Ok(Vec::new());
         }
-        match self.apply_work(&work) {
-            Ok(outcomes) => Ok(work
-                .iter()
-                .zip(outcomes)
-                .map(|(w, outcome)| (w.index, w.id, outcome))
-                .collect()),
-            Err(error) => {
+        let mut outcomes = Vec::with_capacity(work.len());
+        let result = self.apply_work(&work, &mut outcomes);
+        let results = work
+            .iter()
+            .zip(outcomes)
+            .map(|(w, outcome)| (w.index, w.id, outcome))
+            .collect();
+        match result {
+            Ok(()) => Ok(results),
+            Err(mut error) => {
+                if let ReplicaError::LocalConflict { applied, .. } = &mut error {
+                    *applied = results;
+                }
                 // Best effort: there may be no transaction left to roll back.
                 let _ = self.conn.execute_batch("ROLLBACK");
                 self.transaction.set(None);
-                self.poisoned = true;
+                self.pending_clients.borrow_mut().clear();
+                self.pending_versions.borrow_mut().clear();
+                if !matches!(error, ReplicaError::LocalConflict { .. }) {
+                    self.poisoned = true;
+                }
                 Err(error)
             }
         }
@@ -441,8 +511,13 @@ impl Replica {
         Ok(work)
     }
 
-    fn apply_work(&mut self, work: &[Work]) -> Result<Vec<Outcome>, ReplicaError> {
-        let mut outcomes = Vec::with_capacity(work.len());
+    /// Applies `work`, pushing one outcome per applied entry; on error,
+    /// `outcomes` holds those of the entries committed before it.
+    fn apply_work(
+        &mut self,
+        work: &[Work],
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<(), ReplicaError> {
         let mut start = 0;
         // Position of an entry that failed inside a group: everything before
         // it is applied as a group, then it runs alone.
@@ -464,7 +539,7 @@ impl Replica {
                 GroupResult::CommitFailed => failing = Some(start),
             }
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     /// Runs `work` in one transaction. The prefix before a failing entry is
@@ -483,12 +558,14 @@ impl Replica {
         }
         let last = work.last().expect("groups are not empty");
         self.flush_clients(last.index)?;
+        self.flush_versions(last.index)?;
         self.record_applied(last)?;
         self.transaction.set(None);
         if self.conn.execute_batch("COMMIT").is_err() {
             // DuckDB rolls a transaction back when its commit fails; make sure.
             let _ = self.conn.execute_batch("ROLLBACK");
             self.pending_clients.borrow_mut().clear();
+            self.pending_versions.borrow_mut().clear();
             return Ok(GroupResult::CommitFailed);
         }
         self.commit_clients();
@@ -513,6 +590,7 @@ impl Replica {
             }
         };
         self.flush_clients(entry.index)?;
+        self.flush_versions(entry.index)?;
         self.record_applied(entry)?;
         self.commit(entry.index)?;
         self.commit_clients();
@@ -534,9 +612,15 @@ impl Replica {
         let outcome = match &entry.body {
             Body::Noop => unreachable!("handled above"),
             Body::Reject(outcome) => outcome.clone(),
-            Body::Batch(ops) => {
+            Body::Batch(batch) => {
+                if let Some(conflict) = self.conflict(entry.index, batch) {
+                    if let Some(id) = entry.id {
+                        self.record_client(id, &conflict);
+                    }
+                    return Ok(Step::Done(conflict));
+                }
                 let mut rows = 0u64;
-                for op in ops {
+                for op in &batch.ops {
                     match self.run_op(entry.index, op) {
                         Ok(count) => rows += count,
                         Err(OpError::Deterministic(outcome)) => {
@@ -546,6 +630,10 @@ impl Replica {
                     }
                     // Before the next op can autocommit outside the log.
                     self.check_transaction(entry.index)?;
+                }
+                let mut pending = self.pending_versions.borrow_mut();
+                for name in &batch.writes {
+                    pending.insert(name.clone(), entry.index);
                 }
                 Outcome::Applied { rows }
             }
@@ -647,10 +735,77 @@ impl Replica {
             .map_err(|e| engine_error(Some(index), &e))
     }
 
-    /// The transaction committed: its dedup records are now the stored ones.
+    /// The transaction committed: its dedup records and relation versions are
+    /// now the stored ones.
     fn commit_clients(&self) {
         let pending = std::mem::take(&mut *self.pending_clients.borrow_mut());
         self.clients.borrow_mut().extend(pending);
+        let versions = std::mem::take(&mut *self.pending_versions.borrow_mut());
+        self.versions.borrow_mut().extend(versions);
+    }
+
+    /// The 40001 outcome if a relation the transaction read was written after
+    /// its snapshot (see the module documentation).
+    fn conflict(&self, index: u64, batch: &PreparedBatch) -> Option<Outcome> {
+        let (snapshot, reads) = batch.check.as_ref()?;
+        let committed = self.versions.borrow();
+        let pending = self.pending_versions.borrow();
+        let version = |name: &str| {
+            pending
+                .get(name)
+                .or_else(|| committed.get(name))
+                .copied()
+                .unwrap_or(0)
+        };
+        let newest = |names: &mut dyn Iterator<Item = &String>| {
+            names
+                .map(|name| (version(name), name.clone()))
+                .max_by_key(|(written, _)| *written)
+        };
+        let reads_all = reads.iter().any(|r| r == duckraft_sql::access::ALL);
+        let (written, name) = if reads_all {
+            newest(&mut committed.keys().chain(pending.keys()))?
+        } else {
+            let all = duckraft_sql::access::ALL.to_string();
+            newest(&mut reads.iter().chain(std::iter::once(&all)))?
+        };
+        if written <= *snapshot {
+            return None;
+        }
+        let what = if name == duckraft_sql::access::ALL {
+            "the schema".to_string()
+        } else {
+            format!("relation \"{name}\"")
+        };
+        Some(failed(
+            "40001",
+            format!(
+                "could not serialize access due to a concurrent write conflict: {what} was \
+                 changed by log entry {written}, after this transaction's snapshot at entry \
+                 {snapshot} (this transaction is entry {index}); retry the transaction"
+            ),
+        ))
+    }
+
+    /// Writes this transaction's relation versions in one statement.
+    fn flush_versions(&self, index: u64) -> Result<(), ReplicaError> {
+        let pending = self.pending_versions.borrow();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from("INSERT INTO __duckraft.relation_versions (name, idx) VALUES ");
+        let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(pending.len() * 2);
+        for (i, (name, idx)) in pending.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+            values.push(duckdb::types::Value::Text(name.clone()));
+            values.push(duckdb::types::Value::UBigInt(*idx));
+        }
+        sql.push_str(" ON CONFLICT (name) DO UPDATE SET idx = excluded.idx");
+        self.conn
+            .prepare(&sql)
+            .and_then(|mut s| s.execute(duckdb::params_from_iter(values.iter())))
+            .map(|_| ())
+            .map_err(|e| engine_error(Some(index), &e))
     }
 
     fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
@@ -685,6 +840,7 @@ impl Replica {
     fn rollback(&self) -> Result<(), ReplicaError> {
         self.transaction.set(None);
         self.pending_clients.borrow_mut().clear();
+        self.pending_versions.borrow_mut().clear();
         self.conn
             .execute_batch("ROLLBACK")
             .map_err(|e| engine_error(None, &e))
@@ -842,17 +998,34 @@ fn prepare_command(command: Command) -> Body {
 
 fn prepare_batch(batch: WriteBatch) -> Body {
     let mut ops = Vec::with_capacity(batch.ops.len());
+    let named_writes = !batch.write_set.is_empty();
+    let mut writes: BTreeSet<String> = batch.write_set.into_iter().collect();
+    let mut unnamed_sql = false;
     for op in batch.ops {
         let prepared = match op {
-            WriteOp::Sql(sql) => prepare_sql(sql),
-            WriteOp::Rows(rows) => prepare_rows(rows),
+            WriteOp::Sql(sql) => {
+                unnamed_sql |= !named_writes;
+                prepare_sql(sql)
+            }
+            WriteOp::Rows(rows) => {
+                writes.extend(duckraft_sql::access::append_access(&rows.table).writes);
+                prepare_rows(rows)
+            }
         };
         match prepared {
             Ok(op) => ops.push(op),
             Err(outcome) => return Body::Reject(outcome),
         }
     }
-    Body::Batch(ops)
+    // Statements whose writes the proposer did not name may write anything.
+    if unnamed_sql {
+        writes.insert(duckraft_sql::access::ALL.to_string());
+    }
+    Body::Batch(PreparedBatch {
+        check: batch.snapshot_index.map(|s| (s, batch.read_set)),
+        writes: writes.into_iter().collect(),
+        ops,
+    })
 }
 
 /// Exactly one statement, and one that cannot end, open or escape the apply
@@ -972,7 +1145,11 @@ mod tests {
             index,
             term: 1,
             id: None,
-            body: Body::Batch(vec![PreparedOp::Sql(sql.into())]),
+            body: Body::Batch(PreparedBatch {
+                check: None,
+                writes: vec![duckraft_sql::access::ALL.into()],
+                ops: vec![PreparedOp::Sql(sql.into())],
+            }),
         };
         assert!(matches!(
             prepare_sql("COMMIT".into()),

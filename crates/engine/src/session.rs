@@ -143,15 +143,57 @@ impl EngineSession {
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
-        let kind = match kind {
-            SqlKind::Write if has_returning(sql) => SqlKind::Read,
-            other => other,
-        };
-        let mut result = self.execute_rewritten(&rewritten, kind, parameters)?;
-        if kind == SqlKind::Read && has_returning(sql) {
+        self.execute_duckdb(&rewritten, kind, parameters)
+    }
+
+    /// Runs a statement already in DuckDB's dialect (rewritten, parameters
+    /// inlined), exactly as given: how a replicated transaction's statements
+    /// run tentatively, so the session sees what the apply will do.
+    pub fn execute_exact(
+        &mut self,
+        sql: &str,
+        kind: SqlKind,
+    ) -> Result<StatementResult, EngineError> {
+        self.execute_duckdb(sql, kind, &[])
+    }
+
+    fn execute_duckdb(
+        &mut self,
+        sql: &str,
+        kind: SqlKind,
+        parameters: &[Value],
+    ) -> Result<StatementResult, EngineError> {
+        let returning = kind == SqlKind::Write && has_returning(sql);
+        let kind = if returning { SqlKind::Read } else { kind };
+        let mut result = self.execute_rewritten(sql, kind, parameters)?;
+        if returning {
             result.affected_rows = result.rows.len() as u64;
         }
         Ok(result)
+    }
+
+    /// The replicated applied index as this session's snapshot sees it
+    /// (inside a transaction: the index its reads are consistent with).
+    pub fn applied_index(&mut self) -> Result<u64, EngineError> {
+        let sql = format!(
+            "SELECT idx FROM {}.applied",
+            crate::replica::BOOKKEEPING_SCHEMA
+        );
+        Ok(self.connection.query_row(&sql, [], |row| row.get(0))?)
+    }
+
+    /// Lower-case names of the catalog's own views and macros: reading one
+    /// reads relations its name does not show.
+    pub fn view_and_macro_names(&mut self) -> Result<Vec<String>, EngineError> {
+        let mut statement = self.connection.prepare(
+            "SELECT lower(view_name) FROM duckdb_views() \
+               WHERE NOT internal AND database_name = current_database() \
+             UNION SELECT lower(function_name) FROM duckdb_functions() \
+               WHERE NOT internal AND database_name = current_database() \
+                 AND function_type IN ('macro', 'table_macro')",
+        )?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     fn execute_rewritten(

@@ -30,7 +30,7 @@ fn sql(text: &str) -> WriteOp {
 fn write(id: Option<(u64, u64)>, ops: Vec<WriteOp>) -> Vec<u8> {
     command::encode(&Envelope {
         id: id.map(|(client, seq)| ProposalId { client, seq }),
-        command: Command::Catalog(WriteBatch::autocommit(ops)),
+        command: Command::Catalog(WriteBatch::autocommit(Vec::new(), ops)),
     })
 }
 
@@ -856,4 +856,230 @@ fn replica_noop_entries_advance_applied_index() {
     let replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
     assert_eq!(replica.applied_index(), 3);
     assert_eq!(replica.applied_term(), 2);
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// An interactive transaction's entry: read at `snapshot`, read `reads`.
+fn transaction(
+    id: (u64, u64),
+    snapshot: u64,
+    reads: &[&str],
+    writes: &[&str],
+    ops: Vec<WriteOp>,
+) -> Vec<u8> {
+    command::encode(&Envelope {
+        id: Some(ProposalId {
+            client: id.0,
+            seq: id.1,
+        }),
+        command: Command::Catalog(WriteBatch {
+            snapshot_index: Some(snapshot),
+            read_set: names(reads),
+            write_set: names(writes),
+            ops,
+        }),
+    })
+}
+
+fn transaction_log() -> Log {
+    numbered(
+        1,
+        vec![
+            write(None, vec![sql("CREATE TABLE main.t (a INTEGER)")]),
+            write(None, vec![sql("CREATE TABLE main.s (a INTEGER)")]),
+            // 3: read t at 2, nothing changed since: applies.
+            transaction(
+                (1, 1),
+                2,
+                &["t"],
+                &["t"],
+                vec![sql("INSERT INTO main.t SELECT count(*) FROM main.t")],
+            ),
+            // 4: read t at 2, but 3 wrote t: conflict, no effect.
+            transaction(
+                (2, 1),
+                2,
+                &["t"],
+                &["t"],
+                vec![sql("INSERT INTO main.t VALUES (40)")],
+            ),
+            // 5: read s at 2 and wrote s: t's change is no conflict.
+            transaction(
+                (3, 1),
+                2,
+                &["s"],
+                &["s"],
+                vec![sql("INSERT INTO main.s VALUES (5)")],
+            ),
+            // 6: read s at 1: the schema changed at 2 (DDL writes `*`).
+            transaction(
+                (4, 1),
+                1,
+                &["s"],
+                &["s"],
+                vec![sql("INSERT INTO main.s VALUES (6)")],
+            ),
+            // 7: an autocommit write whose target is named.
+            command::encode(&Envelope {
+                id: None,
+                command: Command::Catalog(WriteBatch::autocommit(
+                    names(&["s"]),
+                    vec![sql("INSERT INTO main.s VALUES (7)")],
+                )),
+            }),
+            // 8: blind write at 3 (reads nothing): no check to fail.
+            transaction(
+                (5, 1),
+                3,
+                &[],
+                &["t"],
+                vec![sql("INSERT INTO main.t VALUES (8)")],
+            ),
+            // 9: read everything at 7; 8 wrote t after it.
+            transaction(
+                (6, 1),
+                7,
+                &["*"],
+                &["s"],
+                vec![sql("INSERT INTO main.s VALUES (9)")],
+            ),
+            // 10: a failing transaction bumps nothing: 11 reads t at 9 and applies.
+            transaction(
+                (7, 1),
+                9,
+                &["t"],
+                &["t"],
+                vec![
+                    sql("INSERT INTO main.t VALUES (10)"),
+                    sql("INSERT INTO main.nope VALUES (1)"),
+                ],
+            ),
+            transaction(
+                (8, 1),
+                9,
+                &["t"],
+                &["t"],
+                vec![sql("INSERT INTO main.t VALUES (11)")],
+            ),
+        ],
+    )
+}
+
+#[test]
+fn replica_transaction_conflict_check_is_deterministic_and_durable() {
+    let log = transaction_log();
+    let all = view(&log);
+    let (mut grouped, reader) = memory_replica();
+    let results = grouped.apply(&all).unwrap();
+    let (mut single, _) = memory_replica();
+    let mut one_by_one = Vec::new();
+    for entry in &all {
+        one_by_one.extend(single.apply(std::slice::from_ref(entry)).unwrap());
+    }
+    assert_eq!(results, one_by_one);
+    let outcomes: Vec<&Outcome> = results.iter().map(|(_, _, o)| o).collect();
+    assert_eq!(outcomes[2], &applied(1));
+    assert_eq!(sqlstate(outcomes[3]), "40001");
+    match outcomes[3] {
+        Outcome::Failed { message, .. } => {
+            assert!(message.contains("conflict"), "{message}");
+            assert!(message.contains("\"t\""), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(outcomes[4], &applied(1));
+    assert_eq!(sqlstate(outcomes[5]), "40001");
+    assert_eq!(outcomes[6], &applied(1));
+    assert_eq!(outcomes[7], &applied(1));
+    assert_eq!(sqlstate(outcomes[8]), "40001");
+    assert_eq!(sqlstate(outcomes[9]), "42P01");
+    assert_eq!(outcomes[10], &applied(1));
+    assert_eq!(
+        query_strings(
+            &reader,
+            "SELECT string_agg(a::VARCHAR, ',' ORDER BY a) FROM main.t"
+        ),
+        ["0,8,11"]
+    );
+    assert_eq!(
+        query_strings(
+            &reader,
+            "SELECT string_agg(a::VARCHAR, ',' ORDER BY a) FROM main.s"
+        ),
+        ["5,7"]
+    );
+    assert_eq!(grouped.state_hash().unwrap(), single.state_hash().unwrap());
+}
+
+#[test]
+fn replica_relation_versions_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.duckdb");
+    let log = transaction_log();
+    {
+        let mut replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
+        replica.apply(&view(&log)).unwrap();
+    }
+    let mut replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
+    // t was last written by 11, s by 7.
+    let next = numbered(
+        12,
+        vec![
+            transaction((9, 1), 10, &["t"], &["t"], vec![sql("DELETE FROM main.t")]),
+            transaction((10, 1), 10, &["s"], &["s"], vec![sql("DELETE FROM main.s")]),
+        ],
+    );
+    let results = replica.apply(&view(&next)).unwrap();
+    assert_eq!(sqlstate(&results[0].2), "40001");
+    assert_eq!(results[1].2, applied(2));
+}
+
+#[test]
+fn replica_local_write_conflict_is_retryable_not_poison() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.duckdb");
+    let conn = Connection::open(&path).unwrap();
+    let tentative = conn.try_clone().unwrap();
+    let mut replica = Replica::open(conn).unwrap();
+    let setup = numbered(
+        1,
+        vec![write(
+            None,
+            vec![
+                sql("CREATE TABLE main.t (id INTEGER PRIMARY KEY, v INTEGER)"),
+                sql("INSERT INTO main.t VALUES (1, 1)"),
+            ],
+        )],
+    );
+    replica.apply(&view(&setup)).unwrap();
+    // A session's uncommitted update holds the row.
+    tentative
+        .execute_batch("BEGIN TRANSACTION; UPDATE main.t SET v = 100 WHERE id = 1;")
+        .unwrap();
+    let update = numbered(
+        2,
+        vec![write(
+            Some((1, 1)),
+            vec![sql("UPDATE main.t SET v = v + 1 WHERE id = 1")],
+        )],
+    );
+    match replica.apply(&view(&update)) {
+        Err(ReplicaError::LocalConflict { index: 2, .. }) => {}
+        other => panic!("expected a local conflict, got {other:?}"),
+    }
+    assert_eq!(replica.applied_index(), 1);
+    // The session's transaction ends; the same entry now applies exactly once.
+    tentative.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        replica.apply(&view(&update)).unwrap(),
+        vec![(2, Some(ProposalId { client: 1, seq: 1 }), applied(1))]
+    );
+    assert_eq!(
+        count(&tentative, "SELECT v FROM main.t WHERE id = 1"),
+        2,
+        "applied once, on the committed value"
+    );
 }

@@ -77,7 +77,7 @@ impl LocalBackend {
 }
 
 pub struct LocalSession {
-    engine: EngineSession,
+    pub(crate) engine: EngineSession,
     catalogs: Arc<Catalogs>,
 }
 

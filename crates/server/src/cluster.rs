@@ -1,6 +1,12 @@
 //! The replicated execution interface: sessions read from the local engine
 //! and send every write through the catalog's Raft group, answering the
 //! client only after this node has applied it (read-your-writes).
+//!
+//! Interactive transactions (explicit `BEGIN`, and the implicit one of a
+//! multi-statement query) run tentatively on the session's connection (see
+//! [`crate::tentative`]) and become one log entry at COMMIT, carrying their
+//! snapshot index, read set and write set for the apply's conflict check.
+//! `ROLLBACK` and read-only transactions propose nothing.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -11,12 +17,14 @@ use duckraft_engine::control::ControlOutcome;
 use duckraft_engine::replica::Outcome;
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
+use duckraft_sql::access::{self, Access};
 use duckraft_sql::determinism::{self, PinContext, WriteClass};
 use duckraft_sql::lexer::{significant, tokenize};
 use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
 
-use crate::backend::{LocalBackend, LocalSession};
+use crate::backend::{pg_error, LocalBackend};
 use crate::replication::{Answer, Replication};
+use crate::tentative::SharedSession;
 
 pub struct ClusterBackend {
     pub local: Arc<LocalBackend>,
@@ -41,14 +49,17 @@ impl Backend for ClusterBackend {
                 "this node is draining before shutdown; connect to another node",
             ));
         }
-        let inner = self.local.open_session(user, database)?;
+        let inner = SharedSession::new(self.local.open_session(user, database)?);
+        self.replication.tentatives.register(database, &inner);
         Ok(ClusterSession {
+            interrupter: inner.interrupter(),
             inner,
             replication: self.replication.clone(),
             // Random, so ids never repeat across sessions, nodes or restarts.
             client: rand::random(),
             seq: 0,
-            in_transaction: false,
+            transaction: None,
+            consistency: ReadConsistency::Linearizable,
             user: user.to_string(),
             database: database.to_string(),
         })
@@ -56,13 +67,36 @@ impl Backend for ClusterBackend {
 }
 
 pub struct ClusterSession {
-    inner: LocalSession,
+    inner: Arc<SharedSession>,
+    interrupter: Interrupter,
     replication: Replication,
     client: u64,
     seq: u64,
-    in_transaction: bool,
+    transaction: Option<OpenTransaction>,
+    consistency: ReadConsistency,
     user: String,
     database: String,
+}
+
+/// `SET duckraft.read_consistency`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadConsistency {
+    /// ReadIndex through the leader, then wait for the local apply.
+    Linearizable,
+    /// This node as applied; it has applied the session's own writes,
+    /// since a write is answered only after the local apply.
+    Session,
+    /// This node as applied; works without a quorum.
+    Local,
+}
+
+/// An interactive transaction in progress.
+struct OpenTransaction {
+    /// The applied index its DuckDB snapshot reflects.
+    snapshot_index: u64,
+    read_only: bool,
+    access: Access,
+    ops: Vec<WriteOp>,
 }
 
 /// SQLSTATEs come back from the log as strings; the wire layer wants
@@ -79,12 +113,10 @@ fn static_code(code: &str) -> &'static str {
 }
 
 fn not_replicated(what: &str) -> PgError {
-    let mut error = PgError::new(
+    PgError::new(
         "0A000",
         format!("{what} is not supported on a replicated catalog yet"),
-    );
-    error.hint = Some("run each write as its own autocommit statement".into());
-    error
+    )
 }
 
 fn answer_error(answer: Answer) -> PgError {
@@ -118,6 +150,46 @@ fn affected_rows(answer: Answer) -> Result<u64, PgError> {
     }
 }
 
+fn serialization_failure(message: &str) -> PgError {
+    let mut error = PgError::new("40001", format!("could not serialize access: {message}"));
+    error.hint = Some("retry the transaction".into());
+    error
+}
+
+fn wounded() -> PgError {
+    serialization_failure(
+        "a concurrent write conflict: a committed write needed a row or object this \
+         transaction had changed, so the transaction was rolled back",
+    )
+}
+
+fn read_only_violation(what: &str) -> PgError {
+    PgError::new(
+        "25006",
+        format!("cannot execute {what} in a read-only transaction"),
+    )
+}
+
+/// `"public"."t"` as the row batch names it: `public.t` (parts unquoted).
+fn unquoted_table_name(table: &str) -> Result<String, PgError> {
+    let invalid = || PgError::new("42602", format!("invalid table name {table}"));
+    let tokens = tokenize(table).map_err(|_| invalid())?;
+    let mut parts = Vec::new();
+    let mut expect_name = true;
+    for token in significant(&tokens) {
+        if expect_name {
+            parts.push(token.identifier().ok_or_else(invalid)?);
+        } else if token.kind != duckraft_sql::lexer::TokenKind::Dot {
+            return Err(invalid());
+        }
+        expect_name = !expect_name;
+    }
+    if expect_name || parts.len() > 2 || parts.iter().any(|p| p.contains('.')) {
+        return Err(invalid());
+    }
+    Ok(parts.join("."))
+}
+
 impl ClusterSession {
     fn next_id(&mut self) -> ProposalId {
         self.seq += 1;
@@ -127,16 +199,33 @@ impl ClusterSession {
         }
     }
 
-    fn replicated_write(&mut self, sql: &str, parameters: &[Value]) -> Result<u64, PgError> {
-        if self.in_transaction {
-            return Err(not_replicated("a write inside BEGIN ... COMMIT"));
+    /// Waits until this node may serve reads at the session's consistency level.
+    fn read_point(&self) -> Result<(), PgError> {
+        match self.consistency {
+            ReadConsistency::Linearizable => {
+                self.replication
+                    .read_barrier(&self.database)
+                    .map_err(|answer| {
+                        let mut error = match answer {
+                            Answer::NoLeader => PgError::new(
+                                "57P03",
+                                "a linearizable read needs this catalog's Raft group to have a leader and a quorum, and it has none",
+                            ),
+                            other => answer_error(other),
+                        };
+                        error.hint = Some(
+                            "SET duckraft.read_consistency = 'local' reads this node's state without a quorum".into(),
+                        );
+                        error
+                    })
+            }
+            ReadConsistency::Session | ReadConsistency::Local => Ok(()),
         }
-        let has_returning = tokenize(sql)
-            .map(|tokens| significant(&tokens).any(|t| t.is_word("RETURNING")))
-            .unwrap_or(false);
-        if has_returning {
-            return Err(not_replicated("RETURNING"));
-        }
+    }
+
+    /// The statement as it is proposed and as it runs tentatively: DuckDB's
+    /// dialect, parameters inlined, non-deterministic values fixed.
+    fn pinned(&self, sql: &str, parameters: &[Value]) -> Result<String, PgError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
         let inlined = duckraft_sql::literal::inline_parameters(&rewritten, parameters)
             .map_err(|e| PgError::new("08P01", e))?;
@@ -153,21 +242,134 @@ impl ClusterSession {
             database: &self.database,
             random: &mut random,
         };
-        let pinned = determinism::pin_nondeterminism(&inlined, &mut context)
-            .map_err(|r| PgError::new(r.sqlstate, r.message))?;
+        determinism::pin_nondeterminism(&inlined, &mut context)
+            .map_err(|r| PgError::new(r.sqlstate, r.message))
+    }
+
+    fn autocommit_write(
+        &mut self,
+        sql: &str,
+        kind: SqlKind,
+        parameters: &[Value],
+    ) -> Result<QueryOutput, PgError> {
+        let has_returning = tokenize(sql)
+            .map(|tokens| significant(&tokens).any(|t| t.is_word("RETURNING")))
+            .unwrap_or(false);
+        if has_returning {
+            // The rows come from running it tentatively: a one-statement transaction.
+            self.begin(None, false)?;
+            let result = self.execute(sql, kind, parameters);
+            let end = match &result {
+                Ok(_) => self.commit(),
+                Err(_) => self.rollback(),
+            };
+            let output = result?;
+            end?;
+            return Ok(output);
+        }
+        let pinned = self.pinned(sql, parameters)?;
+        let access = access::statement_access(&pinned, true, kind == SqlKind::Ddl);
         let id = self.next_id();
         let answer = self.replication.propose_write(
             &self.database,
             id,
-            WriteBatch::autocommit(vec![WriteOp::Sql(pinned)]),
+            WriteBatch::autocommit(
+                access.writes.into_iter().collect(),
+                vec![WriteOp::Sql(pinned)],
+            ),
         );
-        affected_rows(answer)
+        Ok(QueryOutput {
+            columns: Vec::new(),
+            rows: Vec::new(),
+            affected_rows: affected_rows(answer)?,
+            returns_rows: false,
+        })
+    }
+
+    /// Runs one statement of the open transaction on its snapshot.
+    fn transaction_statement(
+        &mut self,
+        sql: &str,
+        kind: SqlKind,
+        parameters: &[Value],
+    ) -> Result<QueryOutput, PgError> {
+        if self.inner.is_wounded() {
+            return Err(wounded());
+        }
+        let writes = matches!(kind, SqlKind::Write | SqlKind::Ddl);
+        let read_only = self.transaction.as_ref().is_some_and(|t| t.read_only);
+        if writes && read_only {
+            return Err(read_only_violation("a write"));
+        }
+        let (text, statement_access) = if writes {
+            let pinned = self.pinned(sql, parameters)?;
+            let statement_access = access::statement_access(&pinned, true, kind == SqlKind::Ddl);
+            (Some(pinned), statement_access)
+        } else {
+            (None, access::statement_access(sql, false, false))
+        };
+        let result = {
+            let mut session = self.inner.lock();
+            let result = match &text {
+                Some(pinned) => session.engine.execute_exact(pinned, kind),
+                None => session.engine.execute(sql, kind, parameters),
+            };
+            if writes && result.is_ok() {
+                self.inner.set_holds_writes(true);
+            }
+            result
+        };
+        let result = match result {
+            // An interrupt or conflict caused by the apply wounding us.
+            Err(_) if self.inner.is_wounded() => return Err(wounded()),
+            other => other.map_err(pg_error)?,
+        };
+        let transaction = self
+            .transaction
+            .as_mut()
+            .expect("statements in a transaction have one");
+        transaction.access.merge(statement_access);
+        if let Some(pinned) = text {
+            transaction.ops.push(WriteOp::Sql(pinned));
+        }
+        Ok(QueryOutput {
+            columns: result.columns,
+            rows: result.rows,
+            affected_rows: result.affected_rows,
+            returns_rows: result.returns_rows,
+        })
+    }
+
+    /// Ends the tentative DuckDB transaction (its effects, if the
+    /// transaction commits, come back through the log).
+    fn end_tentative(&mut self) -> Result<(), PgError> {
+        let mut session = self.inner.lock();
+        self.inner.set_holds_writes(false);
+        Session::rollback(&mut *session)
+    }
+
+    /// Relations whose reads the statement text does not show (views and
+    /// macros of the catalog) widen the read set to everything.
+    fn complete_reads(&mut self, reads: &mut BTreeSet<String>) -> Result<(), PgError> {
+        if reads.is_empty() || reads.contains(access::ALL) {
+            return Ok(());
+        }
+        let hidden = self
+            .inner
+            .lock()
+            .engine
+            .view_and_macro_names()
+            .map_err(pg_error)?;
+        if hidden.iter().any(|name| reads.contains(name)) {
+            reads.insert(access::ALL.to_string());
+        }
+        Ok(())
     }
 }
 
 impl Session for ClusterSession {
     fn describe(&mut self, sql: &str, parameter_types: &[u32]) -> Result<Description, PgError> {
-        self.inner.describe(sql, parameter_types)
+        self.inner.lock().describe(sql, parameter_types)
     }
 
     fn execute(
@@ -176,45 +378,79 @@ impl Session for ClusterSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<QueryOutput, PgError> {
-        match kind {
-            SqlKind::Write | SqlKind::Ddl => {
-                let affected_rows = self.replicated_write(sql, parameters)?;
-                Ok(QueryOutput {
-                    columns: Vec::new(),
-                    rows: Vec::new(),
-                    affected_rows,
-                    returns_rows: false,
-                })
+        if kind == SqlKind::Other {
+            if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
+                return Err(PgError::new(rejection.sqlstate, rejection.message));
             }
+        }
+        if self.transaction.is_some() {
+            return self.transaction_statement(sql, kind, parameters);
+        }
+        match kind {
+            SqlKind::Write | SqlKind::Ddl => self.autocommit_write(sql, kind, parameters),
             SqlKind::Read | SqlKind::Other => {
-                if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
-                    if kind == SqlKind::Other {
-                        return Err(PgError::new(rejection.sqlstate, rejection.message));
-                    }
-                }
-                self.inner.execute(sql, kind, parameters)
+                self.read_point()?;
+                self.inner.lock().execute(sql, kind, parameters)
             }
         }
     }
 
     fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError> {
-        self.inner.begin(isolation, read_only)?;
-        self.in_transaction = true;
+        self.read_point()?;
+        let mut session = self.inner.lock();
+        self.inner.clear_wound();
+        session.begin(isolation, read_only)?;
+        // The first statement of the DuckDB transaction fixes its snapshot,
+        // so this is the applied index every later read is consistent with.
+        let snapshot_index = match session.engine.applied_index() {
+            Ok(index) => index,
+            Err(e) => {
+                let _ = Session::rollback(&mut *session);
+                return Err(pg_error(e));
+            }
+        };
+        drop(session);
+        self.transaction = Some(OpenTransaction {
+            snapshot_index,
+            read_only,
+            access: Access::default(),
+            ops: Vec::new(),
+        });
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), PgError> {
-        self.in_transaction = false;
-        self.inner.commit()
+        let Some(mut transaction) = self.transaction.take() else {
+            return Ok(());
+        };
+        if self.inner.is_wounded() {
+            let _ = self.end_tentative();
+            return Err(wounded());
+        }
+        if transaction.ops.is_empty() {
+            return self.end_tentative();
+        }
+        let completed = self.complete_reads(&mut transaction.access.reads);
+        self.end_tentative()?;
+        completed?;
+        let id = self.next_id();
+        let batch = WriteBatch {
+            snapshot_index: Some(transaction.snapshot_index),
+            read_set: transaction.access.reads.into_iter().collect(),
+            write_set: transaction.access.writes.into_iter().collect(),
+            ops: transaction.ops,
+        };
+        let answer = self.replication.propose_write(&self.database, id, batch);
+        affected_rows(answer).map(|_| ())
     }
 
     fn rollback(&mut self) -> Result<(), PgError> {
-        self.in_transaction = false;
-        self.inner.rollback()
+        self.transaction = None;
+        self.end_tentative()
     }
 
     fn copy_in_columns(&mut self, table: &str, columns: &[String]) -> Result<Vec<Column>, PgError> {
-        self.inner.copy_in_columns(table, columns)
+        self.inner.lock().copy_in_columns(table, columns)
     }
 
     fn copy_in(
@@ -223,25 +459,46 @@ impl Session for ClusterSession {
         columns: &[Column],
         rows: Vec<Vec<Value>>,
     ) -> Result<u64, PgError> {
-        if self.in_transaction {
-            return Err(not_replicated("COPY FROM STDIN inside BEGIN ... COMMIT"));
-        }
-        let id = self.next_id();
         let batch = RowBatch {
-            table: table.to_string(),
+            table: unquoted_table_name(table)?,
             columns: columns.iter().map(|c| c.name.clone()).collect(),
             rows,
         };
-        let answer = self.replication.propose_write(
-            &self.database,
-            id,
-            WriteBatch::autocommit(vec![WriteOp::Rows(batch)]),
-        );
-        affected_rows(answer)
+        let Some(transaction) = &self.transaction else {
+            let id = self.next_id();
+            let answer = self.replication.propose_write(
+                &self.database,
+                id,
+                WriteBatch::autocommit(Vec::new(), vec![WriteOp::Rows(batch)]),
+            );
+            return affected_rows(answer);
+        };
+        if transaction.read_only {
+            return Err(read_only_violation("COPY FROM"));
+        }
+        if self.inner.is_wounded() {
+            return Err(wounded());
+        }
+        let count = {
+            let mut session = self.inner.lock();
+            let count = session.copy_in(table, columns, batch.rows.clone());
+            if count.is_ok() {
+                self.inner.set_holds_writes(true);
+            }
+            count
+        };
+        let count = match count {
+            Err(_) if self.inner.is_wounded() => return Err(wounded()),
+            other => other?,
+        };
+        let transaction = self.transaction.as_mut().expect("checked above");
+        transaction.access.merge(access::append_access(table));
+        transaction.ops.push(WriteOp::Rows(batch));
+        Ok(count)
     }
 
     fn create_database(&mut self, name: &str) -> Result<(), PgError> {
-        duckraft_engine::catalog::validate_catalog_name(name).map_err(crate::backend::pg_error)?;
+        duckraft_engine::catalog::validate_catalog_name(name).map_err(pg_error)?;
         let id = self.next_id();
         let answer = self.replication.propose_control(
             id,
@@ -265,10 +522,17 @@ impl Session for ClusterSession {
     }
 
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError> {
-        self.inner.set_parameter(name, value)
+        if name.eq_ignore_ascii_case("duckraft.read_consistency") {
+            self.consistency = match value.unwrap_or("linearizable") {
+                "session" => ReadConsistency::Session,
+                "local" => ReadConsistency::Local,
+                _ => ReadConsistency::Linearizable,
+            };
+        }
+        self.inner.lock().set_parameter(name, value)
     }
 
     fn interrupter(&self) -> Interrupter {
-        self.inner.interrupter()
+        self.interrupter.clone()
     }
 }

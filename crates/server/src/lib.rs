@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod config;
 pub mod replication;
 pub mod status;
+pub mod tentative;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

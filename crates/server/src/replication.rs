@@ -16,13 +16,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use duckraft_engine::command::{self, Command, ControlCommand, Envelope, ProposalId, WriteBatch};
 use duckraft_engine::control::{ControlOutcome, ControlPlane};
-use duckraft_engine::replica::{Committed, Outcome, Replica};
+use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
 use duckraft_engine::Catalogs;
 use duckraft_raft::disk::FsDisk;
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{Entry, GroupId, GroupStatus, MultiRaft, NodeConfig, NodeId};
 use serde::Serialize;
 use tracing::{error, info, warn};
+
+use crate::tentative::Tentatives;
 
 /// The default catalog's group exists from bootstrap on every node. Control
 /// log index 1 is always the first leader's empty entry, so no
@@ -91,8 +93,27 @@ enum Input {
         envelope: Envelope,
         reply: Sender<Answer>,
     },
+    /// Answer once this node has applied everything committed when the
+    /// request reached the group's leader (a ReadIndex round).
+    ReadBarrier {
+        group: GroupId,
+        reply: ReadReply,
+    },
     StateHashes(Sender<BTreeMap<String, CatalogHash>>),
     Drain,
+}
+
+/// Where a read barrier's answer goes.
+type ReadReply = Sender<Result<(), Answer>>;
+
+/// Sessions waiting for a linearizable read point.
+struct ReadWaiters {
+    group: GroupId,
+    replies: Vec<ReadReply>,
+    /// Every ReadIndex round issued for them so far; any answer will do.
+    contexts: Vec<u64>,
+    last_attempt: Instant,
+    deadline: Instant,
 }
 
 /// A catalog's canonical state hash at the index it describes.
@@ -172,6 +193,7 @@ pub struct Replication {
     inputs: Sender<Input>,
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
+    pub tentatives: Arc<Tentatives>,
 }
 
 pub struct ReplicationConfig {
@@ -201,6 +223,7 @@ impl Replication {
             ..NodeReport::default()
         }));
         let catalog_groups = Arc::new(Mutex::new(BTreeMap::new()));
+        let tentatives = Arc::new(Tentatives::default());
         let mut driver = Driver::open(
             &config,
             me,
@@ -208,6 +231,7 @@ impl Replication {
             send,
             report.clone(),
             catalog_groups.clone(),
+            tentatives.clone(),
         )?;
         std::thread::Builder::new()
             .name("duckraft-raft".into())
@@ -217,6 +241,7 @@ impl Replication {
             inputs,
             report,
             catalog_groups,
+            tentatives,
         })
     }
 
@@ -267,6 +292,30 @@ impl Replication {
         }
     }
 
+    /// Blocks until this node has applied every entry of `catalog`'s group
+    /// that was committed when this call began (linearizable reads). New
+    /// requests that arrive while a round is in flight share the next one.
+    pub fn read_barrier(&self, catalog: &str) -> Result<(), Answer> {
+        let Some(group) = self.catalog_group(catalog) else {
+            return Err(Answer::Degraded(format!(
+                "catalog \"{catalog}\" has no replication group"
+            )));
+        };
+        let (reply, answer) = mpsc::channel();
+        if self
+            .inputs
+            .send(Input::ReadBarrier { group, reply })
+            .is_err()
+        {
+            return Err(Answer::Degraded(
+                "the replication thread has stopped".into(),
+            ));
+        }
+        answer
+            .recv_timeout(WRITE_TIMEOUT + Duration::from_secs(1))
+            .unwrap_or(Err(Answer::NoLeader))
+    }
+
     pub fn propose_control(&self, id: ProposalId, command: ControlCommand) -> Answer {
         self.propose(GroupId::CONTROL, id, Command::Control(command))
     }
@@ -305,6 +354,14 @@ struct Driver {
     draining: bool,
     counters: NodeReport,
     last_terms: BTreeMap<GroupId, u64>,
+    tentatives: Arc<Tentatives>,
+    /// Read barriers not yet sent to Raft, per group (batched per round).
+    queued_reads: BTreeMap<GroupId, Vec<ReadReply>>,
+    /// Rounds in flight, by the first context issued for them.
+    reads_in_flight: BTreeMap<u64, ReadWaiters>,
+    /// Barriers whose read index is known, waiting for the local apply.
+    reads_awaiting_apply: Vec<(GroupId, u64, ReadReply)>,
+    next_read_context: u64,
 }
 
 impl Driver {
@@ -315,6 +372,7 @@ impl Driver {
         send: PeerSender,
         report: Arc<Mutex<NodeReport>>,
         catalog_groups: CatalogGroups,
+        tentatives: Arc<Tentatives>,
     ) -> anyhow::Result<Driver> {
         let wal_dir = config.data_dir.join("raft-log");
         let (wal, recovered) = Wal::open(FsDisk::open(&wal_dir)?, DEFAULT_SEGMENT_BYTES)
@@ -372,6 +430,11 @@ impl Driver {
             draining: false,
             counters: NodeReport::default(),
             last_terms: BTreeMap::new(),
+            tentatives,
+            queued_reads: BTreeMap::new(),
+            reads_in_flight: BTreeMap::new(),
+            reads_awaiting_apply: Vec::new(),
+            next_read_context: 1,
         })
     }
 
@@ -397,9 +460,12 @@ impl Driver {
                     }
                 }
                 self.retry_waiters();
+                self.retry_reads();
             }
             if self.degraded.is_none() {
+                self.issue_reads();
                 self.drive();
+                self.answer_reads();
             }
             self.publish();
         }
@@ -441,6 +507,13 @@ impl Driver {
                 waiter.proposed = self.raft.propose(group, waiter.data.clone()).is_ok();
                 self.counters.proposals += 1;
                 self.waiters.insert(id, waiter);
+            }
+            Input::ReadBarrier { group, reply } => {
+                if let Some(reason) = &self.degraded {
+                    let _ = reply.send(Err(Answer::Degraded(reason.clone())));
+                    return;
+                }
+                self.queued_reads.entry(group).or_default().push(reply);
             }
             Input::StateHashes(reply) => {
                 let mut hashes = BTreeMap::new();
@@ -511,6 +584,90 @@ impl Driver {
         }
     }
 
+    /// One ReadIndex round per group for every barrier queued since the last.
+    fn issue_reads(&mut self) {
+        let now = Instant::now();
+        for (group, replies) in std::mem::take(&mut self.queued_reads) {
+            let context = self.next_read_context;
+            self.next_read_context += 1;
+            // Refused (no such group): retried, then answered NoLeader.
+            let _ = self.raft.read_index(group, context.to_be_bytes().to_vec());
+            self.reads_in_flight.insert(
+                context,
+                ReadWaiters {
+                    group,
+                    replies,
+                    contexts: vec![context],
+                    last_attempt: now,
+                    deadline: now + WRITE_TIMEOUT,
+                },
+            );
+        }
+    }
+
+    /// ReadIndex requests can be dropped (no leader, lost message, leader
+    /// change); ask again, and give up at the deadline.
+    fn retry_reads(&mut self) {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        for (first, waiters) in self.reads_in_flight.iter_mut() {
+            if now >= waiters.deadline {
+                expired.push(*first);
+            } else if now.duration_since(waiters.last_attempt) >= REPROPOSE_AFTER {
+                let context = self.next_read_context;
+                self.next_read_context += 1;
+                let _ = self
+                    .raft
+                    .read_index(waiters.group, context.to_be_bytes().to_vec());
+                waiters.contexts.push(context);
+                waiters.last_attempt = now;
+            }
+        }
+        for first in expired {
+            let waiters = self.reads_in_flight.remove(&first).expect("listed");
+            for reply in waiters.replies {
+                let _ = reply.send(Err(Answer::NoLeader));
+            }
+        }
+    }
+
+    /// The read index a round returned: its waiters now wait for the apply.
+    fn on_read_state(&mut self, group: GroupId, context: &[u8], index: u64) {
+        let Ok(bytes) = <[u8; 8]>::try_from(context) else {
+            return;
+        };
+        let context = u64::from_be_bytes(bytes);
+        let first = self
+            .reads_in_flight
+            .iter()
+            .find(|(_, w)| w.group == group && w.contexts.contains(&context))
+            .map(|(first, _)| *first);
+        if let Some(waiters) = first.and_then(|f| self.reads_in_flight.remove(&f)) {
+            for reply in waiters.replies {
+                self.reads_awaiting_apply.push((group, index, reply));
+            }
+        }
+    }
+
+    fn applied_index(&self, group: GroupId) -> u64 {
+        if group == GroupId::CONTROL {
+            self.control.applied_index()
+        } else {
+            self.replicas.get(&group).map_or(0, Replica::applied_index)
+        }
+    }
+
+    fn answer_reads(&mut self) {
+        let pending = std::mem::take(&mut self.reads_awaiting_apply);
+        for (group, index, reply) in pending {
+            if self.applied_index(group) >= index {
+                let _ = reply.send(Ok(()));
+            } else {
+                self.reads_awaiting_apply.push((group, index, reply));
+            }
+        }
+    }
+
     fn drive(&mut self) {
         loop {
             let out = self.raft.poll();
@@ -538,6 +695,9 @@ impl Driver {
                 if self.degraded.is_some() {
                     return;
                 }
+            }
+            for (group, state) in out.read_states {
+                self.on_read_state(group, &state.request_ctx, state.index);
             }
         }
     }
@@ -572,7 +732,19 @@ impl Driver {
             ));
             return;
         };
-        match replica.apply(&committed) {
+        let name = self.names.get(&group).cloned().unwrap_or_default();
+        let mut result = replica.apply(&committed);
+        if let Err(ReplicaError::LocalConflict { index, applied, .. }) = &mut result {
+            // A session's uncommitted write stands in the apply's way: end
+            // every tentative transaction of the catalog and apply again.
+            let wounded = self.tentatives.wound_all(&name);
+            warn!(catalog = %name, index = *index, wounded, "apply met a tentative transaction's write; rolled back tentative transactions");
+            let first = std::mem::take(applied);
+            result = replica
+                .apply(&committed)
+                .map(|rest| first.into_iter().chain(rest).collect());
+        }
+        match result {
             Ok(outcomes) => {
                 for (_, id, outcome) in outcomes {
                     if let Some(id) = id {
@@ -580,10 +752,7 @@ impl Driver {
                     }
                 }
             }
-            Err(e) => {
-                let name = self.names.get(&group).cloned().unwrap_or_default();
-                self.degrade(format!("catalog \"{name}\" apply failed: {e}"));
-            }
+            Err(e) => self.degrade(format!("catalog \"{name}\" apply failed: {e}")),
         }
     }
 
@@ -633,6 +802,18 @@ impl Driver {
         self.degraded = Some(reason.clone());
         for (_, w) in std::mem::take(&mut self.waiters) {
             let _ = w.reply.send(Answer::Degraded(reason.clone()));
+        }
+        let queued = std::mem::take(&mut self.queued_reads)
+            .into_values()
+            .flatten();
+        let in_flight = std::mem::take(&mut self.reads_in_flight)
+            .into_values()
+            .flat_map(|w| w.replies);
+        let awaiting = std::mem::take(&mut self.reads_awaiting_apply)
+            .into_iter()
+            .map(|(_, _, reply)| reply);
+        for reply in queued.chain(in_flight).chain(awaiting) {
+            let _ = reply.send(Err(Answer::Degraded(reason.clone())));
         }
     }
 

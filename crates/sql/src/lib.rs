@@ -1,6 +1,7 @@
 //! The SQL contract: tokenizing, splitting and classifying PostgreSQL-dialect
 //! statements, and the value model both sides of the wire agree on.
 
+pub mod access;
 pub mod classify;
 pub mod compat;
 pub mod determinism;

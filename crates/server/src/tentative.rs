@@ -1,0 +1,123 @@
+//! Sessions' tentative transactions, and how the apply path ends them.
+//!
+//! An interactive transaction runs its statements tentatively in a DuckDB
+//! transaction on the session's own connection to the catalog, so it reads
+//! its own writes and sees constraint errors early; at COMMIT that DuckDB
+//! transaction is rolled back and the statements are proposed as one entry.
+//! Until then its uncommitted writes share the database with the apply
+//! connection, and DuckDB refuses the second writer of a row or catalog
+//! entry. The apply must never lose to a tentative transaction, so when it
+//! hits such a conflict ([`ReplicaError::LocalConflict`]) the driver
+//! *wounds* every tentative transaction of that catalog — rolls it back; its
+//! session answers 40001 — and applies again.
+//!
+//! [`ReplicaError::LocalConflict`]: duckraft_engine::replica::ReplicaError::LocalConflict
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
+
+use duckraft_pgwire::Interrupter;
+use tracing::warn;
+
+use crate::backend::LocalSession;
+
+/// A session's connection, shared with the driver for wounding.
+pub struct SharedSession {
+    session: Mutex<LocalSession>,
+    interrupt: Interrupter,
+    /// The session's DuckDB transaction holds uncommitted writes.
+    holds_writes: AtomicBool,
+    /// The driver rolled the transaction back; the session must answer 40001.
+    wounded: AtomicBool,
+}
+
+impl SharedSession {
+    pub fn new(session: LocalSession) -> Arc<SharedSession> {
+        let interrupt = duckraft_pgwire::Session::interrupter(&session);
+        Arc::new(SharedSession {
+            session: Mutex::new(session),
+            interrupt,
+            holds_writes: AtomicBool::new(false),
+            wounded: AtomicBool::new(false),
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, LocalSession> {
+        // A panic in a statement leaves the session usable: DuckDB state is
+        // the connection's, and the transaction bookkeeping is re-checked.
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupt.clone()
+    }
+
+    /// Marks that the open transaction now holds uncommitted writes; call
+    /// with the session locked, right after a tentative write ran.
+    pub fn set_holds_writes(&self, holds: bool) {
+        self.holds_writes.store(holds, Ordering::SeqCst);
+    }
+
+    /// Whether the driver ended the transaction since `clear_wound`.
+    pub fn is_wounded(&self) -> bool {
+        self.wounded.load(Ordering::SeqCst)
+    }
+
+    /// A new transaction starts unwounded.
+    pub fn clear_wound(&self) {
+        self.wounded.store(false, Ordering::SeqCst);
+    }
+
+    /// Rolls back the session's transaction if it holds writes. Waits for a
+    /// running statement, which it interrupts first.
+    fn wound(&self) -> bool {
+        if !self.holds_writes.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.wounded.store(true, Ordering::SeqCst);
+        let mut session = match self.session.try_lock() {
+            Ok(session) => session,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                (self.interrupt)();
+                self.lock()
+            }
+        };
+        if !self.holds_writes.swap(false, Ordering::SeqCst) {
+            return false; // it ended on its own meanwhile
+        }
+        if let Err(e) = duckraft_pgwire::Session::rollback(&mut *session) {
+            warn!(error = %e.message, "rolling back a wounded transaction failed");
+        }
+        true
+    }
+}
+
+/// Every session connection per catalog, for the driver.
+#[derive(Default)]
+pub struct Tentatives {
+    by_catalog: Mutex<BTreeMap<String, Vec<Weak<SharedSession>>>>,
+}
+
+impl Tentatives {
+    pub fn register(&self, catalog: &str, session: &Arc<SharedSession>) {
+        let mut map = self.by_catalog.lock().expect("tentatives lock");
+        let list = map.entry(catalog.to_string()).or_default();
+        list.retain(|s| s.strong_count() > 0);
+        list.push(Arc::downgrade(session));
+    }
+
+    /// Wounds every tentative transaction with writes on `catalog`; returns
+    /// how many it rolled back.
+    pub fn wound_all(&self, catalog: &str) -> usize {
+        let sessions: Vec<Arc<SharedSession>> = self
+            .by_catalog
+            .lock()
+            .expect("tentatives lock")
+            .get(catalog)
+            .map(|list| list.iter().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default();
+        sessions.iter().filter(|s| s.wound()).count()
+    }
+}
