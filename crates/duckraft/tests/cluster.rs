@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rand::{Rng, SeedableRng};
+
 const BIN: &str = env!("CARGO_BIN_EXE_duckraft");
 const PASSWORD: &str = "cluster-test-password";
 
@@ -621,4 +623,245 @@ async fn probes_report_health_and_drain_moves_leadership_without_failed_writes()
     cluster.kill(leader);
     let (ok, _) = run_cli(&["probe", "live", "--pg", &pg(leader)], PASSWORD);
     assert!(!ok, "a killed node must fail liveness");
+}
+
+/// A standalone `duckraft serve` (no replication): the reference the
+/// replicated contract is held to.
+struct Standalone {
+    _dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Standalone {
+    fn start() -> Standalone {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["serve", "--data-dir"])
+            .arg(dir.path())
+            .args(["--pg-listen", &format!("127.0.0.1:{port}")])
+            .env("DUCKRAFT_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Standalone {
+            _dir: dir,
+            port,
+            child,
+        }
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect_eventually(port: u16) -> tokio_postgres::Client {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match connect(port).await {
+            Ok(client) => return client,
+            Err(e) => assert!(Instant::now() < deadline, "cannot connect: {e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What a statement did, as a client sees it.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Rows(Vec<Vec<Option<String>>>),
+    Done(u64),
+    Error(String),
+}
+
+async fn run_simple(client: &tokio_postgres::Client, sql: &str) -> Vec<Seen> {
+    use tokio_postgres::SimpleQueryMessage;
+    match client.simple_query(sql).await {
+        Err(e) => vec![Seen::Error(
+            e.code().map_or("?".into(), |c| c.code().to_string()),
+        )],
+        Ok(messages) => {
+            let mut seen = Vec::new();
+            let mut rows = Vec::new();
+            for message in messages {
+                match message {
+                    SimpleQueryMessage::Row(row) => rows.push(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_string))
+                            .collect(),
+                    ),
+                    SimpleQueryMessage::CommandComplete(n) => {
+                        if rows.is_empty() {
+                            seen.push(Seen::Done(n));
+                        } else {
+                            seen.push(Seen::Rows(std::mem::take(&mut rows)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            seen
+        }
+    }
+}
+
+/// One generated step: a statement, or a whole transaction on one node.
+fn generate_step(rng: &mut impl Rng) -> Vec<String> {
+    let statement = |rng: &mut dyn rand::RngCore| -> String {
+        let t = format!("t{}", rng.gen_range(0..3));
+        let s = format!("t{}", rng.gen_range(0..3));
+        let k = rng.gen_range(0..30);
+        match rng.gen_range(0..12) {
+            0 | 1 => {
+                let rows: Vec<String> = (0..rng.gen_range(1..=3))
+                    .map(|i| {
+                        format!(
+                            "({}, {}, 'v{}', {}.5)",
+                            (k + i * 7) % 30,
+                            rng.gen_range(-5..50),
+                            rng.gen_range(0..9),
+                            rng.gen_range(0..9)
+                        )
+                    })
+                    .collect();
+                format!("INSERT INTO {t} VALUES {}", rows.join(", "))
+            }
+            2 => format!(
+                "INSERT INTO {t} SELECT id + {}, a * 2, b || 's', c FROM {s} WHERE id < {k}",
+                rng.gen_range(30..60)
+            ),
+            3 => format!("UPDATE {t} SET a = a + {} WHERE id % 3 = {}", k, k % 3),
+            4 => format!("UPDATE {t} SET b = b || 'x' WHERE a > {k}"),
+            5 => format!("DELETE FROM {t} WHERE a < {}", k - 10),
+            6 => format!("SELECT id, a, b, c FROM {t} ORDER BY id"),
+            7 => format!("SELECT count(*), sum(a), max(b) FROM {t}"),
+            // Non-deterministic functions whose stored effect is not: pinned
+            // on the cluster, evaluated on the standalone, equal either way.
+            8 => format!(
+                "INSERT INTO {t} VALUES ({}, (random() * 0)::INTEGER, 'u' || length(gen_random_uuid()::VARCHAR), \
+                 CASE WHEN now() > TIMESTAMP '2000-01-01' THEN 1.5 ELSE 0 END)",
+                60 + k
+            ),
+            9 => format!("INSERT INTO {t} VALUES ({k}, NULL, NULL, NULL) ON CONFLICT DO NOTHING"),
+            10 => format!("UPDATE {t} SET c = c * 2 WHERE id IN (SELECT id FROM {s} WHERE a % 2 = 0)"),
+            _ => format!("SELECT b, count(*) FROM {t} GROUP BY b ORDER BY b NULLS FIRST"),
+        }
+    };
+    match rng.gen_range(0..10) {
+        0..=5 => vec![statement(rng)],
+        6 | 7 => {
+            let mut steps = vec!["BEGIN".to_string()];
+            for _ in 0..rng.gen_range(1..=4) {
+                steps.push(statement(rng));
+            }
+            steps.push(
+                if rng.gen_bool(0.7) {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                }
+                .into(),
+            );
+            steps
+        }
+        8 => vec![format!(
+            "INSERT INTO t0 VALUES ({}, 1, 'a', 1.5); INSERT INTO t1 VALUES ({}, 2, 'b', 2.5)",
+            rng.gen_range(0..30),
+            rng.gen_range(0..30)
+        )],
+        // Outside the replicated contract: refused before anything is
+        // proposed (the standalone may accept them; they touch no compared table).
+        _ => vec![[
+            "CREATE TABLE IF NOT EXISTS side (x TIMESTAMP DEFAULT now())",
+            "SELECT count(*) FROM read_csv('/etc/hostname')",
+            "COPY t0 FROM '/etc/hostname'",
+            "ATTACH ':memory:' AS other",
+            "INSTALL httpfs",
+        ][rng.gen_range(0..5)]
+        .to_string()],
+    }
+}
+
+/// SQLSTATEs of statements the replicated contract refuses up front.
+const REJECTED: &[&str] = &["0A000", "42501"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_results_equal_standalone_results_or_are_rejected() {
+    let seeds: u64 = std::env::var("DUCKRAFT_CONTRACT_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let steps_per_seed = 60;
+    let standalone = Standalone::start();
+    let cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let reference = connect_eventually(standalone.port).await;
+    let mut nodes = Vec::new();
+    for node in &cluster.nodes {
+        nodes.push(connect_eventually(node.pg).await);
+    }
+    let mut rejected = 0;
+    let mut compared = 0;
+    for seed in 1..=seeds {
+        let setup: Vec<String> = (0..3)
+            .flat_map(|i| {
+                [
+                    format!("DROP TABLE IF EXISTS t{i}"),
+                    format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY, a INTEGER, b VARCHAR, c DOUBLE)"),
+                ]
+            })
+            .collect();
+        for sql in &setup {
+            assert_eq!(
+                run_simple(&reference, sql).await,
+                run_simple(&nodes[0], sql).await,
+                "{sql}"
+            );
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        for step in 0..steps_per_seed {
+            let statements = generate_step(&mut rng);
+            let node = rng.gen_range(0..3);
+            for sql in &statements {
+                let expected = run_simple(&reference, sql).await;
+                let actual = run_simple(&nodes[node], sql).await;
+                if expected == actual {
+                    compared += 1;
+                    continue;
+                }
+                let refused = matches!(actual.as_slice(), [Seen::Error(code)] if REJECTED.contains(&code.as_str()));
+                assert!(
+                    refused,
+                    "seed {seed} step {step} on node {node}: {sql}\n standalone: {expected:?}\n replicated: {actual:?}"
+                );
+                rejected += 1;
+            }
+        }
+        // Every node holds exactly the standalone's tables.
+        for i in 0..3 {
+            let dump = format!("SELECT * FROM t{i} ORDER BY id");
+            let expected = run_simple(&reference, &dump).await;
+            for (n, client) in nodes.iter().enumerate() {
+                assert_eq!(
+                    run_simple(client, &dump).await,
+                    expected,
+                    "seed {seed}: t{i} on node {n}"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "contract: {compared} statements identical, {rejected} rejected by the replicated contract"
+    );
+    assert!(
+        rejected > 0 && compared > 100,
+        "the generator exercised both sides"
+    );
 }

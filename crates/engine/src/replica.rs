@@ -329,6 +329,7 @@ pub struct Replica {
     applied_term: u64,
     poisoned: bool,
     dedup: bool,
+    conflict_check: bool,
     /// DuckDB's id of the apply transaction while one is open.
     transaction: Cell<Option<u64>>,
     /// `__duckraft.clients` as committed: client -> (seq, outcome JSON).
@@ -388,6 +389,7 @@ impl Replica {
             applied_term,
             poisoned: false,
             dedup: true,
+            conflict_check: true,
             transaction: Cell::new(None),
             clients: RefCell::new(clients),
             pending_clients: RefCell::new(BTreeMap::new()),
@@ -401,6 +403,13 @@ impl Replica {
     /// must catch the resulting double application. Never off in production.
     pub fn set_dedup(&mut self, on: bool) {
         self.dedup = on;
+    }
+
+    /// Fault injection for the simulator only: with `false`, transactions
+    /// apply even when a relation they read changed after their snapshot
+    /// (lost updates). Checkers must catch it. Never off in production.
+    pub fn set_conflict_check(&mut self, on: bool) {
+        self.conflict_check = on;
     }
 
     /// The index of the last applied entry (0: none).
@@ -747,7 +756,7 @@ impl Replica {
     /// The 40001 outcome if a relation the transaction read was written after
     /// its snapshot (see the module documentation).
     fn conflict(&self, index: u64, batch: &PreparedBatch) -> Option<Outcome> {
-        let (snapshot, reads) = batch.check.as_ref()?;
+        let (snapshot, reads) = batch.check.as_ref().filter(|_| self.conflict_check)?;
         let committed = self.versions.borrow();
         let pending = self.pending_versions.borrow();
         let version = |name: &str| {

@@ -127,10 +127,10 @@ impl Observations {
             .collect()
     }
 
-    fn entries(&self, group: GroupId) -> impl Iterator<Item = &Vec<u8>> {
+    fn entries(&self, group: GroupId) -> impl Iterator<Item = (u64, &Vec<u8>)> {
         self.applied
             .range((group, 0)..=(group, u64::MAX))
-            .map(|(_, (_, data))| data)
+            .map(|((_, index), (_, data))| (*index, data))
     }
 }
 
@@ -167,7 +167,9 @@ pub fn oracle(obs: &Observations, group: GroupId, history: &History) -> Result<T
     let mut counters: BTreeMap<i32, i64> = BTreeMap::new();
     let mut created = false;
     let mut last_seq: BTreeMap<u64, u64> = BTreeMap::new();
-    for data in obs.entries(group) {
+    // Index of the last entry that changed each relation ("*": the schema).
+    let mut written: BTreeMap<&str, u64> = BTreeMap::new();
+    for (index, data) in obs.entries(group) {
         if data.is_empty() {
             continue;
         }
@@ -189,6 +191,7 @@ pub fn oracle(obs: &Observations, group: GroupId, history: &History) -> Result<T
         };
         match op {
             Op::CreateTable { .. } => {
+                written.insert("*", index);
                 if !created {
                     created = true;
                     for k in 0..COUNTERS {
@@ -204,15 +207,44 @@ pub fn oracle(obs: &Observations, group: GroupId, history: &History) -> Result<T
                 let collides =
                     ids.len() != new.len() || new.iter().any(|r| rows.contains_key(&r.id));
                 if !collides {
+                    written.insert("t", index);
                     for r in new {
                         rows.insert(r.id, r.clone());
                     }
                 }
             }
             Op::Bump { k, .. } => {
+                written.insert("counters", index);
                 if let Some(n) = counters.get_mut(k) {
                     *n += 1;
                 }
+            }
+            Op::ReadModifyWrite {
+                k,
+                snapshot,
+                seen,
+                marker,
+                ..
+            } => {
+                let changed = ["counters", "*"]
+                    .iter()
+                    .filter_map(|r| written.get(r))
+                    .any(|w| w > snapshot);
+                if changed {
+                    continue; // 40001 on every node
+                }
+                let current = counters.get(k).copied();
+                if current != Some(*seen) {
+                    return Err(format!(
+                        "Serializable: transaction {pid:?} (entry {index}) read counter {k} = {seen} \
+                         at snapshot {snapshot}, passed the conflict check, but in log order the \
+                         counter is {current:?} there"
+                    ));
+                }
+                counters.insert(*k, seen + 1);
+                rows.insert(marker.id, marker.clone());
+                written.insert("counters", index);
+                written.insert("t", index);
             }
             Op::CreateCatalog(_) => return Err(format!("{group} committed CREATE CATALOG")),
         }

@@ -526,12 +526,14 @@ impl Sim {
     fn ensure_catalog(&mut self, id: NodeId, group: GroupId) {
         let n = self.config.nodes;
         let skip_dedup = self.config.injection.skip_dedup;
+        let skip_conflict_check = self.config.injection.skip_conflict_check;
         let node = self.nodes.get_mut(&id).expect("node");
         if let std::collections::btree_map::Entry::Vacant(slot) = node.replicas.entry(group) {
             let conn = memory_duckdb();
             let reader = conn.try_clone().expect("DuckDB connection clones");
             let mut replica = Replica::open(conn).expect("replica opens on DuckDB");
             replica.set_dedup(!skip_dedup);
+            replica.set_conflict_check(!skip_conflict_check);
             slot.insert(replica);
             node.readers.insert(group, reader);
         }
@@ -750,6 +752,7 @@ impl Sim {
                 self.wake_client(c, think);
                 return;
             };
+            let op = self.read_snapshot(self.clients[c].node, op);
             let client = &mut self.clients[c];
             client.seq += 1;
             let pid = ProposalId {
@@ -809,6 +812,41 @@ impl Sim {
             self.reconnect(c);
         }
         self.wake_client(c, retry_in);
+    }
+
+    /// A read-modify-write reads its counter on the client's node, as a
+    /// session's transaction does: value and applied index from one snapshot.
+    /// A node that cannot serve it leaves the snapshot at 0 (sure to abort).
+    fn read_snapshot(&self, node: NodeId, mut op: Op) -> Op {
+        let Op::ReadModifyWrite {
+            catalog,
+            k,
+            snapshot,
+            seen,
+            ..
+        } = &mut op
+        else {
+            return op;
+        };
+        let n = &self.nodes[&node];
+        let reader = n
+            .control
+            .catalogs()
+            .get(catalog.as_str())
+            .and_then(|group| n.readers.get(&GroupId(*group)));
+        if let (Some(reader), true) = (reader, n.running.is_some()) {
+            let read = reader.query_row(
+                "SELECT (SELECT idx FROM __duckraft.applied), \
+                        (SELECT n FROM main.counters WHERE k = ?)",
+                duckdb::params![*k],
+                |row| Ok((row.get::<_, u64>(0)?, row.get::<_, Option<i64>>(1)?)),
+            );
+            if let Ok((index, Some(value))) = read {
+                *snapshot = index;
+                *seen = value;
+            }
+        }
+        op
     }
 
     fn ack(&mut self, node: NodeId, pid: ProposalId, verdict: Verdict) {

@@ -30,6 +30,10 @@ pub const INJECTIONS: &[(&str, &str)] = &[
         "apply a retried proposal again instead of answering from the dedup table",
     ),
     (
+        "skip-transaction-conflict-check",
+        "apply a transaction even when a relation it read changed after its snapshot",
+    ),
+    (
         "vote-without-persisting-term",
         "answer votes before the term and vote are durable, and lose the vote on crash",
     ),
@@ -39,6 +43,7 @@ pub const INJECTIONS: &[(&str, &str)] = &[
 pub struct Injection {
     pub raft: Bugs,
     pub skip_dedup: bool,
+    pub skip_conflict_check: bool,
 }
 
 impl Injection {
@@ -48,6 +53,7 @@ impl Injection {
             "ack-before-quorum-fsync" => injection.raft.ack_before_quorum_fsync = true,
             "apply-before-commit" => injection.raft.apply_before_commit = true,
             "skip-proposal-dedup" => injection.skip_dedup = true,
+            "skip-transaction-conflict-check" => injection.skip_conflict_check = true,
             "vote-without-persisting-term" => injection.raft.vote_without_persisting = true,
             _ => return None,
         }

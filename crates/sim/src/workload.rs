@@ -6,6 +6,7 @@ use duckraft_engine::command::{
     Command, ControlCommand, Envelope, ProposalId, RowBatch, WriteBatch, WriteOp,
 };
 use duckraft_raft::NodeId;
+use duckraft_sql::access::ALL;
 use duckraft_sql::types::Value;
 use rand::Rng;
 
@@ -50,6 +51,17 @@ pub enum Op {
         catalog: String,
         k: i32,
     },
+    /// An interactive transaction: read counter `k` as `seen` at the
+    /// proposing node's applied index `snapshot`, then write `seen + 1` and
+    /// a marker row. Serializable only if the conflict check aborts it when
+    /// `counters` changed after the snapshot (else: a lost update).
+    ReadModifyWrite {
+        catalog: String,
+        k: i32,
+        snapshot: u64,
+        seen: i64,
+        marker: Row,
+    },
 }
 
 impl Op {
@@ -59,7 +71,8 @@ impl Op {
             Op::CreateTable { catalog }
             | Op::Insert { catalog, .. }
             | Op::Copy { catalog, .. }
-            | Op::Bump { catalog, .. } => Some(catalog),
+            | Op::Bump { catalog, .. }
+            | Op::ReadModifyWrite { catalog, .. } => Some(catalog),
         }
     }
 
@@ -69,33 +82,57 @@ impl Op {
                 Command::Control(ControlCommand::CreateCatalog { name: name.clone() })
             }
             Op::CreateTable { .. } => Command::Catalog(batch(
+                &[ALL],
                 SETUP_SQL
                     .iter()
                     .map(|s| WriteOp::Sql(s.to_string()))
                     .collect(),
             )),
-            Op::Bump { k, .. } => Command::Catalog(batch(vec![WriteOp::Sql(format!(
-                "UPDATE main.counters SET n = n + 1 WHERE k = {k}"
-            ))])),
-            Op::Insert { row, .. } => Command::Catalog(batch(vec![WriteOp::Sql(format!(
-                "INSERT INTO main.t VALUES ({}, {}, {}, '{}')",
-                row.id, row.client, row.seq, row.v
-            ))])),
-            Op::Copy { rows, .. } => Command::Catalog(batch(vec![WriteOp::Rows(RowBatch {
-                table: "main.t".into(),
-                columns: vec!["id".into(), "client".into(), "seq".into(), "v".into()],
-                rows: rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            Value::Int8(r.id),
-                            Value::Int8(r.client as i64),
-                            Value::Int8(r.seq as i64),
-                            Value::Text(r.v.clone()),
-                        ]
-                    })
-                    .collect(),
-            })])),
+            Op::Bump { k, .. } => Command::Catalog(batch(
+                &["counters"],
+                vec![WriteOp::Sql(format!(
+                    "UPDATE main.counters SET n = n + 1 WHERE k = {k}"
+                ))],
+            )),
+            Op::Insert { row, .. } => {
+                Command::Catalog(batch(&["t"], vec![WriteOp::Sql(insert_sql(row))]))
+            }
+            Op::ReadModifyWrite {
+                k,
+                snapshot,
+                seen,
+                marker,
+                ..
+            } => Command::Catalog(WriteBatch {
+                snapshot_index: Some(*snapshot),
+                read_set: vec!["counters".into()],
+                write_set: vec!["counters".into(), "t".into()],
+                ops: vec![
+                    WriteOp::Sql(format!(
+                        "UPDATE main.counters SET n = {} WHERE k = {k}",
+                        seen + 1
+                    )),
+                    WriteOp::Sql(insert_sql(marker)),
+                ],
+            }),
+            Op::Copy { rows, .. } => Command::Catalog(batch(
+                &[],
+                vec![WriteOp::Rows(RowBatch {
+                    table: "main.t".into(),
+                    columns: vec!["id".into(), "client".into(), "seq".into(), "v".into()],
+                    rows: rows
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                Value::Int8(r.id),
+                                Value::Int8(r.client as i64),
+                                Value::Int8(r.seq as i64),
+                                Value::Text(r.v.clone()),
+                            ]
+                        })
+                        .collect(),
+                })],
+            )),
         };
         Envelope {
             id: Some(id),
@@ -106,19 +143,23 @@ impl Op {
     pub fn rows(&self) -> &[Row] {
         match self {
             Op::Insert { row, .. } => std::slice::from_ref(row),
+            Op::ReadModifyWrite { marker, .. } => std::slice::from_ref(marker),
             Op::Copy { rows, .. } => rows,
             _ => &[],
         }
     }
 }
 
-fn batch(ops: Vec<WriteOp>) -> WriteBatch {
-    WriteBatch {
-        snapshot_index: None,
-        read_set: Vec::new(),
-        write_set: vec!["main.t".into()],
-        ops,
-    }
+/// An autocommit batch writing `writes` (row-batch targets are implied).
+fn batch(writes: &[&str], ops: Vec<WriteOp>) -> WriteBatch {
+    WriteBatch::autocommit(writes.iter().map(|w| w.to_string()).collect(), ops)
+}
+
+fn insert_sql(row: &Row) -> String {
+    format!(
+        "INSERT INTO main.t VALUES ({}, {}, {}, '{}')",
+        row.id, row.client, row.seq, row.v
+    )
 }
 
 /// How one proposal ended, from its client's point of view.
@@ -181,11 +222,26 @@ pub fn next_op(
             v: v.clone(),
         }
     };
-    let dice = rng.gen_range(0..6);
+    let dice = rng.gen_range(0..8);
     if dice == 0 {
         return Op::Bump {
             catalog,
             k: rng.gen_range(0..COUNTERS),
+        };
+    }
+    if dice >= 6 {
+        // The proposer fills in what it read (see `Op::ReadModifyWrite`).
+        return Op::ReadModifyWrite {
+            catalog,
+            k: rng.gen_range(0..COUNTERS),
+            snapshot: 0,
+            seen: 0,
+            marker: Row {
+                id: fresh(15),
+                client,
+                seq,
+                v: format!("{v}rmw"),
+            },
         };
     }
     if dice <= 2 {

@@ -32,6 +32,7 @@ const BOUNDS: &[(&str, u64)] = &[
     ("ack-before-quorum-fsync", 10),
     ("apply-before-commit", 10),
     ("skip-proposal-dedup", 20),
+    ("skip-transaction-conflict-check", 10),
     ("vote-without-persisting-term", 40),
 ];
 
