@@ -619,6 +619,29 @@ async fn probes_report_health_and_drain_moves_leadership_without_failed_writes()
         "writes failed during the drain: {failures:?}"
     );
     assert_eq!(count(cluster.nodes[writer_node].pg).await, 60);
+    let (_, metrics) = cluster.http(writer_node, "/metrics").unwrap();
+    let fsyncs = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("duckraft_fsync_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("fsync histogram count");
+    assert!(fsyncs > 0, "{metrics}");
+    assert!(metrics.contains("duckraft_fsync_seconds_bucket{le=\"0.01\"}"));
+
+    // The same report as SQL, on a node that is not the leader.
+    let client = connect(cluster.nodes[writer_node].pg).await.unwrap();
+    let rows = client
+        .query(
+            "SELECT group_name, role, leader, applied_index FROM duckraft_status() \
+             WHERE group_name = 'duckraft'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let leader_name: Option<String> = rows[0].get(2);
+    assert!(leader_name.is_some());
+    assert!(rows[0].get::<_, i64>(3) > 60);
 
     cluster.kill(leader);
     let (ok, _) = run_cli(&["probe", "live", "--pg", &pg(leader)], PASSWORD);

@@ -190,6 +190,72 @@ fn unquoted_table_name(table: &str) -> Result<String, PgError> {
     Ok(parts.join("."))
 }
 
+/// `duckraft_status()` in a query becomes this node's per-group report as an
+/// inline table, so it composes with any SQL around it.
+fn expand_status_function(sql: &str, replication: &Replication) -> Option<String> {
+    let tokens = tokenize(sql).ok()?;
+    let significant: Vec<(usize, &duckraft_sql::lexer::Token<'_>)> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.is_trivia())
+        .collect();
+    let calls: Vec<(usize, usize)> = significant
+        .windows(3)
+        .filter(|w| {
+            w[0].1.is_word("duckraft_status")
+                && w[1].1.kind == duckraft_sql::lexer::TokenKind::LeftParen
+                && w[2].1.kind == duckraft_sql::lexer::TokenKind::RightParen
+        })
+        .map(|w| (w[0].0, w[2].0))
+        .collect();
+    if calls.is_empty() {
+        return None;
+    }
+    let report = replication.report();
+    let text = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let ready = report.readiness().is_ok();
+    let degraded = report.degraded.as_deref().map_or("NULL".into(), text);
+    let rows: Vec<String> = report
+        .groups
+        .iter()
+        .map(|g| {
+            format!(
+                "({}, {}, {}::BIGINT, {}, {}::BIGINT, {}, {}::BIGINT, {}::BIGINT, {}::BIGINT, {}::BIGINT, {}, {})",
+                text(&report.node),
+                text(&g.name),
+                g.group,
+                text(&g.role),
+                g.term,
+                g.leader.as_deref().map_or("NULL".into(), text),
+                g.commit,
+                g.applied,
+                g.last_index,
+                g.log_bytes,
+                degraded,
+                ready
+            )
+        })
+        .collect();
+    let table = format!(
+        "(SELECT * FROM (VALUES {}) AS s(node, group_name, group_id, role, term, leader, \
+         commit_index, applied_index, last_index, log_bytes, degraded, ready))",
+        rows.join(", ")
+    );
+    let mut out = String::with_capacity(sql.len() + table.len());
+    let mut next = 0;
+    for (start, end) in calls {
+        for token in &tokens[next..start] {
+            out.push_str(token.text);
+        }
+        out.push_str(&table);
+        next = end + 1;
+    }
+    for token in &tokens[next..] {
+        out.push_str(token.text);
+    }
+    Some(out)
+}
+
 impl ClusterSession {
     fn next_id(&mut self) -> ProposalId {
         self.seq += 1;
@@ -369,6 +435,8 @@ impl ClusterSession {
 
 impl Session for ClusterSession {
     fn describe(&mut self, sql: &str, parameter_types: &[u32]) -> Result<Description, PgError> {
+        let expanded = expand_status_function(sql, &self.replication);
+        let sql = expanded.as_deref().unwrap_or(sql);
         self.inner.lock().describe(sql, parameter_types)
     }
 
@@ -381,6 +449,11 @@ impl Session for ClusterSession {
         if kind == SqlKind::Other {
             if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
                 return Err(PgError::new(rejection.sqlstate, rejection.message));
+            }
+        }
+        if kind == SqlKind::Read {
+            if let Some(expanded) = expand_status_function(sql, &self.replication) {
+                return self.inner.lock().execute(&expanded, kind, parameters);
             }
         }
         if self.transaction.is_some() {

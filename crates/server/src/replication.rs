@@ -31,6 +31,11 @@ use crate::tentative::Tentatives;
 /// `CreateCatalog` can ever be given this id.
 pub const DEFAULT_CATALOG_GROUP: GroupId = GroupId(1);
 
+/// Upper bounds (seconds) of the Raft log fsync latency histogram.
+pub const FSYNC_BUCKETS: [f64; 11] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
 /// How long a session waits for its write before answering 40003.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A write not answered in this long is proposed again (same id).
@@ -158,6 +163,8 @@ pub struct NodeReport {
     pub commits: u64,
     pub fsyncs: u64,
     pub fsync_seconds_total: f64,
+    /// Fsyncs that took at most each of [`FSYNC_BUCKETS`] seconds (cumulative).
+    pub fsync_buckets: Vec<u64>,
     pub elections_observed: u64,
     pub dropped_peer_messages: u64,
 }
@@ -686,8 +693,17 @@ impl Driver {
                     self.degrade(format!("Raft log write failed: {e}"));
                     return;
                 }
+                let seconds = started.elapsed().as_secs_f64();
                 self.counters.fsyncs += 1;
-                self.counters.fsync_seconds_total += started.elapsed().as_secs_f64();
+                self.counters.fsync_seconds_total += seconds;
+                if self.counters.fsync_buckets.is_empty() {
+                    self.counters.fsync_buckets = vec![0; FSYNC_BUCKETS.len()];
+                }
+                for (count, bound) in self.counters.fsync_buckets.iter_mut().zip(FSYNC_BUCKETS) {
+                    if seconds <= bound {
+                        *count += 1;
+                    }
+                }
                 self.raft.wal_synced(batch.id);
             }
             for (group, entries) in out.committed {
@@ -853,6 +869,7 @@ impl Driver {
         report.commits = self.counters.commits;
         report.fsyncs = self.counters.fsyncs;
         report.fsync_seconds_total = self.counters.fsync_seconds_total;
+        report.fsync_buckets = self.counters.fsync_buckets.clone();
         report.elections_observed = self.counters.elections_observed;
         report.dropped_peer_messages = self.raft.dropped_messages();
     }

@@ -12,7 +12,7 @@ use duckraft_transport::Transport;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::replication::{NodeReport, Replication};
+use crate::replication::{NodeReport, Replication, FSYNC_BUCKETS};
 
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
 
@@ -168,16 +168,6 @@ fn metrics(report: &NodeReport, transport: &Transport) -> String {
         report.commits as f64,
     );
     counter(
-        "duckraft_fsyncs_total",
-        "Raft log fsyncs.",
-        report.fsyncs as f64,
-    );
-    counter(
-        "duckraft_fsync_seconds_total",
-        "Time spent in Raft log fsyncs.",
-        report.fsync_seconds_total,
-    );
-    counter(
         "duckraft_elections_observed_total",
         "Term changes observed across groups.",
         report.elections_observed as f64,
@@ -186,6 +176,23 @@ fn metrics(report: &NodeReport, transport: &Transport) -> String {
         "duckraft_dropped_peer_messages_total",
         "Peer messages the node dropped.",
         report.dropped_peer_messages as f64,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP duckraft_fsync_seconds Raft log append-and-fsync latency.\n# TYPE duckraft_fsync_seconds histogram"
+    );
+    for (i, bound) in FSYNC_BUCKETS.iter().enumerate() {
+        let count = report.fsync_buckets.get(i).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "duckraft_fsync_seconds_bucket{{le=\"{bound}\"}} {count}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "duckraft_fsync_seconds_bucket{{le=\"+Inf\"}} {fsyncs}\nduckraft_fsync_seconds_sum {}\nduckraft_fsync_seconds_count {fsyncs}",
+        report.fsync_seconds_total,
+        fsyncs = report.fsyncs
     );
     let _ = writeln!(out, "# HELP duckraft_degraded 1 when the node refuses to serve.\n# TYPE duckraft_degraded gauge\nduckraft_degraded {}", u8::from(report.degraded.is_some()));
     let _ = writeln!(out, "# HELP duckraft_apply_lag_entries Committed but not yet applied entries.\n# TYPE duckraft_apply_lag_entries gauge");
