@@ -10,7 +10,7 @@ use duckraft_sql::types::{array_of, oid, parse_uuid, Value};
 use crate::error::EngineError;
 
 /// DuckDB's raw type ids (`DUCKDB_TYPE_*` in duckdb.h).
-mod duck {
+pub(crate) mod duck {
     pub const BOOLEAN: u32 = 1;
     pub const TINYINT: u32 = 2;
     pub const SMALLINT: u32 = 3;
@@ -148,6 +148,10 @@ pub fn to_value(value: DuckValue, type_oid: u32) -> Result<Value, EngineError> {
         DuckValue::UTinyInt(v) => Value::Int2(i16::from(v)),
         DuckValue::Int(v) => Value::Int4(v),
         DuckValue::USmallInt(v) => Value::Int4(i32::from(v)),
+        // `ctid` is rowid `(block << 16) + offset` (see the compat rewrite).
+        DuckValue::BigInt(v) if type_oid == oid::TID => {
+            Value::Text(format!("({},{})", v >> 16, v & 0xFFFF))
+        }
         DuckValue::BigInt(v) => Value::Int8(v),
         DuckValue::UInt(v) => Value::Int8(i64::from(v)),
         DuckValue::UBigInt(v) => Value::Numeric(v.to_string()),

@@ -4,6 +4,7 @@
 //! (`duckraft_sql::compat`) before they run. Results are materialised as
 //! `Value`s with PostgreSQL types.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use duckraft_sql::lexer::{significant, tokenize};
@@ -143,7 +144,52 @@ impl EngineSession {
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let rewritten = self.rewrite_hex_bytea(&rewritten)?;
         self.execute_duckdb(&rewritten, kind, parameters)
+    }
+
+    /// PostgreSQL hex bytea literals (`'\x5b5d'`) that an `INSERT ... VALUES`
+    /// puts into BLOB columns, in DuckDB's spelling (see `duckraft_sql::bytea`).
+    pub fn rewrite_hex_bytea<'a>(&mut self, sql: &'a str) -> Result<Cow<'a, str>, EngineError> {
+        let Some(target) = duckraft_sql::bytea::hex_insert_target(sql) else {
+            return Ok(Cow::Borrowed(sql));
+        };
+        // Unqualified: the first schema of the search path that has it.
+        let mut statement = self.connection.prepare(
+            "SELECT schema_name, lower(column_name), data_type = 'BLOB' FROM duckdb_columns() \
+             WHERE database_name = current_database() AND lower(table_name) = lower(?) \
+               AND (? IS NULL OR lower(schema_name) = lower(?)) \
+             ORDER BY schema_name <> 'public', schema_name, column_index",
+        )?;
+        let schema = target.schema.as_deref();
+        let rows = statement.query_map(duckdb::params![target.table, schema, schema], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, bool>(2)?,
+            ))
+        })?;
+        let rows: Vec<(String, String, bool)> = rows.collect::<Result<_, _>>()?;
+        let Some(first_schema) = rows.first().map(|r| r.0.clone()) else {
+            return Ok(Cow::Borrowed(sql)); // DuckDB reports the missing table
+        };
+        let table: Vec<(String, bool)> = rows
+            .into_iter()
+            .filter(|r| r.0 == first_schema)
+            .map(|r| (r.1, r.2))
+            .collect();
+        let blob: Vec<bool> = match &target.columns {
+            None => table.iter().map(|c| c.1).collect(),
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    let name = name.to_ascii_lowercase();
+                    table.iter().any(|(c, is_blob)| *c == name && *is_blob)
+                })
+                .collect(),
+        };
+        Ok(duckraft_sql::bytea::rewrite_hex_bytea(sql, &blob)
+            .map_or(Cow::Borrowed(sql), Cow::Owned))
     }
 
     /// Runs a statement already in DuckDB's dialect (rewritten, parameters
@@ -382,7 +428,14 @@ impl EngineSession {
 }
 
 fn column(name: &str, duck_type: &DuckType) -> Column {
-    let (type_oid, type_modifier) = pg_type(duck_type);
+    let (type_oid, type_modifier) =
+        if name == "ctid" && duck_type.id == crate::convert::duck::BIGINT {
+            // The compat layer reads PostgreSQL's system column `ctid` as
+            // `rowid AS ctid` (PostgreSQL allows no user column of that name).
+            (oid::TID, -1)
+        } else {
+            pg_type(duck_type)
+        };
     Column {
         name: name.to_string(),
         type_oid,

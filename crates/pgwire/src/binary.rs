@@ -116,6 +116,19 @@ pub fn encode(value: &Value, type_oid: u32, out: &mut BytesMut) -> Result<(), Pg
             Value::Text(s) => out.put_slice(&parse_uuid(s).ok_or_else(|| cannot(type_oid, value))?),
             other => return Err(cannot(type_oid, other)),
         },
+        oid::TID => {
+            let text = value.to_text().ok_or_else(|| cannot(type_oid, value))?;
+            let (block, offset) = text
+                .strip_prefix('(')
+                .and_then(|t| t.strip_suffix(')'))
+                .and_then(|t| t.split_once(','))
+                .and_then(|(b, o)| {
+                    Some((b.trim().parse::<u32>().ok()?, o.trim().parse::<u16>().ok()?))
+                })
+                .ok_or_else(|| cannot(type_oid, value))?;
+            out.put_u32(block);
+            out.put_u16(offset);
+        }
         oid::JSONB => {
             out.put_u8(1);
             out.put_slice(value.to_text().unwrap_or_default().as_bytes());

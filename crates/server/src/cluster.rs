@@ -293,6 +293,13 @@ impl ClusterSession {
     /// dialect, parameters inlined, non-deterministic values fixed.
     fn pinned(&self, sql: &str, parameters: &[Value]) -> Result<String, PgError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let rewritten = self
+            .inner
+            .lock()
+            .engine
+            .rewrite_hex_bytea(&rewritten)
+            .map_err(pg_error)?
+            .into_owned();
         let inlined = duckraft_sql::literal::inline_parameters(&rewritten, parameters)
             .map_err(|e| PgError::new("08P01", e))?;
         if let WriteClass::Unsupported(rejection) = determinism::classify_write(&inlined) {

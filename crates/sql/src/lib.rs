@@ -2,6 +2,7 @@
 //! statements, and the value model both sides of the wire agree on.
 
 pub mod access;
+pub mod bytea;
 pub mod classify;
 pub mod compat;
 pub mod determinism;

@@ -18,6 +18,9 @@ pub mod oid {
     pub const INT4: u32 = 23;
     pub const TEXT: u32 = 25;
     pub const OID: u32 = 26;
+    /// A row's physical address `(block,offset)`; duckraft maps it to DuckDB's rowid.
+    pub const TID: u32 = 27;
+    pub const TID_ARRAY: u32 = 1010;
     pub const JSON: u32 = 114;
     pub const FLOAT4: u32 = 700;
     pub const FLOAT8: u32 = 701;
@@ -77,6 +80,7 @@ const TYPES: &[(u32, u32, &str, i16)] = &[
     (oid::INTERVAL, oid::INTERVAL_ARRAY, "interval", 16),
     (oid::NUMERIC, oid::NUMERIC_ARRAY, "numeric", -1),
     (oid::UUID, oid::UUID_ARRAY, "uuid", 16),
+    (oid::TID, oid::TID_ARRAY, "tid", 6),
     (oid::JSONB, 3807, "jsonb", -1),
 ];
 
