@@ -104,7 +104,9 @@ pub fn pg_type(duck_type: &DuckType) -> (u32, i32) {
                 ((i32::from(width) << 16) | i32::from(scale)) + 4,
             )
         }
-        duck::VARCHAR | duck::STRING_LITERAL => (oid::VARCHAR, -1),
+        // PostgreSQL types string literals and expressions as text; DuckDB keeps no
+        // declared length, so text is the faithful name for a VARCHAR result.
+        duck::VARCHAR | duck::STRING_LITERAL => (oid::TEXT, -1),
         duck::BLOB => (oid::BYTEA, -1),
         duck::DATE => (oid::DATE, -1),
         duck::TIME => (oid::TIME, -1),
