@@ -36,6 +36,8 @@ pub struct EngineConfig {
 
 pub struct Catalog {
     pub name: String,
+    /// Results of catalog introspection queries, shared by all sessions.
+    pub introspection: crate::introspection::IntrospectionCache,
     // Field order matters: the describer's connection must close before the database.
     describer: Mutex<Describer>,
     database: RawDatabase,
@@ -174,6 +176,7 @@ impl Catalogs {
         describer.execute_batch(SESSION_SETUP_SQL)?;
         let catalog = Catalog {
             name: name.to_string(),
+            introspection: Default::default(),
             describer: Mutex::new(describer),
             database,
         };

@@ -6,6 +6,7 @@ pub mod command;
 pub mod control;
 pub mod convert;
 pub mod error;
+pub mod introspection;
 pub mod raw;
 pub mod replica;
 pub mod session;

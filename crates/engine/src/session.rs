@@ -29,6 +29,9 @@ pub struct EngineSession {
     connection: duckdb::Connection,
     catalog: Arc<Catalog>,
     in_transaction: bool,
+    /// The schema fingerprint of this transaction's snapshot, once computed;
+    /// it cannot change until the session itself writes or the transaction ends.
+    transaction_fingerprint: Option<crate::introspection::Fingerprint>,
     /// Session settings as `current_setting()` reports them (lower-case names).
     settings: std::collections::BTreeMap<String, String>,
 }
@@ -46,6 +49,7 @@ impl EngineSession {
             connection,
             catalog,
             in_transaction: false,
+            transaction_fingerprint: None,
             settings: std::collections::BTreeMap::new(),
         })
     }
@@ -145,7 +149,63 @@ impl EngineSession {
     ) -> Result<StatementResult, EngineError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
         let rewritten = self.rewrite_hex_bytea(&rewritten)?;
+        if kind == SqlKind::Read {
+            if let Some(fingerprint) = self.introspection_fingerprint(sql)? {
+                let catalog = self.catalog.clone();
+                let cache = &catalog.introspection;
+                if let Some(hit) = cache.get(&fingerprint, &rewritten, parameters) {
+                    return Ok(hit);
+                }
+                let result = self.execute_duckdb(&rewritten, kind, parameters)?;
+                cache.put(fingerprint, &rewritten, parameters, result.clone());
+                return Ok(result);
+            }
+        }
         self.execute_duckdb(&rewritten, kind, parameters)
+    }
+
+    /// The schema fingerprint if `sql` is a cacheable introspection query
+    /// (see `crate::introspection`), else `None`.
+    fn introspection_fingerprint(&mut self, sql: &str) -> Result<Option<String>, EngineError> {
+        use crate::introspection::{cacheable, Fingerprint, FINGERPRINT_SQL};
+        if !cacheable(sql, |_| false) {
+            return Ok(None);
+        }
+        let fingerprint = match self.transaction_fingerprint.clone() {
+            Some(fingerprint) => fingerprint,
+            None => {
+                let (digest, relations): (String, Option<Vec<String>>) = self
+                    .connection
+                    .prepare_cached(FINGERPRINT_SQL)?
+                    .query_row([], |row| {
+                        let names = match row.get::<_, duckdb::types::Value>(1)? {
+                            duckdb::types::Value::List(items) => Some(
+                                items
+                                    .into_iter()
+                                    .filter_map(|v| match v {
+                                        duckdb::types::Value::Text(t) => Some(t),
+                                        _ => None,
+                                    })
+                                    .collect(),
+                            ),
+                            _ => None,
+                        };
+                        Ok((row.get(0)?, names))
+                    })?;
+                let fingerprint = Fingerprint {
+                    digest,
+                    relations: relations.unwrap_or_default().into_iter().collect(),
+                };
+                if self.in_transaction {
+                    self.transaction_fingerprint = Some(fingerprint.clone());
+                }
+                fingerprint
+            }
+        };
+        if !cacheable(sql, |name| fingerprint.relations.contains(name)) {
+            return Ok(None);
+        }
+        Ok(Some(fingerprint.digest))
     }
 
     /// PostgreSQL hex bytea literals (`'\x5b5d'`) that an `INSERT ... VALUES`
@@ -209,6 +269,10 @@ impl EngineSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
+        if kind != SqlKind::Read {
+            // The session's own change may have changed the schema.
+            self.transaction_fingerprint = None;
+        }
         let returning = kind == SqlKind::Write && has_returning(sql);
         let kind = if returning { SqlKind::Read } else { kind };
         let mut result = self.execute_rewritten(sql, kind, parameters)?;
@@ -310,17 +374,20 @@ impl EngineSession {
         // the reads and writes DuckLake performs.
         self.connection.execute_batch("BEGIN TRANSACTION")?;
         self.in_transaction = true;
+        self.transaction_fingerprint = None;
         Ok(())
     }
 
     pub fn commit(&mut self) -> Result<(), EngineError> {
         self.in_transaction = false;
+        self.transaction_fingerprint = None;
         self.connection.execute_batch("COMMIT")?;
         Ok(())
     }
 
     pub fn rollback(&mut self) -> Result<(), EngineError> {
         self.in_transaction = false;
+        self.transaction_fingerprint = None;
         match self.connection.execute_batch("ROLLBACK") {
             Ok(()) => Ok(()),
             // Nothing to roll back (DuckDB already ended a failed transaction).
@@ -331,6 +398,7 @@ impl EngineSession {
 
     /// Records a session setting; `search_path` also changes DuckDB's.
     pub fn set_setting(&mut self, name: &str, value: Option<&str>) -> Result<(), EngineError> {
+        self.transaction_fingerprint = None;
         if name.eq_ignore_ascii_case("search_path") {
             self.set_search_path(value)?;
         }
@@ -401,6 +469,7 @@ impl EngineSession {
             "INSERT INTO {table} ({}) VALUES ({placeholders})",
             names.join(", ")
         );
+        self.transaction_fingerprint = None;
         let implicit = !self.in_transaction;
         if implicit {
             self.connection.execute_batch("BEGIN TRANSACTION")?;

@@ -859,6 +859,23 @@ impl<B: Backend> Connection<B> {
         statement: &Statement,
         parameters: Vec<Value>,
     ) -> Result<Option<QueryOutput>, PgError> {
+        let started = std::time::Instant::now();
+        let result = self.run_statement_timed(text, statement, parameters).await;
+        debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            ok = result.is_ok(),
+            statement = %text.chars().take(200).collect::<String>(),
+            "statement"
+        );
+        result
+    }
+
+    async fn run_statement_timed(
+        &mut self,
+        text: &str,
+        statement: &Statement,
+        parameters: Vec<Value>,
+    ) -> Result<Option<QueryOutput>, PgError> {
         if self.transaction == TransactionState::Failed
             && !matches!(statement, Statement::Commit | Statement::Rollback)
         {

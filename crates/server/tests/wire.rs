@@ -902,3 +902,77 @@ async fn session_commands_behave_like_postgres() {
     );
     server.stop().await;
 }
+
+/// Catalog introspection answers come from a cache keyed by a fingerprint
+/// of the schema in the session's snapshot: they must track every change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_results_follow_the_schema() {
+    let server = TestServer::start(|_| {}).await;
+    let a = server.connect("duckraft").await;
+    let b = server.connect("duckraft").await;
+    const COLUMNS: &str = "SELECT relname, attname, format_type(atttypid, atttypmod) \
+        FROM pg_class JOIN pg_namespace ON relnamespace = pg_namespace.oid \
+        JOIN pg_attribute ON attrelid = pg_class.oid \
+        WHERE nspname = 'public' AND attnum > 0 ORDER BY relname, attnum";
+    let columns = |messages: Vec<SimpleQueryMessage>| -> Vec<String> {
+        simple_rows(&messages)
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|v| v.unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    a.batch_execute("CREATE TABLE t1 (x INTEGER)")
+        .await
+        .unwrap();
+    // Twice: a miss, then a hit; both right.
+    for _ in 0..2 {
+        assert_eq!(
+            columns(b.simple_query(COLUMNS).await.unwrap()),
+            ["t1 x integer"]
+        );
+    }
+    // Another session's DDL shows at once.
+    a.batch_execute("ALTER TABLE t1 ADD COLUMN y TEXT")
+        .await
+        .unwrap();
+    assert_eq!(
+        columns(b.simple_query(COLUMNS).await.unwrap()),
+        ["t1 x integer", "t1 y character varying"]
+    );
+    // A transaction sees its own uncommitted DDL, and keeps its snapshot
+    // while another session changes the schema.
+    b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; CREATE TABLE t2 (z BIGINT)")
+        .await
+        .unwrap();
+    a.batch_execute("CREATE TABLE t3 (w DATE)").await.unwrap();
+    assert_eq!(
+        columns(b.simple_query(COLUMNS).await.unwrap()),
+        ["t1 x integer", "t1 y character varying", "t2 z bigint"]
+    );
+    b.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        columns(b.simple_query(COLUMNS).await.unwrap()),
+        ["t1 x integer", "t1 y character varying", "t3 w date"]
+    );
+    // Queries naming a user table or a volatile function are never cached.
+    a.batch_execute("INSERT INTO t1 VALUES (1, 'a')")
+        .await
+        .unwrap();
+    let joined = "SELECT count(*) FROM t1, pg_class WHERE relname = 't1'";
+    assert_eq!(
+        simple_rows(&b.simple_query(joined).await.unwrap()),
+        [[Some("1".to_string())]]
+    );
+    a.batch_execute("INSERT INTO t1 VALUES (2, 'b')")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&b.simple_query(joined).await.unwrap()),
+        [[Some("2".to_string())]]
+    );
+    server.stop().await;
+}

@@ -1,0 +1,242 @@
+//! A result cache for catalog introspection queries.
+//!
+//! PostgreSQL clients read `pg_class`, `pg_attribute`, `pg_type`, … to learn
+//! a database's schema; DuckDB's postgres scanner (and so every DuckLake
+//! ATTACH) sends the same large join for every table it looks at. Our
+//! `pg_catalog` views derive those answers from DuckDB's catalog functions,
+//! which costs hundreds of milliseconds per query.
+//!
+//! A cacheable query's result is a function of the catalog's schema state,
+//! the session's search path and the query text with its parameters. The
+//! schema state is summed up by a **fingerprint**: an MD5 over every row of
+//! DuckDB's catalog functions for this database (tables with their estimated
+//! sizes, columns, views, constraints, indexes, sequences, types, schemas)
+//! plus the published database list, read in the session's own snapshot, so
+//! uncommitted DDL of the session's transaction changes it too. Computing it
+//! costs a few milliseconds; a hit then skips the query.
+//!
+//! Only reads are cached that name a `pg_catalog` relation (or resolve a name
+//! with `to_regclass`), name no relation of the catalog itself, and call
+//! nothing whose value changes between two runs (clocks, random values,
+//! sequences, settings, the current user). Inside a transaction the snapshot
+//! is fixed, so the fingerprint is computed once per transaction (again after
+//! each write of the session's own).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use duckraft_sql::lexer::{significant, tokenize};
+use duckraft_sql::Value;
+
+use crate::session::StatementResult;
+
+const ENTRIES_MAX: usize = 256;
+
+/// The relations whose contents derive only from the fingerprinted state.
+const CATALOG_RELATIONS: &[&str] = &[
+    "pg_class",
+    "pg_namespace",
+    "pg_attribute",
+    "pg_type",
+    "pg_description",
+    "pg_constraint",
+    "pg_index",
+    "pg_indexes",
+    "pg_enum",
+    "pg_attrdef",
+    "to_regclass",
+    "regclass",
+];
+
+/// Words that make a query's result change without a schema change.
+const VOLATILE: &[&str] = &[
+    "now",
+    "random",
+    "setseed",
+    "gen_random_uuid",
+    "uuid",
+    "uuidv4",
+    "uuidv7",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "timeofday",
+    "get_current_timestamp",
+    "today",
+    "nextval",
+    "currval",
+    "setval",
+    "current_setting",
+    "set_config",
+    "getvariable",
+    "current_user",
+    "session_user",
+    "user",
+    "current_role",
+    "pg_backend_pid",
+    "txid_current",
+    "pg_current_xact_id",
+    "current_query",
+    "pg_stat_activity",
+    "pg_settings",
+];
+
+/// The SQL computing the fingerprint and the lower-case names of the
+/// catalog's own relations, in the session's snapshot. Views need no row of
+/// their own: a view's columns are in `duckdb_columns()`, and nothing cached
+/// shows a view's definition.
+pub const FINGERPRINT_SQL: &str = "
+WITH cols AS (
+    SELECT schema_name, table_name, column_index, column_name, data_type, is_nullable, column_default, comment
+    FROM duckdb_columns() WHERE database_name = current_database())
+SELECT md5(coalesce(string_agg(x, chr(10) ORDER BY x), '')),
+       (SELECT list(DISTINCT lower(table_name)) FROM cols)
+FROM (
+    SELECT concat_ws('|', 't', schema_name, table_name, column_count, estimated_size, index_count,
+                     check_constraint_count, has_primary_key, temporary, comment) AS x
+    FROM duckdb_tables() WHERE database_name = current_database()
+    UNION ALL
+    SELECT concat_ws('|', 'c', schema_name, table_name, column_index, column_name, data_type, is_nullable,
+                     column_default, comment)
+    FROM cols
+    UNION ALL
+    SELECT concat_ws('|', 'k', schema_name, table_name, constraint_index, constraint_type, constraint_name,
+                     expression, constraint_column_names::VARCHAR, referenced_table,
+                     referenced_column_names::VARCHAR)
+    FROM duckdb_constraints() WHERE database_name = current_database()
+    UNION ALL
+    SELECT concat_ws('|', 'i', schema_name, index_name, table_name, is_unique, expressions::VARCHAR, comment)
+    FROM duckdb_indexes() WHERE database_name = current_database()
+    UNION ALL
+    SELECT concat_ws('|', 's', schema_name, sequence_name, comment)
+    FROM duckdb_sequences() WHERE database_name = current_database()
+    UNION ALL
+    SELECT concat_ws('|', 'y', schema_name, type_name, logical_type, labels::VARCHAR)
+    FROM duckdb_types() WHERE database_name = current_database() AND NOT internal
+    UNION ALL
+    SELECT concat_ws('|', 'n', schema_name, comment)
+    FROM duckdb_schemas() WHERE database_name = current_database()
+    UNION ALL
+    SELECT concat_ws('|', 'd', datname, oid) FROM duckraft_pg.main.duckraft_databases
+    UNION ALL
+    SELECT concat_ws('|', 'p', current_setting('search_path'))
+)";
+
+/// A fingerprint with the relation names it saw.
+#[derive(Clone, Debug)]
+pub struct Fingerprint {
+    pub digest: String,
+    pub relations: std::collections::BTreeSet<String>,
+}
+
+/// Whether a read's result depends only on the fingerprinted state.
+/// `user_relations` are the lower-case names of the catalog's own relations.
+pub fn cacheable(sql: &str, user_relations: impl Fn(&str) -> bool) -> bool {
+    let Ok(tokens) = tokenize(sql) else {
+        return false;
+    };
+    let mut names_catalog = false;
+    for token in significant(&tokens) {
+        let Some(name) = token.identifier() else {
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        if VOLATILE.contains(&name.as_str()) || user_relations(&name) {
+            return false;
+        }
+        names_catalog |= CATALOG_RELATIONS.contains(&name.as_str());
+    }
+    names_catalog
+}
+
+#[derive(Clone, PartialEq)]
+struct Key {
+    fingerprint: String,
+    sql: String,
+    parameters: Vec<Value>,
+}
+
+/// A small LRU of introspection results, shared by a catalog's sessions.
+#[derive(Default)]
+pub struct IntrospectionCache {
+    entries: Mutex<VecDeque<(Key, StatementResult)>>,
+}
+
+impl IntrospectionCache {
+    pub fn get(
+        &self,
+        fingerprint: &str,
+        sql: &str,
+        parameters: &[Value],
+    ) -> Option<StatementResult> {
+        let mut entries = self.entries.lock().expect("introspection cache lock");
+        let position = entries.iter().position(|(k, _)| {
+            k.fingerprint == fingerprint && k.sql == sql && k.parameters == parameters
+        })?;
+        let entry = entries.remove(position).expect("found");
+        let result = entry.1.clone();
+        entries.push_front(entry);
+        Some(result)
+    }
+
+    pub fn put(
+        &self,
+        fingerprint: String,
+        sql: &str,
+        parameters: &[Value],
+        result: StatementResult,
+    ) {
+        let mut entries = self.entries.lock().expect("introspection cache lock");
+        entries.push_front((
+            Key {
+                fingerprint,
+                sql: sql.to_string(),
+                parameters: parameters.to_vec(),
+            },
+            result,
+        ));
+        entries.truncate(ENTRIES_MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pure_catalog_reads_are_cacheable() {
+        let user = |name: &str| name == "people";
+        assert!(cacheable(
+            "SELECT relname FROM pg_class JOIN pg_namespace ON relnamespace = pg_namespace.oid \
+             WHERE relname = 'people'",
+            user
+        ));
+        assert!(!cacheable("SELECT * FROM people", user));
+        assert!(!cacheable("SELECT relname FROM pg_class, people", user));
+        assert!(!cacheable("SELECT now(), relname FROM pg_class", user));
+        assert!(!cacheable("SELECT 1", user));
+        assert!(!cacheable("SELECT 'unterminated", user));
+    }
+}
+
+#[cfg(test)]
+mod ducklake_attach_queries {
+    use super::*;
+
+    #[test]
+    fn the_scanner_attach_queries_are_cacheable() {
+        let user = |name: &str| name.starts_with("ducklake_");
+        for sql in [
+            "SELECT oid, nspname\n\tFROM pg_namespace\n\t\n\tORDER BY oid",
+            "SELECT n.oid, enumtypid, typname, enumlabel\n\tFROM pg_enum e\n\tJOIN pg_type t ON e.enumtypid = t.oid\n\tJOIN pg_namespace AS n ON (typnamespace=n.oid)\n\t\n\tORDER BY n.oid, enumtypid, enumsortorder",
+            "SELECT pg_namespace.oid, tablename, indexname\n\tFROM pg_indexes\n\tJOIN pg_namespace ON (schemaname=nspname)\n\t\n\tORDER BY pg_namespace.oid",
+        ] {
+            assert!(cacheable(sql, user), "{sql}");
+        }
+    }
+}
