@@ -954,7 +954,7 @@ impl Replica {
                     let c = quote_identifier(name);
                     format!(
                         "CASE WHEN {c} IS NULL THEN '\\x00'::BLOB \
-                         ELSE '\\x01'::BLOB || encode(CAST({c} AS VARCHAR)) END"
+                         ELSE '\\x01'::BLOB || system.main.encode(CAST({c} AS VARCHAR)) END"
                     )
                 })
                 .collect();

@@ -383,14 +383,15 @@ impl ClusterSession {
         };
         let result = {
             let mut session = self.inner.lock();
-            let result = match &text {
-                Some(pinned) => session.engine.execute_exact(pinned, kind),
-                None => session.engine.execute(sql, kind, parameters),
-            };
-            if writes && result.is_ok() {
+            if writes {
+                // Before running: even a failing write can hold row locks
+                // until the transaction ends.
                 self.inner.set_holds_writes(true);
             }
-            result
+            match &text {
+                Some(pinned) => session.engine.execute_exact(pinned, kind),
+                None => session.engine.execute(sql, kind, parameters),
+            }
         };
         let result = match result {
             // An interrupt or conflict caused by the apply wounding us.
@@ -455,6 +456,9 @@ impl Session for ClusterSession {
     ) -> Result<QueryOutput, PgError> {
         if kind == SqlKind::Other {
             if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
+                // Text DuckDB cannot parse gets DuckDB's syntax error (42601),
+                // as on a standalone node; nothing is run to find out.
+                self.inner.lock().describe(sql, &[])?;
                 return Err(PgError::new(rejection.sqlstate, rejection.message));
             }
         }
@@ -503,16 +507,17 @@ impl Session for ClusterSession {
         let Some(mut transaction) = self.transaction.take() else {
             return Ok(());
         };
-        if self.inner.is_wounded() {
-            let _ = self.end_tentative();
-            return Err(wounded());
-        }
+        // Every statement already ran, so a wound from here on costs nothing:
+        // the DuckDB transaction ends now either way, and the apply's
+        // conflict check decides the outcome.
+        let ended = self.end_tentative();
         if transaction.ops.is_empty() {
-            return self.end_tentative();
+            return ended;
         }
-        let completed = self.complete_reads(&mut transaction.access.reads);
-        self.end_tentative()?;
-        completed?;
+        if ended.is_err() && !self.inner.is_wounded() {
+            return ended;
+        }
+        self.complete_reads(&mut transaction.access.reads)?;
         let id = self.next_id();
         let batch = WriteBatch {
             snapshot_index: Some(transaction.snapshot_index),
@@ -561,11 +566,8 @@ impl Session for ClusterSession {
         }
         let count = {
             let mut session = self.inner.lock();
-            let count = session.copy_in(table, columns, batch.rows.clone());
-            if count.is_ok() {
-                self.inner.set_holds_writes(true);
-            }
-            count
+            self.inner.set_holds_writes(true);
+            session.copy_in(table, columns, batch.rows.clone())
         };
         let count = match count {
             Err(_) if self.inner.is_wounded() => return Err(wounded()),

@@ -750,16 +750,20 @@ impl Driver {
         };
         let name = self.names.get(&group).cloned().unwrap_or_default();
         let mut result = replica.apply(&committed);
-        if let Err(ReplicaError::LocalConflict { index, applied, .. }) = &mut result {
-            // A session's uncommitted write stands in the apply's way: end
-            // every tentative transaction of the catalog and apply again.
+        let mut done = Vec::new();
+        // A session's uncommitted write stands in the apply's way: end every
+        // tentative transaction of the catalog and apply again (a session
+        // may start a new one meanwhile, hence a few rounds).
+        for _ in 0..5 {
+            let Err(ReplicaError::LocalConflict { index, applied, .. }) = &mut result else {
+                break;
+            };
             let wounded = self.tentatives.wound_all(&name);
             warn!(catalog = %name, index = *index, wounded, "apply met a tentative transaction's write; rolled back tentative transactions");
-            let first = std::mem::take(applied);
-            result = replica
-                .apply(&committed)
-                .map(|rest| first.into_iter().chain(rest).collect());
+            done.append(applied);
+            result = replica.apply(&committed);
         }
+        let result = result.map(|rest| done.into_iter().chain(rest).collect::<Vec<_>>());
         match result {
             Ok(outcomes) => {
                 for (_, id, outcome) in outcomes {

@@ -53,8 +53,9 @@ impl SharedSession {
         self.interrupt.clone()
     }
 
-    /// Marks that the open transaction now holds uncommitted writes; call
-    /// with the session locked, right after a tentative write ran.
+    /// Marks whether the open transaction holds uncommitted writes; call
+    /// with the session locked, before a tentative write runs (a failing
+    /// write can hold row locks too).
     pub fn set_holds_writes(&self, holds: bool) {
         self.holds_writes.store(holds, Ordering::SeqCst);
     }
