@@ -12,10 +12,13 @@ snapshot, inserts the next ``ducklake_snapshot`` row, the inlined rows and the
 statistics, and commits. Conflicting writers collide on the snapshot's
 primary key and DuckLake retries them itself.
 
-Both servers are started by the compatibility harness (``compat/harness.py``)
-in the same run: PostgreSQL 15 with ``fsync=on`` and ``synchronous_commit=on``,
-duckraft from ``$DUCKRAFT_BIN`` or the cargo target dir. For each N the
-backends take turns, each on a fresh database and a fresh lake.
+The servers are started by the compatibility harness (``compat/harness.py``)
+in the same run: PostgreSQL 15 with ``fsync=on`` and ``synchronous_commit=on``;
+``duckraft``, one node from ``$DUCKRAFT_BIN`` or the cargo target dir; and
+``cluster``, three such nodes replicating over mTLS, with the N writers
+attached round-robin to different nodes (a commit through a follower is
+forwarded to the leader and answered after the follower applied it). For
+each N the backends take turns, each on a fresh database and a fresh lake.
 
 Reported per backend and N: commits/s, p50 and p99 commit latency (first
 attempt to acknowledgement, as the client sees it), the throughput ratio to
@@ -76,8 +79,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rows-per-commit", type=int, default=3)
     p.add_argument(
         "--backends",
-        default=env_default("DUCKRAFT_BENCH_BACKENDS", "postgres,duckraft"),
-        help="comma-separated, default postgres,duckraft (env DUCKRAFT_BENCH_BACKENDS)",
+        default=env_default("DUCKRAFT_BENCH_BACKENDS", "postgres,duckraft,cluster"),
+        help="comma-separated, default postgres,duckraft,cluster (env DUCKRAFT_BENCH_BACKENDS)",
     )
     p.add_argument(
         "--inlining",
@@ -95,7 +98,7 @@ def parse_args() -> argparse.Namespace:
     args.clients = [int(x) for x in str(args.clients).split(",") if x.strip()]
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     for b in args.backends:
-        if b not in ("postgres", "duckraft"):
+        if b not in ("postgres", "duckraft", "cluster"):
             p.error(f"unknown backend {b}")
     if not (0 < args.duration <= 600):
         p.error("--duration must be in (0, 600] seconds")
@@ -141,7 +144,10 @@ def collect(proc: subprocess.Popen, timeout_s: float, what: str) -> dict:
 def run_one(endpoint: harness.Endpoint, n: int, args, work: Path) -> dict:
     """One backend at one N: fresh database, fresh lake, N writers for the window."""
     dbname = f"bench_n{n}"
-    endpoint.drop_database(dbname)
+    # A cluster cannot DROP DATABASE yet; each N has its own name anyway.
+    droppable = endpoint.name != "cluster"
+    if droppable:
+        endpoint.drop_database(dbname)
     endpoint.create_database(dbname)
     data_path = str(work / f"{endpoint.name}-n{n}-data") + "/"
     Path(data_path).mkdir(parents=True)
@@ -169,6 +175,8 @@ def run_one(endpoint: harness.Endpoint, n: int, args, work: Path) -> dict:
     for w in range(n):
         job = {
             **base,
+            # A cluster endpoint hands out its nodes in turn: writers spread over them.
+            "uri": endpoint.ducklake_uri(dbname),
             "mode": "writer",
             "table": "lake.bench",
             "writer_id": w,
@@ -221,7 +229,8 @@ def run_one(endpoint: harness.Endpoint, n: int, args, work: Path) -> dict:
     measured_s = max(o["elapsed_s"] for o in outs)
     attempts = [o.get("catalog_commit_attempts") for o in outs]
     internal_retries = None if any(a is None for a in attempts) else sum(attempts) - commits
-    endpoint.drop_database(dbname)
+    if droppable:
+        endpoint.drop_database(dbname)
     shutil.rmtree(data_path, ignore_errors=True)
     return {
         "backend": endpoint.name,
@@ -266,7 +275,8 @@ def render_markdown(meta: dict, results: list[dict]) -> str:
         f"- Workload: N DuckDB {meta['duckdb']} clients, each committing `INSERT INTO lake.bench` of "
         f"{meta['rows_per_commit']} rows per autocommit transaction for {meta['duration_s']:.0f} s; "
         f"data inlining {meta['inlining']}.",
-        f"- PostgreSQL {meta['postgres_version']} with fsync=on, synchronous_commit=on. duckraft: `{meta['duckraft_binary']}`.",
+        f"- PostgreSQL {meta['postgres_version']} with fsync=on, synchronous_commit=on. duckraft: `{meta['duckraft_binary']}`; "
+        "`cluster` is 3 duckraft nodes with three-way replication, writers spread over the nodes.",
         f"- Machine: {meta['cpus']} CPUs, {meta['platform']}. Load average at start: {meta['loadavg']}.",
         "- Latency: first attempt to acknowledgement as the client sees it (DuckLake's internal retries included).",
         "- Internal retries: commit attempts DuckLake retried itself after a snapshot conflict, per acknowledged commit.",

@@ -32,12 +32,10 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,91 +52,6 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-class Cluster:
-    """A duckraft cluster of real processes on loopback, with mTLS."""
-
-    def __init__(self, size: int, base: Path):
-        self.base = base
-        self.binary = harness.duckraft_binary()
-        self.names = [f"n{i + 1}" for i in range(size)]
-        self.ports = {
-            n: {"pg": harness.free_port(), "peer": harness.free_port(), "http": harness.free_port()}
-            for n in self.names
-        }
-        self.procs: dict[str, subprocess.Popen] = {}
-        subprocess.run(
-            [str(self.binary), "certs", "--out", str(base / "certs"), "--nodes", ",".join(self.names)],
-            check=True,
-            capture_output=True,
-        )
-
-    def start(self, name: str) -> None:
-        peers = ",".join(f"{n}=127.0.0.1:{self.ports[n]['peer']}" for n in self.names)
-        p = self.ports[name]
-        env = dict(os.environ, DUCKRAFT_PASSWORD=harness.PASSWORD, RUST_LOG="warn")
-        log = open(self.base / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(
-            [
-                str(self.binary), "serve", "--node-id", name,
-                "--data-dir", str(self.base / name),
-                "--pg-listen", f"127.0.0.1:{p['pg']}",
-                "--peer-listen", f"127.0.0.1:{p['peer']}",
-                "--http-listen", f"127.0.0.1:{p['http']}",
-                "--peers", peers, "--tls-dir", str(self.base / "certs"),
-            ],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-        log.close()
-
-    def kill(self, name: str) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is not None:
-            proc.kill()
-            proc.wait()
-
-    def status(self, name: str) -> dict | None:
-        try:
-            url = f"http://127.0.0.1:{self.ports[name]['http']}/status"
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return json.loads(r.read())
-        except OSError:
-            return None
-
-    def ready(self, name: str) -> bool:
-        try:
-            url = f"http://127.0.0.1:{self.ports[name]['http']}/readyz"
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def wait_ready(self, names: list[str], timeout_s: float = 120) -> None:
-        deadline = time.monotonic() + timeout_s
-        for name in names:
-            while not self.ready(name):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready; log:\n{(self.base / f'{name}.log').read_text()[-2000:]}")
-                time.sleep(0.1)
-
-    def leader(self) -> str | None:
-        for name in self.procs:
-            status = self.status(name)
-            if status:
-                for g in status["groups"]:
-                    if g["name"] == "duckraft" and g["leader"]:
-                        return g["leader"]
-        return None
-
-    def endpoint(self, name: str) -> harness.Endpoint:
-        return harness.Endpoint(
-            "duckraft", "127.0.0.1", self.ports[name]["pg"], harness.USER, harness.PASSWORD, "duckraft", "duckdb"
-        )
-
-    def stop(self) -> None:
-        for name in list(self.procs):
-            self.kill(name)
 
 
 def run_load(endpoints: list[harness.Endpoint], n: int, duration: float, key_base: int) -> dict:
@@ -214,16 +127,17 @@ def verify(endpoint: harness.Endpoint, acked: list[int], key_range: tuple[int, i
         time.sleep(0.2)
 
 
-def failover_rounds(cluster: Cluster, rounds: int) -> list[float]:
+def failover_rounds(cluster: harness.DuckraftClusterServer, rounds: int) -> list[float]:
     times = []
     for r in range(rounds):
-        cluster.wait_ready(list(cluster.procs))
-        leader = cluster.leader()
-        survivor = next(n for n in cluster.procs if n != leader)
-        conn = cluster.endpoint(survivor).connect(autocommit=True)
+        cluster.wait_ready(cluster.names)
+        leader = cluster.wait_leader("duckraft")
+        survivor = next(n for n in cluster.names if n != leader)
+        endpoint = cluster.node(survivor).endpoint
+        conn = endpoint.connect(autocommit=True)
         conn.execute("INSERT INTO bench VALUES (%s, 'warm')", (9_000_000_000 + r * 1000,))
         killed_at = time.monotonic()
-        cluster.kill(leader)
+        cluster.kill_node(leader)
         key = 9_000_000_000 + r * 1000
         while True:
             key += 1
@@ -231,15 +145,15 @@ def failover_rounds(cluster: Cluster, rounds: int) -> list[float]:
                 conn.execute("INSERT INTO bench VALUES (%s, 'failover')", (key,))
                 break
             except psycopg.OperationalError:
-                conn = cluster.endpoint(survivor).connect(autocommit=True)
+                conn = endpoint.connect(autocommit=True)
             except psycopg.Error:
                 time.sleep(0.01)
             if time.monotonic() - killed_at > 60:
                 raise RuntimeError("no write succeeded within 60 s of the leader kill")
         times.append(time.monotonic() - killed_at)
         conn.close()
-        cluster.start(leader)
-    cluster.wait_ready(list(cluster.procs))
+        cluster.start_node(leader)
+    cluster.wait_ready(cluster.names)
     return times
 
 
@@ -264,11 +178,10 @@ def main() -> int:
                 server, endpoint = harness.start_server("duckraft")
                 endpoints = [endpoint]
             else:
-                cluster = Cluster(3, work / "cluster")
-                for name in cluster.names:
-                    cluster.start(name)
-                cluster.wait_ready(cluster.names)
-                endpoints = [cluster.endpoint(n) for n in cluster.names]
+                # The compatibility suite's cluster: 3 processes on loopback with mTLS.
+                cluster = harness.DuckraftClusterServer(3, base_dir=work / "cluster", rust_log="warn")
+                cluster.start()
+                endpoints = list(cluster.endpoint.members)
             try:
                 with endpoints[0].connect(autocommit=True) as conn:
                     conn.execute("CREATE TABLE bench (k BIGINT PRIMARY KEY, v TEXT)")
@@ -292,7 +205,9 @@ def main() -> int:
                 if server is not None:
                     harness.stop_server(server)
                 if cluster is not None:
-                    cluster.stop()
+                    code = harness.stop_server(cluster)
+                    if code not in (0, None):
+                        print(f"warning: cluster nodes exited {cluster.exit_codes} on SIGTERM", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -134,7 +134,7 @@ struct ServeArgs {
     /// Peer (Raft) listen address [default: 127.0.0.1:7433]
     #[arg(long, value_name = "HOST:PORT")]
     peer_listen: Option<String>,
-    /// HTTP status listen address (/status /healthz /readyz /metrics) [default: 127.0.0.1:8433]
+    /// HTTP status listen address (/status /healthz /readyz /metrics) [cluster default: 127.0.0.1:8433; a single node serves it only when given]
     #[arg(long, value_name = "HOST:PORT")]
     http_listen: Option<String>,
     /// Directory with ca.pem, <node-id>.pem and <node-id>-key.pem (see `duckraft certs`)
@@ -168,11 +168,13 @@ fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::C
             .with_context(|| format!("--{flag} expects HOST:PORT, got {text:?}"))
     };
     Ok(Some(duckraft_server::ClusterOptions {
-        peer_listen: parse(&args.peer_listen, "127.0.0.1:7433", "peer-listen")?,
-        http_listen: parse(&args.http_listen, "127.0.0.1:8433", "http-listen")?,
-        tls_dir: args.tls_dir.clone().context(
-            "--tls-dir is required in cluster mode: peers authenticate each other with mTLS",
-        )?,
+        peering: Some(duckraft_server::Peering {
+            peer_listen: parse(&args.peer_listen, "127.0.0.1:7433", "peer-listen")?,
+            tls_dir: args.tls_dir.clone().context(
+                "--tls-dir is required in cluster mode: peers authenticate each other with mTLS",
+            )?,
+        }),
+        http_listen: Some(parse(&args.http_listen, "127.0.0.1:8433", "http-listen")?),
         tick: std::time::Duration::from_millis(args.tick_ms.max(1)),
         node_id,
         peers,
@@ -207,21 +209,30 @@ fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cluster = cluster_options(&args)?;
+    let args_http_listen = args.http_listen.clone();
     let config = server_config(args)?;
     let prepare_config = config.clone();
     let (backend, report) =
         tokio::task::spawn_blocking(move || duckraft_server::prepare(&prepare_config)).await??;
-    let server = match cluster {
-        Some(options) => {
-            let member = duckraft_server::start_cluster(config.clone(), options, backend).await?;
-            eprintln!(
-                "cluster member: peers on {}, status on http://{}/status",
-                member.peer_address, member.http_address
-            );
-            member.server
+    let member = match cluster {
+        Some(options) => duckraft_server::start_cluster(config.clone(), options, backend).await?,
+        None => {
+            let http_listen = args_http_listen
+                .map(|text| {
+                    text.parse()
+                        .with_context(|| format!("--http-listen expects HOST:PORT, got {text:?}"))
+                })
+                .transpose()?;
+            duckraft_server::start(config.clone(), backend, http_listen).await?
         }
-        None => duckraft_server::start(config.clone(), backend).await?,
     };
+    if let Some(peers) = member.peer_address {
+        eprintln!("cluster member: peers on {peers}");
+    }
+    if let Some(http) = member.http_address {
+        eprintln!("status on http://{http}/status");
+    }
+    let server = member.server;
     let address = server.pg_address;
     let password_hint = match &report.generated_password {
         Some(password) => {

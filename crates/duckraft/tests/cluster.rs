@@ -653,40 +653,48 @@ async fn probes_report_health_and_drain_moves_leadership_without_failed_writes()
     assert!(!ok, "a killed node must fail liveness");
 }
 
-/// A standalone `duckraft serve` (no replication): the reference the
-/// replicated contract is held to.
-struct Standalone {
+/// One DuckDB behind the same front door, without Raft: the reference the
+/// replicated contract is held to (in this process; the binary never serves
+/// it).
+struct Reference {
     _dir: tempfile::TempDir,
     port: u16,
-    child: Child,
+    server: Option<duckraft_server::Server>,
 }
 
-impl Standalone {
-    fn start() -> Standalone {
+impl Reference {
+    async fn start() -> Reference {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["serve", "--data-dir"])
-            .arg(dir.path())
-            .args(["--pg-listen", &format!("127.0.0.1:{port}")])
-            .env("DUCKRAFT_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        let config = duckraft_server::ServerConfig {
+            data_dir: dir.path().to_path_buf(),
+            pg_listen: "127.0.0.1:0".parse().unwrap(),
+            ..duckraft_server::ServerConfig::default()
+        };
+        let prepare_config = config.clone();
+        let (backend, _) = tokio::task::spawn_blocking(move || {
+            let prepared = duckraft_server::prepare(&prepare_config).unwrap();
+            prepared
+                .0
+                .set_password(duckraft_server::SUPERUSER, PASSWORD, true)
+                .unwrap();
+            prepared
+        })
+        .await
+        .unwrap();
+        let server = duckraft_server::start_reference(config, backend)
+            .await
             .unwrap();
-        Standalone {
+        Reference {
             _dir: dir,
-            port,
-            child,
+            port: server.pg_address.port(),
+            server: Some(server),
         }
     }
-}
 
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
     }
 }
 
@@ -771,7 +779,7 @@ fn generate_step(rng: &mut impl Rng) -> Vec<String> {
             6 => format!("SELECT id, a, b, c FROM {t} ORDER BY id"),
             7 => format!("SELECT count(*), sum(a), max(b) FROM {t}"),
             // Non-deterministic functions whose stored effect is not: pinned
-            // on the cluster, evaluated on the standalone, equal either way.
+            // on the cluster, evaluated by the reference, equal either way.
             8 => format!(
                 "INSERT INTO {t} VALUES ({}, (random() * 0)::INTEGER, 'u' || length(gen_random_uuid()::VARCHAR), \
                  CASE WHEN now() > TIMESTAMP '2000-01-01' THEN 1.5 ELSE 0 END)",
@@ -805,7 +813,7 @@ fn generate_step(rng: &mut impl Rng) -> Vec<String> {
             rng.gen_range(0..30)
         )],
         // Outside the replicated contract: refused before anything is
-        // proposed (the standalone may accept them; they touch no compared table).
+        // proposed (the reference may accept them; they touch no compared table).
         _ => vec![[
             "CREATE TABLE IF NOT EXISTS side (x TIMESTAMP DEFAULT now())",
             "SELECT count(*) FROM read_csv('/etc/hostname')",
@@ -821,16 +829,16 @@ fn generate_step(rng: &mut impl Rng) -> Vec<String> {
 const REJECTED: &[&str] = &["0A000", "42501"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicated_results_equal_standalone_results_or_are_rejected() {
+async fn replicated_results_equal_single_duckdb_results_or_are_rejected() {
     let seeds: u64 = std::env::var("DUCKRAFT_CONTRACT_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
     let steps_per_seed = 60;
-    let standalone = Standalone::start();
+    let oracle = Reference::start().await;
     let cluster = Cluster::new(3);
     cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
-    let reference = connect_eventually(standalone.port).await;
+    let reference = connect_eventually(oracle.port).await;
     let mut nodes = Vec::new();
     for node in &cluster.nodes {
         nodes.push(connect_eventually(node.pg).await);
@@ -867,12 +875,12 @@ async fn replicated_results_equal_standalone_results_or_are_rejected() {
                 let refused = matches!(actual.as_slice(), [Seen::Error(code)] if REJECTED.contains(&code.as_str()));
                 assert!(
                     refused,
-                    "seed {seed} step {step} on node {node}: {sql}\n standalone: {expected:?}\n replicated: {actual:?}"
+                    "seed {seed} step {step} on node {node}: {sql}\n reference: {expected:?}\n replicated: {actual:?}"
                 );
                 rejected += 1;
             }
         }
-        // Every node holds exactly the standalone's tables.
+        // Every node holds exactly the reference's tables.
         for i in 0..3 {
             let dump = format!("SELECT * FROM t{i} ORDER BY id");
             let expected = run_simple(&reference, &dump).await;
@@ -885,6 +893,7 @@ async fn replicated_results_equal_standalone_results_or_are_rejected() {
             }
         }
     }
+    oracle.stop().await;
     eprintln!(
         "contract: {compared} statements identical, {rejected} rejected by the replicated contract"
     );
@@ -892,4 +901,174 @@ async fn replicated_results_equal_standalone_results_or_are_rejected() {
         rejected > 0 && compared > 100,
         "the generator exercised both sides"
     );
+}
+
+async fn connect_to(port: u16, db: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user("duckraft")
+        .password(PASSWORD)
+        .dbname(db)
+        .connect_timeout(Duration::from_secs(5))
+        .connect(tokio_postgres::NoTls)
+        .await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Connects once the node has applied the database's creation.
+async fn connect_to_eventually(port: u16, db: &str) -> tokio_postgres::Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match connect_to(port, db).await {
+            Ok(client) => return client,
+            Err(e) => assert!(Instant::now() < deadline, "cannot connect to {db}: {e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn code(error: &tokio_postgres::Error) -> Option<&str> {
+    error.code().map(|c| c.code())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_drop_and_recreate_a_database() {
+    let mut cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let (p0, p1, p2) = (
+        cluster.nodes[0].pg,
+        cluster.nodes[1].pg,
+        cluster.nodes[2].pg,
+    );
+    let admin = connect_to_eventually(p0, "duckraft").await;
+    admin.batch_execute("CREATE DATABASE lake").await.unwrap();
+    let writer = connect_to_eventually(p1, "lake").await;
+    writer
+        .batch_execute("CREATE TABLE t (i INTEGER); INSERT INTO t VALUES (1), (2), (3)")
+        .await
+        .unwrap();
+    let watcher = connect_to_eventually(p2, "lake").await;
+    let seen: i64 = watcher
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 3);
+
+    // PostgreSQL's refusals, before anything is proposed.
+    let own = writer
+        .batch_execute("DROP DATABASE lake")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&own), Some("55006"), "{own:?}");
+    let admin1 = connect_to_eventually(p1, "duckraft").await;
+    let used = admin1
+        .batch_execute("DROP DATABASE lake")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&used), Some("55006"), "{used:?}");
+    let missing = admin
+        .batch_execute("DROP DATABASE nosuch")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&missing), Some("3D000"), "{missing:?}");
+    admin
+        .batch_execute("DROP DATABASE IF EXISTS nosuch")
+        .await
+        .unwrap();
+    let default = admin1
+        .batch_execute("DROP DATABASE duckraft")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&default), Some("55006"), "{default:?}");
+
+    // Node 1 no longer uses it; the drop goes through there although node 3
+    // has a session on it, which the apply ends.
+    drop(writer);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match admin1.batch_execute("DROP DATABASE lake").await {
+            Ok(()) => break,
+            Err(e) if code(&e) == Some("55006") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("DROP DATABASE failed: {e:?}"),
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ended = loop {
+        match watcher.query_one("SELECT count(*) FROM t", &[]).await {
+            Err(e) => break e,
+            Ok(_) => assert!(Instant::now() < deadline, "the session on node 3 lived on"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        code(&ended) == Some("57P01") || ended.is_closed(),
+        "{ended:?}"
+    );
+    for port in [p0, p1, p2] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match connect_to(port, "lake").await {
+                Err(e) if code(&e) == Some("3D000") => break,
+                other => assert!(
+                    Instant::now() < deadline,
+                    "lake still accepts sessions on port {port}: {:?}",
+                    other.err()
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // The same name again is a new, empty catalog with a new group.
+    connect_to_eventually(p2, "duckraft")
+        .await
+        .batch_execute("CREATE DATABASE lake")
+        .await
+        .unwrap();
+    let again = connect_to_eventually(p0, "lake").await;
+    let old = again
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&old), Some("42P01"), "{old:?}");
+    again
+        .batch_execute("CREATE TABLE t2 (j INTEGER); INSERT INTO t2 VALUES (7)")
+        .await
+        .unwrap();
+
+    // A restarted node serves the new catalog and forgot the old group.
+    cluster.kill(0);
+    cluster.start(0);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let after = connect_to_eventually(p0, "lake").await;
+    let j: i32 = after
+        .query_one("SELECT j FROM t2", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(j, 7);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let hashes: Vec<serde_json::Value> = (0..3).map(|i| cluster.hashes(i)).collect();
+        if hashes[0]["lake"] == hashes[1]["lake"] && hashes[1]["lake"] == hashes[2]["lake"] {
+            assert!(hashes[0]["lake"].is_object(), "{:?}", hashes[0]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "lake hashes differ: {hashes:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let groups = cluster.http(0, "/status").unwrap().1;
+    let status: serde_json::Value = serde_json::from_str(&groups).unwrap();
+    let lakes = status["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["name"] == "lake")
+        .count();
+    assert_eq!(lakes, 1, "{status}");
 }

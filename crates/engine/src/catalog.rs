@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tracing::info;
@@ -38,12 +39,19 @@ pub struct Catalog {
     pub name: String,
     /// Results of catalog introspection queries, shared by all sessions.
     pub introspection: crate::introspection::IntrospectionCache,
+    /// Set when a replicated DROP DATABASE removed this catalog while
+    /// sessions still used it; they end at their next statement.
+    dropped: AtomicBool,
     // Field order matters: the describer's connection must close before the database.
     describer: Mutex<Describer>,
     database: RawDatabase,
 }
 
 impl Catalog {
+    pub fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::SeqCst)
+    }
+
     pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
         let connection = self.database.connect()?;
         connection.execute_batch(SESSION_SETUP_SQL)?;
@@ -177,6 +185,7 @@ impl Catalogs {
         let catalog = Catalog {
             name: name.to_string(),
             introspection: Default::default(),
+            dropped: AtomicBool::new(false),
             describer: Mutex::new(describer),
             database,
         };
@@ -250,17 +259,7 @@ impl Catalogs {
         }
         let mut open = self.open.lock().expect("catalog map poisoned");
         if let Some(catalog) = open.get(name) {
-            // One reference is the map's own.
-            let sessions = Arc::strong_count(catalog) - 1;
-            if sessions > 0 {
-                return Err(EngineError::new(
-                    "55006",
-                    format!("database \"{name}\" is being accessed by other users"),
-                )
-                .with_hint(format!(
-                    "There are {sessions} other sessions using the database."
-                )));
-            }
+            refuse_if_used(name, catalog)?;
             open.remove(name);
         }
         std::fs::remove_file(&path)?;
@@ -273,6 +272,56 @@ impl Catalogs {
         drop(open);
         self.publish_to_open()?;
         Ok(true)
+    }
+
+    /// Refuses (55006, as PostgreSQL) when sessions use the catalog.
+    pub fn check_unused(&self, name: &str) -> Result<(), EngineError> {
+        match self.open.lock().expect("catalog map poisoned").get(name) {
+            Some(catalog) => refuse_if_used(name, catalog),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops a catalog the control plane dropped. Unlike [`drop_catalog`],
+    /// sessions still using it do not stop the drop: the log already decided
+    /// it on every node. They see [`Catalog::is_dropped`] and end. Their
+    /// DuckDB instance lives on over the unlinked file until the last one
+    /// goes; it is checkpointed first so that closing it later writes no
+    /// WAL under the name, which a new catalog of that name may own by then.
+    /// Idempotent.
+    ///
+    /// [`drop_catalog`]: Catalogs::drop_catalog
+    pub fn drop_replicated(&self, name: &str) -> Result<(), EngineError> {
+        validate_catalog_name(name)?;
+        if name == DEFAULT_CATALOG {
+            return Err(EngineError::new(
+                "55006",
+                format!("cannot drop the default database \"{name}\""),
+            ));
+        }
+        let _ddl = self.ddl.lock().expect("ddl lock poisoned");
+        let removed = self.open.lock().expect("catalog map poisoned").remove(name);
+        if let Some(catalog) = removed {
+            catalog.dropped.store(true, Ordering::SeqCst);
+            catalog.connect()?.execute_batch("FORCE CHECKPOINT")?;
+        }
+        let path = self.path(name);
+        let wal = PathBuf::from(format!("{}.wal", path.display()));
+        for file in [&path, &wal] {
+            match std::fs::remove_file(file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        sync_dir(&self.config.data_dir.join("catalogs"))?;
+        info!(catalog = name, "dropped database (replicated)");
+        self.publish_to_open()?;
+        Ok(())
+    }
+
+    /// Whether a catalog file of this name exists.
+    pub fn exists(&self, name: &str) -> bool {
+        validate_catalog_name(name).is_ok() && self.path(name).exists()
     }
 
     /// Checkpoints every open catalog (used at shutdown).
@@ -293,6 +342,21 @@ impl Catalogs {
         }
         Ok(())
     }
+}
+
+fn refuse_if_used(name: &str, catalog: &Arc<Catalog>) -> Result<(), EngineError> {
+    // One reference is the map's own.
+    let sessions = Arc::strong_count(catalog) - 1;
+    if sessions > 0 {
+        return Err(EngineError::new(
+            "55006",
+            format!("database \"{name}\" is being accessed by other users"),
+        )
+        .with_hint(format!(
+            "There are {sessions} other sessions using the database."
+        )));
+    }
+    Ok(())
 }
 
 pub fn sync_dir(dir: &Path) -> Result<(), EngineError> {

@@ -102,6 +102,9 @@ const BOOKKEEPING_SQL: &str = "
     CREATE TABLE IF NOT EXISTS __duckraft.relation_versions (
         name VARCHAR PRIMARY KEY,
         idx UBIGINT NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.replica_of (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        group_id UBIGINT NOT NULL);
 ";
 
 /// One committed log entry.
@@ -396,6 +399,34 @@ impl Replica {
             versions: RefCell::new(versions),
             pending_versions: RefCell::new(BTreeMap::new()),
         })
+    }
+
+    /// The Raft group this file holds the state of, once bound. A catalog
+    /// name can be dropped and created again with a new group; the binding
+    /// tells a leftover file of the old group from the new one's.
+    pub fn bound_group(&self) -> Result<Option<u64>, ReplicaError> {
+        self.conn
+            .query_row(
+                "SELECT max(group_id) FROM __duckraft.replica_of",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| engine_error(None, &e))
+    }
+
+    /// Binds this file to `group`; refuses if it is bound to another one.
+    pub fn bind_group(&mut self, group: u64) -> Result<(), ReplicaError> {
+        match self.bound_group()? {
+            Some(bound) if bound == group => Ok(()),
+            Some(bound) => Err(ReplicaError::Corrupt(format!(
+                "this catalog file holds group {bound}, not group {group}"
+            ))),
+            None => self
+                .conn
+                .execute("INSERT INTO __duckraft.replica_of VALUES (0, ?)", [group])
+                .map(|_| ())
+                .map_err(|e| engine_error(None, &e)),
+        }
     }
 
     /// Fault injection for the simulator only: with `false`, retried

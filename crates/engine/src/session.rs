@@ -54,6 +54,11 @@ impl EngineSession {
         })
     }
 
+    /// A replicated DROP DATABASE removed this session's catalog.
+    pub fn catalog_dropped(&self) -> bool {
+        self.catalog.is_dropped()
+    }
+
     pub fn catalog_name(&self) -> &str {
         &self.catalog.name
     }

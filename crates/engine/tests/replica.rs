@@ -1083,3 +1083,19 @@ fn replica_local_write_conflict_is_retryable_not_poison() {
         "applied once, on the committed value"
     );
 }
+
+#[test]
+fn a_catalog_file_stays_bound_to_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.duckdb");
+    {
+        let mut replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
+        assert_eq!(replica.bound_group().unwrap(), None);
+        replica.bind_group(12).unwrap();
+        replica.bind_group(12).unwrap();
+    }
+    let mut replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
+    assert_eq!(replica.bound_group().unwrap(), Some(12));
+    let error = replica.bind_group(31).unwrap_err().to_string();
+    assert!(error.contains("group 12"), "{error}");
+}

@@ -11,7 +11,7 @@
 //! [`MultiRaft::wal_synced`], which reports the Readies persisted. Only one
 //! batch is in flight at a time; proposals arriving meanwhile join the next.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use raft::eraftpb::{Entry, HardState, Message, MessageType};
@@ -179,6 +179,8 @@ struct Group {
 pub struct MultiRaft {
     cfg: NodeConfig,
     groups: BTreeMap<GroupId, Group>,
+    /// Groups removed from this node; their ids are never created again.
+    removed: BTreeSet<GroupId>,
     rng: ChaCha8Rng,
     logger: slog::Logger,
     next_batch: u64,
@@ -205,12 +207,23 @@ impl MultiRaft {
         applied: &BTreeMap<GroupId, u64>,
     ) -> Result<MultiRaft, NodeError> {
         let mut stores: BTreeMap<GroupId, GroupStore> = BTreeMap::new();
+        let mut removed = BTreeSet::new();
         for record in records {
+            if removed.contains(&record.group()) {
+                return Err(NodeError::InvalidLog {
+                    group: record.group(),
+                    reason: "record for a group after its removal".into(),
+                });
+            }
             match record {
                 WalRecord::CreateGroup { group, voters } => {
                     stores
                         .entry(group)
                         .or_insert_with(|| GroupStore::new(&voters));
+                }
+                WalRecord::RemoveGroup { group } => {
+                    stores.remove(&group);
+                    removed.insert(group);
                 }
                 WalRecord::HardState {
                     group,
@@ -234,6 +247,7 @@ impl MultiRaft {
             }
         }
         let mut node = MultiRaft::empty(cfg);
+        node.removed = removed;
         for (group, mut store) in stores {
             let last_index = store.last_index();
             let applied = applied.get(&group).copied().unwrap_or(0);
@@ -270,6 +284,7 @@ impl MultiRaft {
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             cfg,
             groups: BTreeMap::new(),
+            removed: BTreeSet::new(),
             logger: slog::Logger::root(slog::Discard, slog::o!()),
             next_batch: 1,
             in_flight: None,
@@ -304,10 +319,19 @@ impl MultiRaft {
         applied: u64,
     ) -> Result<(), NodeError> {
         let config = self.raft_config(applied);
-        let raw = RawNode::new(&config, store, &self.logger).map_err(|e| NodeError::Raft {
+        let alone = store.voters() == [self.cfg.id];
+        let mut raw = RawNode::new(&config, store, &self.logger).map_err(|e| NodeError::Raft {
             group,
             reason: e.to_string(),
         })?;
+        if alone {
+            // A one-voter group needs nobody's vote: lead now rather than
+            // after an election timeout.
+            raw.campaign().map_err(|e| NodeError::Raft {
+                group,
+                reason: e.to_string(),
+            })?;
+        }
         self.groups.insert(
             group,
             Group {
@@ -322,9 +346,10 @@ impl MultiRaft {
     }
 
     /// Creates a group with a static voter set. Idempotent: the control
-    /// plane re-applies its log after a restart.
+    /// plane re-applies its log after a restart. A removed group stays
+    /// removed.
     pub fn create_group(&mut self, group: GroupId, voters: &[NodeId]) -> Result<(), NodeError> {
-        if self.groups.contains_key(&group) {
+        if self.groups.contains_key(&group) || self.removed.contains(&group) {
             return Ok(());
         }
         let mut voters = voters.to_vec();
@@ -333,6 +358,29 @@ impl MultiRaft {
         self.pending_records
             .push(WalRecord::CreateGroup { group, voters });
         Ok(())
+    }
+
+    /// Removes a group from this node for good: its Raft state, its queued
+    /// output (messages, committed entries, read states) and, through a
+    /// record in the next WAL batch, its log. Messages for it are dropped
+    /// from now on. Idempotent.
+    pub fn remove_group(&mut self, group: GroupId) {
+        if !self.removed.insert(group) {
+            return;
+        }
+        self.groups.remove(&group);
+        for messages in self.outbox.values_mut() {
+            messages.retain(|(g, _)| *g != group);
+        }
+        self.committed.retain(|(g, _)| *g != group);
+        self.read_states.retain(|(g, _)| *g != group);
+        self.early_acks.retain(|(g, _)| *g != group);
+        self.pending_records.push(WalRecord::RemoveGroup { group });
+    }
+
+    /// The groups this node runs, in id order.
+    pub fn group_ids(&self) -> Vec<GroupId> {
+        self.groups.keys().copied().collect()
     }
 
     pub fn id(&self) -> NodeId {

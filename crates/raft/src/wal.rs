@@ -16,7 +16,8 @@
 //! last segment, which is what a crash in the middle of an unsynced append
 //! leaves behind. It truncates that tail and says so. Everything else (bad
 //! checksum, bad magic, unknown format or record tag, damage in any segment
-//! but the last) is corruption and recovery refuses to continue.
+//! but the last, a frame whose length runs past the end although its whole
+//! payload is there) is corruption and recovery refuses to continue.
 
 use std::fmt;
 use std::io;
@@ -36,6 +37,7 @@ pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 const TAG_CREATE_GROUP: u8 = 1;
 const TAG_HARD_STATE: u8 = 2;
 const TAG_ENTRIES: u8 = 3;
+const TAG_REMOVE_GROUP: u8 = 4;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalRecord {
@@ -50,6 +52,20 @@ pub enum WalRecord {
     /// Entries starting at `entries[0].index`; any later entries of the
     /// group already in the log are superseded (Raft log truncation).
     Entries { group: GroupId, entries: Vec<Entry> },
+    /// The group is gone from this node for good (its catalog was dropped);
+    /// its earlier records are dead and its id is never used again.
+    RemoveGroup { group: GroupId },
+}
+
+impl WalRecord {
+    pub fn group(&self) -> GroupId {
+        match self {
+            WalRecord::CreateGroup { group, .. }
+            | WalRecord::HardState { group, .. }
+            | WalRecord::Entries { group, .. }
+            | WalRecord::RemoveGroup { group } => *group,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -249,6 +265,15 @@ fn read_segment(
         let crc = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
         if rest.len() < FRAME_HEADER_LEN + len {
             if is_last {
+                if let Some(end) = complete_payload(&rest[FRAME_HEADER_LEN..], crc) {
+                    return Err(corrupt(
+                        offset,
+                        format!(
+                            "frame length field damaged: it says {len} bytes, but the frame's \
+                             payload is complete at {end} bytes (its checksum matches)"
+                        ),
+                    ));
+                }
                 return Ok(offset as u64);
             }
             return Err(corrupt(offset, "truncated frame".into()));
@@ -262,6 +287,29 @@ fn read_segment(
         offset += FRAME_HEADER_LEN + len;
     }
     Ok(offset as u64)
+}
+
+/// A frame that runs past the end of the last segment is a torn tail only
+/// if its payload really is cut short. If some prefix of the bytes after its
+/// header has the frame's checksum and ends where the data ends or another
+/// frame begins, the payload is complete and its length field was damaged
+/// (a flipped bit in synced data): that is corruption, and truncating there
+/// would silently drop synced frames. Returns the payload's real length.
+fn complete_payload(body: &[u8], crc: u32) -> Option<usize> {
+    let magic = FRAME_MAGIC.to_le_bytes();
+    let boundaries = (0..body.len())
+        .filter(|&at| body[at..].starts_with(&magic))
+        .chain(std::iter::once(body.len()));
+    let mut running = 0;
+    let mut covered = 0;
+    for end in boundaries {
+        running = crc32c::crc32c_append(running, &body[covered..end]);
+        covered = end;
+        if running == crc {
+            return Some(end);
+        }
+    }
+    None
 }
 
 fn put_u64(out: &mut Vec<u8>, v: u64) {
@@ -306,6 +354,10 @@ fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
                 put_bytes(out, &entry.data);
                 put_bytes(out, &entry.context);
             }
+        }
+        WalRecord::RemoveGroup { group } => {
+            out.push(TAG_REMOVE_GROUP);
+            put_u64(out, group.0);
         }
     }
 }
@@ -383,6 +435,7 @@ fn decode_records(payload: &[u8], out: &mut Vec<WalRecord>) -> Result<(), String
                 }
                 WalRecord::Entries { group, entries }
             }
+            TAG_REMOVE_GROUP => WalRecord::RemoveGroup { group },
             other => return Err(format!("unknown record tag {other}")),
         };
         out.push(record);

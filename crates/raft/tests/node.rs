@@ -197,3 +197,36 @@ fn malformed_peer_bytes_are_refused_whole() {
     assert!(h.nodes.get_mut(&1).unwrap().0.step(2, b"garbage").is_err());
     assert!(h.nodes.get_mut(&1).unwrap().0.step(2, &[]).is_err());
 }
+
+#[test]
+fn a_removed_group_stays_removed_across_restarts_and_recreation() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    let leader = h.leader(CATALOG).unwrap();
+    h.nodes
+        .get_mut(&leader)
+        .unwrap()
+        .0
+        .propose(CATALOG, b"before the drop".to_vec())
+        .unwrap();
+    h.run(3);
+    for id in 1..=3 {
+        h.nodes.get_mut(&id).unwrap().0.remove_group(CATALOG);
+    }
+    h.run(3);
+    for id in 1..=3 {
+        let (raft, _) = &h.nodes[&id];
+        assert_eq!(raft.group_ids(), vec![GroupId::CONTROL]);
+    }
+    // The control plane re-applying the catalog's creation after a restart
+    // must not bring the group back, and its old log records stay dead.
+    h.nodes.remove(&2);
+    h.start(2, &BTreeMap::new()).unwrap();
+    let (raft, _) = h.nodes.get_mut(&2).unwrap();
+    assert_eq!(raft.group_ids(), vec![GroupId::CONTROL]);
+    raft.create_group(CATALOG, &[1, 2, 3]).unwrap();
+    assert_eq!(raft.group_ids(), vec![GroupId::CONTROL]);
+    h.run(20);
+    assert!(h.leader(CATALOG).is_none());
+    assert!(h.leader(GroupId::CONTROL).is_some());
+}

@@ -78,7 +78,7 @@ impl LocalBackend {
 
 pub struct LocalSession {
     pub(crate) engine: EngineSession,
-    catalogs: Arc<Catalogs>,
+    pub(crate) catalogs: Arc<Catalogs>,
 }
 
 impl Session for LocalSession {

@@ -17,6 +17,7 @@ use duckraft_engine::control::ControlOutcome;
 use duckraft_engine::replica::Outcome;
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
+use duckraft_raft::GroupId;
 use duckraft_sql::access::{self, Access};
 use duckraft_sql::determinism::{self, PinContext, WriteClass};
 use duckraft_sql::lexer::{significant, tokenize};
@@ -49,6 +50,12 @@ impl Backend for ClusterBackend {
                 "this node is draining before shutdown; connect to another node",
             ));
         }
+        // A catalog is served only once this node runs its group, and a
+        // session stays with that group: after a DROP DATABASE and a new
+        // CREATE DATABASE of the same name, it never writes to the new one.
+        let group = self.replication.catalog_group(database).ok_or_else(|| {
+            PgError::fatal("3D000", format!("database \"{database}\" does not exist"))
+        })?;
         let inner = SharedSession::new(self.local.open_session(user, database)?);
         self.replication.tentatives.register(database, &inner);
         Ok(ClusterSession {
@@ -62,6 +69,7 @@ impl Backend for ClusterBackend {
             consistency: ReadConsistency::Linearizable,
             user: user.to_string(),
             database: database.to_string(),
+            group,
         })
     }
 }
@@ -76,6 +84,7 @@ pub struct ClusterSession {
     consistency: ReadConsistency,
     user: String,
     database: String,
+    group: GroupId,
 }
 
 /// `SET duckraft.read_consistency`.
@@ -112,13 +121,6 @@ fn static_code(code: &str) -> &'static str {
     leaked
 }
 
-fn not_replicated(what: &str) -> PgError {
-    PgError::new(
-        "0A000",
-        format!("{what} is not supported on a replicated catalog yet"),
-    )
-}
-
 fn answer_error(answer: Answer) -> PgError {
     match answer {
         Answer::NoLeader => PgError::new(
@@ -132,6 +134,7 @@ fn answer_error(answer: Answer) -> PgError {
         Answer::Degraded(reason) => {
             PgError::new("XX000", format!("this node is degraded: {reason}"))
         }
+        Answer::CatalogDropped => catalog_dropped(),
         Answer::Catalog(Outcome::Failed { sqlstate, message }) => {
             PgError::new(static_code(&sqlstate), message)
         }
@@ -148,6 +151,15 @@ fn affected_rows(answer: Answer) -> Result<u64, PgError> {
         Answer::Catalog(Outcome::Duplicate(first)) => affected_rows(Answer::Catalog(*first)),
         other => Err(answer_error(other)),
     }
+}
+
+/// What a session on a catalog that a replicated DROP DATABASE removed is
+/// told; PostgreSQL ends such sessions with the same code.
+fn catalog_dropped() -> PgError {
+    PgError::fatal(
+        "57P01",
+        "terminating connection because its database was dropped",
+    )
 }
 
 fn serialization_failure(message: &str) -> PgError {
@@ -257,6 +269,14 @@ fn expand_status_function(sql: &str, replication: &Replication) -> Option<String
 }
 
 impl ClusterSession {
+    /// Ends the session once its catalog was dropped.
+    fn check_catalog(&self) -> Result<(), PgError> {
+        if self.inner.lock().engine.catalog_dropped() {
+            return Err(catalog_dropped());
+        }
+        Ok(())
+    }
+
     fn next_id(&mut self) -> ProposalId {
         self.seq += 1;
         ProposalId {
@@ -270,7 +290,7 @@ impl ClusterSession {
         match self.consistency {
             ReadConsistency::Linearizable => {
                 self.replication
-                    .read_barrier(&self.database)
+                    .read_barrier(self.group)
                     .map_err(|answer| {
                         let mut error = match answer {
                             Answer::NoLeader => PgError::new(
@@ -344,7 +364,7 @@ impl ClusterSession {
         let access = access::statement_access(&pinned, true, kind == SqlKind::Ddl);
         let id = self.next_id();
         let answer = self.replication.propose_write(
-            &self.database,
+            self.group,
             id,
             WriteBatch::autocommit(
                 access.writes.into_iter().collect(),
@@ -443,6 +463,7 @@ impl ClusterSession {
 
 impl Session for ClusterSession {
     fn describe(&mut self, sql: &str, parameter_types: &[u32]) -> Result<Description, PgError> {
+        self.check_catalog()?;
         let expanded = expand_status_function(sql, &self.replication);
         let sql = expanded.as_deref().unwrap_or(sql);
         self.inner.lock().describe(sql, parameter_types)
@@ -454,6 +475,7 @@ impl Session for ClusterSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<QueryOutput, PgError> {
+        self.check_catalog()?;
         if kind == SqlKind::Other {
             if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
                 // Text DuckDB cannot parse gets DuckDB's syntax error (42601),
@@ -480,6 +502,7 @@ impl Session for ClusterSession {
     }
 
     fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError> {
+        self.check_catalog()?;
         self.read_point()?;
         let mut session = self.inner.lock();
         self.inner.clear_wound();
@@ -525,7 +548,7 @@ impl Session for ClusterSession {
             write_set: transaction.access.writes.into_iter().collect(),
             ops: transaction.ops,
         };
-        let answer = self.replication.propose_write(&self.database, id, batch);
+        let answer = self.replication.propose_write(self.group, id, batch);
         affected_rows(answer).map(|_| ())
     }
 
@@ -552,7 +575,7 @@ impl Session for ClusterSession {
         let Some(transaction) = &self.transaction else {
             let id = self.next_id();
             let answer = self.replication.propose_write(
-                &self.database,
+                self.group,
                 id,
                 WriteBatch::autocommit(Vec::new(), vec![WriteOp::Rows(batch)]),
             );
@@ -599,8 +622,55 @@ impl Session for ClusterSession {
         }
     }
 
-    fn drop_database(&mut self, _name: &str, _if_exists: bool) -> Result<(), PgError> {
-        Err(not_replicated("DROP DATABASE"))
+    /// Proposed through cp-metadata, like CREATE DATABASE. As in
+    /// PostgreSQL, the session's own database and one that other sessions
+    /// on this node use are refused; sessions on other nodes cannot be
+    /// asked in time, so the apply ends them there (57P01).
+    fn drop_database(&mut self, name: &str, if_exists: bool) -> Result<(), PgError> {
+        if self.transaction.is_some() {
+            return Err(PgError::new(
+                "25001",
+                "DROP DATABASE cannot run inside a transaction block",
+            ));
+        }
+        if name == self.database {
+            return Err(PgError::new(
+                "55006",
+                "cannot drop the currently open database",
+            ));
+        }
+        if self.replication.catalog_group(name).is_none() {
+            if if_exists {
+                return Ok(());
+            }
+            return Err(PgError::new(
+                "3D000",
+                format!("database \"{name}\" does not exist"),
+            ));
+        }
+        let catalogs = self.inner.lock().catalogs.clone();
+        catalogs.check_unused(name).map_err(pg_error)?;
+        let id = self.next_id();
+        let answer = self.replication.propose_control(
+            id,
+            ControlCommand::DropCatalog {
+                name: name.to_string(),
+            },
+        );
+        match answer {
+            Answer::Control(ControlOutcome::CatalogDropped { .. }) => Ok(()),
+            Answer::Control(ControlOutcome::Duplicate(first))
+                if matches!(*first, ControlOutcome::CatalogDropped { .. }) =>
+            {
+                Ok(())
+            }
+            Answer::Control(ControlOutcome::Failed { sqlstate, .. })
+                if if_exists && sqlstate == "3D000" =>
+            {
+                Ok(())
+            }
+            other => Err(answer_error(other)),
+        }
     }
 
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError> {

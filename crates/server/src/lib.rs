@@ -7,8 +7,12 @@
 //!    generated into `<data-dir>/initial-password`);
 //! 3. bind the PostgreSQL listener and serve until SIGTERM/SIGINT.
 //!
+//! A single node is a one-voter cluster ([`start`]): the same sessions,
+//! Raft log and apply path as a member of a larger one ([`start_cluster`]).
+//!
 //! Shutdown order: stop accepting; tell idle sessions to close; wait for
-//! in-flight sessions up to the grace period; checkpoint every catalog.
+//! in-flight sessions up to the grace period; stop the replication thread;
+//! checkpoint every catalog.
 
 pub mod backend;
 pub mod cluster;
@@ -167,11 +171,37 @@ pub fn prepare(config: &ServerConfig) -> anyhow::Result<(Arc<LocalBackend>, Star
     Ok((backend, report))
 }
 
-/// Binds the listener and starts serving the local engine in the background.
-pub async fn start(config: ServerConfig, backend: Arc<LocalBackend>) -> anyhow::Result<Server> {
-    let catalogs = backend.catalogs.clone();
-    start_with(config, backend, catalogs).await
+/// Starts a single node: a one-voter cluster on the same code path as a
+/// cluster member (writes go through its Raft log), without peers, without
+/// mTLS and with the status endpoint only if `http_listen` is given.
+pub async fn start(
+    config: ServerConfig,
+    backend: Arc<LocalBackend>,
+    http_listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<ClusterMember> {
+    let options = ClusterOptions {
+        node_id: SINGLE_NODE.to_string(),
+        peers: std::collections::BTreeMap::from([(SINGLE_NODE.to_string(), String::new())]),
+        peering: None,
+        http_listen,
+        tick: Duration::from_millis(100),
+    };
+    start_cluster(config, options, backend).await
 }
+
+/// Serves the local engine directly, without Raft: the single-DuckDB
+/// reference that tests hold the replicated contract to. The binary never
+/// serves this; a single node is [`start`].
+pub async fn start_reference(
+    config: ServerConfig,
+    backend: Arc<LocalBackend>,
+) -> anyhow::Result<Server> {
+    let catalogs = backend.catalogs.clone();
+    start_with(config, backend, catalogs, Box::new(|| {})).await
+}
+
+/// The member name of a single node.
+pub const SINGLE_NODE: &str = "local";
 
 /// Where a cluster member listens and who its peers are.
 #[derive(Clone, Debug)]
@@ -179,19 +209,27 @@ pub struct ClusterOptions {
     pub node_id: String,
     /// Every member, this node included: name -> "host:port" of its peer listener.
     pub peers: std::collections::BTreeMap<String, String>,
-    pub peer_listen: std::net::SocketAddr,
-    pub http_listen: std::net::SocketAddr,
-    pub tls_dir: std::path::PathBuf,
+    /// The peer transport; `None` only for a one-voter cluster.
+    pub peering: Option<Peering>,
+    /// The HTTP status endpoint; required with peers.
+    pub http_listen: Option<std::net::SocketAddr>,
     pub tick: Duration,
 }
 
+/// The mutually authenticated peer transport's listener and certificates.
+#[derive(Clone, Debug)]
+pub struct Peering {
+    pub peer_listen: std::net::SocketAddr,
+    pub tls_dir: std::path::PathBuf,
+}
+
 /// A running cluster member: the PostgreSQL server plus the replication
-/// handle and the status endpoint's address.
+/// handle and the addresses of its other listeners.
 pub struct ClusterMember {
     pub server: Server,
     pub replication: replication::Replication,
-    pub http_address: std::net::SocketAddr,
-    pub peer_address: std::net::SocketAddr,
+    pub http_address: Option<std::net::SocketAddr>,
+    pub peer_address: Option<std::net::SocketAddr>,
 }
 
 /// Starts the peer transport, recovers the replication core, serves the
@@ -202,25 +240,33 @@ pub async fn start_cluster(
     local: Arc<LocalBackend>,
 ) -> anyhow::Result<ClusterMember> {
     use duckraft_transport::{TlsMaterial, Transport, TransportConfig};
-    let tls = TlsMaterial::load(&options.tls_dir, &options.node_id)
-        .with_context(|| format!("loading TLS material from {}", options.tls_dir.display()))?;
-    let (inbound_tx, mut inbound) = tokio::sync::mpsc::channel(4096);
-    let transport = Transport::start(
-        TransportConfig::new(
-            options.node_id.clone(),
-            options.peer_listen,
-            options.peers.clone(),
-            tls,
-        ),
-        inbound_tx,
-    )
-    .await
-    .context("starting the peer transport")?;
     let mut members: Vec<String> = options.peers.keys().cloned().collect();
     if !members.contains(&options.node_id) {
         members.push(options.node_id.clone());
         members.sort();
     }
+    let transport = match &options.peering {
+        Some(peering) => {
+            let tls = TlsMaterial::load(&peering.tls_dir, &options.node_id).with_context(|| {
+                format!("loading TLS material from {}", peering.tls_dir.display())
+            })?;
+            let (inbound_tx, inbound) = tokio::sync::mpsc::channel(4096);
+            let transport = Transport::start(
+                TransportConfig::new(
+                    options.node_id.clone(),
+                    peering.peer_listen,
+                    options.peers.clone(),
+                    tls,
+                ),
+                inbound_tx,
+            )
+            .await
+            .context("starting the peer transport")?;
+            Some((transport, inbound))
+        }
+        None if members.len() == 1 => None,
+        None => anyhow::bail!("a cluster with peers needs the mTLS peer transport"),
+    };
     let replication_config = replication::ReplicationConfig {
         membership: replication::Membership {
             node: options.node_id.clone(),
@@ -231,34 +277,49 @@ pub async fn start_cluster(
         election_tick: 10,
         heartbeat_tick: 2,
     };
-    let sender = transport.clone();
+    let send: replication::PeerSender = match &transport {
+        Some((transport, _)) => {
+            let sender = transport.clone();
+            Box::new(move |to: &str, bytes: Vec<u8>| sender.send(to, bytes.into()))
+        }
+        // A one-voter group never sends.
+        None => Box::new(|_: &str, _: Vec<u8>| {}),
+    };
     let catalogs = local.catalogs.clone();
     let replication = tokio::task::spawn_blocking(move || {
-        replication::Replication::start(
-            replication_config,
-            catalogs,
-            Box::new(move |to: &str, bytes: Vec<u8>| sender.send(to, bytes.into())),
-        )
+        replication::Replication::start(replication_config, catalogs, send)
     })
     .await??;
-    let deliver = replication.clone();
-    tokio::spawn(async move {
-        while let Some((from, bytes)) = inbound.recv().await {
-            deliver.deliver(from, bytes.to_vec());
-        }
+    let transport = transport.map(|(transport, mut inbound)| {
+        let deliver = replication.clone();
+        tokio::spawn(async move {
+            while let Some((from, bytes)) = inbound.recv().await {
+                deliver.deliver(from, bytes.to_vec());
+            }
+        });
+        transport
     });
-    let http_address =
-        status::serve(options.http_listen, replication.clone(), transport.clone()).await?;
+    let http_address = match options.http_listen {
+        Some(listen) => Some(status::serve(listen, replication.clone(), transport.clone()).await?),
+        None => None,
+    };
     let backend = Arc::new(cluster::ClusterBackend {
         local: local.clone(),
         replication: replication.clone(),
     });
-    let server = start_with(config, backend, local.catalogs.clone()).await?;
+    let stopping = replication.clone();
+    let server = start_with(
+        config,
+        backend,
+        local.catalogs.clone(),
+        Box::new(move || stopping.stop()),
+    )
+    .await?;
     Ok(ClusterMember {
         server,
         replication,
         http_address,
-        peer_address: transport.local_addr(),
+        peer_address: transport.map(|t| t.local_addr()),
     })
 }
 
@@ -266,6 +327,7 @@ async fn start_with<B: duckraft_pgwire::Backend>(
     config: ServerConfig,
     backend: Arc<B>,
     catalogs: Arc<Catalogs>,
+    stop_replication: Box<dyn FnOnce() + Send>,
 ) -> anyhow::Result<Server> {
     let tls = load_tls(&config)?;
     let listener = TcpListener::bind(config.pg_listen)
@@ -295,6 +357,7 @@ async fn start_with<B: duckraft_pgwire::Backend>(
         context,
         config,
         catalogs,
+        stop_replication,
         shutdown_rx,
     ));
     Ok(Server {
@@ -309,6 +372,7 @@ async fn accept_loop<B: duckraft_pgwire::Backend>(
     context: Arc<ConnectionContext<B>>,
     config: ServerConfig,
     catalogs: Arc<Catalogs>,
+    stop_replication: Box<dyn FnOnce() + Send>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let slots = Arc::new(Semaphore::new(config.max_connections));
@@ -360,12 +424,16 @@ async fn accept_loop<B: duckraft_pgwire::Backend>(
         connections.abort_all();
         while connections.join_next().await.is_some() {}
     }
-    tokio::task::spawn_blocking(move || catalogs.checkpoint_all())
-        .await?
-        .map_err(|e| {
-            error!(error = %e, "checkpoint at shutdown failed");
-            anyhow::Error::msg(e)
-        })?;
+    // The apply thread closes its connections before the checkpoint.
+    tokio::task::spawn_blocking(move || {
+        stop_replication();
+        catalogs.checkpoint_all()
+    })
+    .await?
+    .map_err(|e| {
+        error!(error = %e, "checkpoint at shutdown failed");
+        anyhow::Error::msg(e)
+    })?;
     info!("shutdown complete");
     Ok(())
 }

@@ -86,6 +86,9 @@ pub enum Answer {
     Unknown,
     /// The node or group cannot guarantee correctness.
     Degraded(String),
+    /// The catalog was dropped (a replicated DROP DATABASE) before this
+    /// write or read completed; the write never took effect.
+    CatalogDropped,
 }
 
 enum Input {
@@ -106,6 +109,8 @@ enum Input {
     },
     StateHashes(Sender<BTreeMap<String, CatalogHash>>),
     Drain,
+    /// Shutdown: the driver returns and closes its connections.
+    Stop,
 }
 
 /// Where a read barrier's answer goes.
@@ -198,6 +203,7 @@ impl NodeReport {
 #[derive(Clone)]
 pub struct Replication {
     inputs: Sender<Input>,
+    driver: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
     pub tentatives: Arc<Tentatives>,
@@ -240,16 +246,27 @@ impl Replication {
             catalog_groups.clone(),
             tentatives.clone(),
         )?;
-        std::thread::Builder::new()
+        let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
             .spawn(move || driver.run(rx, config.tick))
             .context("cannot start the replication thread")?;
         Ok(Replication {
             inputs,
+            driver: Arc::new(Mutex::new(Some(driver))),
             report,
             catalog_groups,
             tentatives,
         })
+    }
+
+    /// Stops the driver thread and waits until it closed the log and its
+    /// DuckDB connections. Blocking; later proposals answer `Degraded`.
+    pub fn stop(&self) {
+        let _ = self.inputs.send(Input::Stop);
+        let handle = self.driver.lock().expect("driver lock").take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
     }
 
     /// A payload from an authenticated peer.
@@ -292,22 +309,14 @@ impl Replication {
             .unwrap_or(Answer::Unknown)
     }
 
-    pub fn propose_write(&self, catalog: &str, id: ProposalId, batch: WriteBatch) -> Answer {
-        match self.catalog_group(catalog) {
-            Some(group) => self.propose(group, id, Command::Catalog(batch)),
-            None => Answer::Degraded(format!("catalog \"{catalog}\" has no replication group")),
-        }
+    pub fn propose_write(&self, group: GroupId, id: ProposalId, batch: WriteBatch) -> Answer {
+        self.propose(group, id, Command::Catalog(batch))
     }
 
     /// Blocks until this node has applied every entry of `catalog`'s group
     /// that was committed when this call began (linearizable reads). New
     /// requests that arrive while a round is in flight share the next one.
-    pub fn read_barrier(&self, catalog: &str) -> Result<(), Answer> {
-        let Some(group) = self.catalog_group(catalog) else {
-            return Err(Answer::Degraded(format!(
-                "catalog \"{catalog}\" has no replication group"
-            )));
-        };
+    pub fn read_barrier(&self, group: GroupId) -> Result<(), Answer> {
         let (reply, answer) = mpsc::channel();
         if self
             .inputs
@@ -359,6 +368,7 @@ struct Driver {
     catalog_groups: CatalogGroups,
     degraded: Option<String>,
     draining: bool,
+    stopped: bool,
     counters: NodeReport,
     last_terms: BTreeMap<GroupId, u64>,
     tentatives: Arc<Tentatives>,
@@ -397,9 +407,10 @@ impl Driver {
         for (name, group) in control.catalogs() {
             groups.push((name.clone(), GroupId(*group)));
         }
+        remove_leftover_catalogs(&catalogs, &groups)?;
         let mut replicas = BTreeMap::new();
         for (name, group) in &groups {
-            let replica = open_replica(&catalogs, name)?;
+            let replica = open_bound_replica(&catalogs, name, *group)?;
             applied.insert(*group, replica.applied_index());
             replicas.insert(*group, replica);
             names.insert(*group, name.clone());
@@ -413,6 +424,14 @@ impl Driver {
         raft.create_group(GroupId::CONTROL, &voters)?;
         for (_, group) in &groups {
             raft.create_group(*group, &voters)?;
+        }
+        // A crash after cp-metadata applied a DROP DATABASE but before the
+        // group's removal reached the Raft log leaves the group behind.
+        for group in raft.group_ids() {
+            if group != GroupId::CONTROL && !groups.iter().any(|(_, g)| *g == group) {
+                warn!(%group, "removing the group of a dropped catalog left by a crash");
+                raft.remove_group(group);
+            }
         }
         *catalog_groups.lock().expect("catalog lock") = groups.into_iter().collect();
         info!(
@@ -435,6 +454,7 @@ impl Driver {
             catalog_groups,
             degraded: None,
             draining: false,
+            stopped: false,
             counters: NodeReport::default(),
             last_terms: BTreeMap::new(),
             tentatives,
@@ -457,6 +477,10 @@ impl Driver {
             // Everything queued joins this round (and its one fsync).
             while let Ok(input) = rx.try_recv() {
                 self.handle(input);
+            }
+            if self.stopped {
+                info!("replication stopped");
+                return;
             }
             if Instant::now() >= next_tick {
                 next_tick += tick;
@@ -501,6 +525,10 @@ impl Driver {
                     let _ = reply.send(Answer::Degraded(reason.clone()));
                     return;
                 }
+                if let Some(dropped) = self.dropped_answer(group) {
+                    let _ = reply.send(dropped);
+                    return;
+                }
                 let id = envelope.id.expect("sessions always send a proposal id");
                 let now = Instant::now();
                 let mut waiter = Waiter {
@@ -520,6 +548,10 @@ impl Driver {
                     let _ = reply.send(Err(Answer::Degraded(reason.clone())));
                     return;
                 }
+                if let Some(dropped) = self.dropped_answer(group) {
+                    let _ = reply.send(Err(dropped));
+                    return;
+                }
                 self.queued_reads.entry(group).or_default().push(reply);
             }
             Input::StateHashes(reply) => {
@@ -536,6 +568,7 @@ impl Driver {
                 }
                 let _ = reply.send(hashes);
             }
+            Input::Stop => self.stopped = true,
             Input::Drain => {
                 info!("draining: handing off leadership and refusing new sessions");
                 self.draining = true;
@@ -782,18 +815,13 @@ impl Driver {
             ControlOutcome::Duplicate(_) => return,
             other => other,
         };
+        if let ControlOutcome::CatalogDropped { name, group } = outcome {
+            self.drop_catalog(name, GroupId(*group));
+            return;
+        }
         if let ControlOutcome::CatalogCreated { name, group } = outcome {
             let group = GroupId(*group);
-            let opened = self
-                .catalogs
-                .create(name)
-                .or_else(|e| match self.catalogs.open(name) {
-                    Ok(_) => Ok(()),
-                    Err(_) => Err(e),
-                })
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .and_then(|_| open_replica(&self.catalogs, name));
-            match opened {
+            match open_bound_replica(&self.catalogs, name, group) {
                 Ok(replica) => {
                     self.replicas.insert(group, replica);
                     self.names.insert(group, name.clone());
@@ -808,6 +836,62 @@ impl Driver {
                 }
                 Err(e) => self.degrade(format!("cannot create catalog \"{name}\": {e}")),
             }
+        }
+    }
+
+    /// A catalog group this node no longer runs was dropped (sessions only
+    /// open on catalogs whose group exists).
+    fn dropped_answer(&self, group: GroupId) -> Option<Answer> {
+        (group != GroupId::CONTROL && !self.names.contains_key(&group))
+            .then_some(Answer::CatalogDropped)
+    }
+
+    /// Applies a replicated DROP DATABASE to this node: the group leaves
+    /// Raft, pending writes and reads of the catalog are answered, sessions
+    /// using it end, and its files go.
+    fn drop_catalog(&mut self, name: &str, group: GroupId) {
+        self.catalog_groups
+            .lock()
+            .expect("catalog lock")
+            .remove(name);
+        self.tentatives.wound_all(name);
+        self.replicas.remove(&group);
+        self.names.remove(&group);
+        self.raft.remove_group(group);
+        let ids: Vec<ProposalId> = self
+            .waiters
+            .iter()
+            .filter(|(_, w)| w.group == group)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.answer(id, Answer::CatalogDropped);
+        }
+        for reply in self.queued_reads.remove(&group).unwrap_or_default() {
+            let _ = reply.send(Err(Answer::CatalogDropped));
+        }
+        let firsts: Vec<u64> = self
+            .reads_in_flight
+            .iter()
+            .filter(|(_, w)| w.group == group)
+            .map(|(first, _)| *first)
+            .collect();
+        for first in firsts {
+            let waiters = self.reads_in_flight.remove(&first).expect("listed");
+            for reply in waiters.replies {
+                let _ = reply.send(Err(Answer::CatalogDropped));
+            }
+        }
+        let (gone, kept) = std::mem::take(&mut self.reads_awaiting_apply)
+            .into_iter()
+            .partition(|(g, _, _)| *g == group);
+        self.reads_awaiting_apply = kept;
+        for (_, _, reply) in gone {
+            let _ = reply.send(Err(Answer::CatalogDropped));
+        }
+        match self.catalogs.drop_replicated(name) {
+            Ok(()) => info!(catalog = %name, %group, "dropped catalog and its group"),
+            Err(e) => self.degrade(format!("cannot drop catalog \"{name}\": {e}")),
         }
     }
 
@@ -885,6 +969,62 @@ fn open_control(data_dir: &Path) -> anyhow::Result<ControlPlane> {
         .with_context(|| format!("cannot open {}", path.display()))?;
     conn.execute_batch("SET threads = 1")?;
     ControlPlane::open(conn).map_err(|e| anyhow::anyhow!("cp-metadata: {e}"))
+}
+
+/// Opens the replica of `name` for `group`, creating its file if it is
+/// missing (a crash right after cp-metadata applied its creation). A file
+/// bound to another group is a leftover of a dropped catalog of the same
+/// name and is replaced by an empty one.
+fn open_bound_replica(catalogs: &Catalogs, name: &str, group: GroupId) -> anyhow::Result<Replica> {
+    if !catalogs.exists(name) {
+        catalogs
+            .create(name)
+            .map_err(|e| anyhow::anyhow!("cannot create catalog \"{name}\": {e}"))?;
+    }
+    let mut replica = open_replica(catalogs, name)?;
+    let bound = replica
+        .bound_group()
+        .map_err(|e| anyhow::anyhow!("catalog \"{name}\": {e}"))?;
+    if bound.is_some_and(|bound| bound != group.0) {
+        warn!(catalog = %name, %group, stale = ?bound, "replacing the file of a dropped catalog of the same name");
+        drop(replica);
+        catalogs
+            .drop_replicated(name)
+            .and_then(|()| catalogs.create(name))
+            .map_err(|e| anyhow::anyhow!("cannot replace catalog \"{name}\": {e}"))?;
+        replica = open_replica(catalogs, name)?;
+    }
+    replica
+        .bind_group(group.0)
+        .map_err(|e| anyhow::anyhow!("catalog \"{name}\": {e}"))?;
+    Ok(replica)
+}
+
+/// Removes catalog files that belonged to a replicated group cp-metadata no
+/// longer lists (a crash during a DROP DATABASE). Files never bound to a
+/// group are left alone, and are not served (sessions need a group).
+fn remove_leftover_catalogs(
+    catalogs: &Catalogs,
+    groups: &[(String, GroupId)],
+) -> anyhow::Result<()> {
+    let names = catalogs.names().map_err(|e| anyhow::anyhow!("{e}"))?;
+    for name in names {
+        if groups.iter().any(|(listed, _)| *listed == name) {
+            continue;
+        }
+        let bound = open_replica(catalogs, &name)?
+            .bound_group()
+            .map_err(|e| anyhow::anyhow!("catalog \"{name}\": {e}"))?;
+        if let Some(group) = bound {
+            warn!(catalog = %name, group, "removing the file of a dropped catalog left by a crash");
+            catalogs
+                .drop_replicated(&name)
+                .map_err(|e| anyhow::anyhow!("cannot remove catalog \"{name}\": {e}"))?;
+        } else {
+            warn!(catalog = %name, "catalog file not in cp-metadata: not served by this cluster member");
+        }
+    }
+    Ok(())
 }
 
 fn open_replica(catalogs: &Catalogs, name: &str) -> anyhow::Result<Replica> {

@@ -19,7 +19,7 @@ const MAX_REQUEST_BYTES: usize = 8 * 1024;
 pub async fn serve(
     listen: SocketAddr,
     replication: Replication,
-    transport: Transport,
+    transport: Option<Transport>,
 ) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(listen)
         .await
@@ -49,7 +49,7 @@ pub async fn serve(
 async fn respond(
     mut stream: TcpStream,
     replication: Replication,
-    transport: Transport,
+    transport: Option<Transport>,
 ) -> std::io::Result<()> {
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
@@ -97,7 +97,7 @@ async fn respond(
 fn route(
     path: &str,
     replication: &Replication,
-    transport: &Transport,
+    transport: &Option<Transport>,
 ) -> (u16, &'static str, String) {
     let report = replication.report();
     match path {
@@ -110,12 +110,11 @@ fn route(
             let mut value = serde_json::to_value(&report).unwrap_or_default();
             let peers = serde_json::to_value(
                 transport
-                    .stats()
-                    .peers
                     .iter()
+                    .flat_map(|t| t.stats().peers)
                     .map(|(name, s)| {
                         (
-                            name.clone(),
+                            name,
                             serde_json::json!({
                                 "connected": s.connected,
                                 "sent": s.sent,
@@ -149,7 +148,8 @@ fn route(
     }
 }
 
-fn metrics(report: &NodeReport, transport: &Transport) -> String {
+/// `transport` is `None` on a one-voter cluster, which has no peers.
+fn metrics(report: &NodeReport, transport: &Option<Transport>) -> String {
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, value: f64| {
         let _ = writeln!(
@@ -214,7 +214,8 @@ fn metrics(report: &NodeReport, transport: &Transport) -> String {
         );
     }
     let _ = writeln!(out, "# HELP duckraft_peer_rtt_seconds Last measured round trip to a peer.\n# TYPE duckraft_peer_rtt_seconds gauge");
-    for (peer, stats) in transport.stats().peers {
+    let peers = transport.iter().flat_map(|t| t.stats().peers);
+    for (peer, stats) in peers {
         if let Some(rtt) = stats.rtt_micros {
             let _ = writeln!(
                 out,

@@ -34,7 +34,10 @@ impl TestServer {
         })
         .await
         .unwrap();
-        let server = duckraft_server::start(config, backend).await.unwrap();
+        let server = duckraft_server::start(config, backend, None)
+            .await
+            .unwrap()
+            .server;
         let port = server.pg_address.port();
         TestServer {
             server: Some(server),

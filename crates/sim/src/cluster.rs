@@ -15,13 +15,28 @@ use rand_chacha::ChaCha8Rng;
 use crate::check::{self, Observations, TraceItem};
 use crate::disk::SimDisk;
 use crate::net::{Net, NetConfig};
-use crate::workload::{self, Client, History, Op, Verdict, Waiting};
-use crate::{SeedReport, SimConfig};
+use crate::workload::{self, Client, Frontier, History, Op, Verdict, Waiting};
+use crate::{FaultCounts, SeedReport, SimConfig};
+
+mod reads;
 
 const EVENT_LOG_LEN: usize = 400;
 /// After healing, clients keep writing this long (so liveness is exercised),
 /// then stop so the cluster can converge.
 const POST_HEAL_WRITES_US: u64 = 1_500_000;
+/// A node's tick before clock drift.
+const TICK_US: u64 = 10_000;
+/// Out of ten client steps, this many are reads (the rest propose writes).
+const READS_PER_TEN_STEPS: u32 = 3;
+/// Nodes a seed may lose for good to disk damage. A majority must survive
+/// with a spare vote: with five nodes, losing two leaves a bare majority
+/// that needs every vote, and with election-storm timeouts (close to the
+/// fsync latency) it may not elect a leader within the liveness window.
+const LOST_NODES_MAX: usize = 1;
+const _: () = assert!(
+    3 - LOST_NODES_MAX > 3 / 2,
+    "a 3-node cluster keeps a majority"
+);
 
 #[derive(Debug)]
 enum Event {
@@ -58,11 +73,28 @@ struct Node {
     degraded: Option<String>,
     control: ControlPlane,
     replicas: BTreeMap<GroupId, Replica>,
-    /// Read connections to each catalog, for the checkers.
+    /// Read connections to each catalog, for sessions' reads and the checkers.
     readers: BTreeMap<GroupId, duckdb::Connection>,
+    /// A read connection to the control plane's database (its user table).
+    control_reader: duckdb::Connection,
     tick_us: u64,
     paused_until: u64,
     raft_config: NodeConfig,
+    /// When the node refused to start after an injected disk fault. It must
+    /// never take part again: what it looked like then, to compare at the end.
+    fail_closed: Option<FailClosed>,
+    /// ReadIndex request contexts; never reused, so an answer to a previous
+    /// incarnation's request matches nothing.
+    next_read_context: u64,
+    /// Contexts this node asked for while it led the group, with its term:
+    /// raft-rs answers those itself, so no message shows the term.
+    leader_read_contexts: BTreeMap<u64, u64>,
+}
+
+struct FailClosed {
+    at: u64,
+    applied: Vec<(GroupId, u64)>,
+    disk_bytes: usize,
 }
 
 pub struct Sim {
@@ -92,6 +124,19 @@ pub struct Sim {
     chaos: bool,
     healed_at: Option<u64>,
     log: VecDeque<String>,
+    /// Per catalog, the newest index a linearizable read must reflect: the
+    /// effect of every acknowledged write and the state of every completed
+    /// linearizable read so far.
+    frontier: BTreeMap<GroupId, Frontier>,
+    /// The index at which each proposal first took effect (or failed).
+    effect_index: BTreeMap<ProposalId, u64>,
+    /// Per node and catalog, the applied index of the last read served.
+    last_read: BTreeMap<(NodeId, GroupId), u64>,
+    /// Chances (per mille, per restart of a crashed node) of an I/O error
+    /// while the log is recovered, and of a flipped bit in synced log data.
+    read_error_per_mille: u32,
+    bit_flip_per_mille: u32,
+    faults: FaultCounts,
 }
 
 fn voters(n: usize) -> Vec<NodeId> {
@@ -133,6 +178,18 @@ impl Sim {
         // proposal id commits twice and dedup has to answer.
         let client_timeout_us = [30_000, 60_000, 300_000, 800_000, 1_500_000][rng.gen_range(0..5)];
         let vote_crash_per_mille = [0, 200, 500][rng.gen_range(0..3)];
+        // Disk damage found at restart: two seeds in five may see each kind.
+        let mut read_error_per_mille = [0, 0, 0, 30, 100][rng.gen_range(0..5)];
+        let mut bit_flip_per_mille = [0, 0, 0, 30, 100][rng.gen_range(0..5)];
+        // A lost node takes the spare vote away. The survivors must still
+        // elect a leader, so only where the shortest election timeout
+        // (clock drift included) outlasts two of the slowest fsyncs: the
+        // batch in flight, then the one holding the vote.
+        let election_timeout_min_us = election_tick as u64 * TICK_US * 90 / 100;
+        if election_timeout_min_us <= 2 * fsync_us.1 {
+            read_error_per_mille = 0;
+            bit_flip_per_mille = 0;
+        }
         let mut sim = Sim {
             rng,
             now: 0,
@@ -164,6 +221,12 @@ impl Sim {
             chaos: true,
             healed_at: None,
             log: VecDeque::new(),
+            frontier: BTreeMap::new(),
+            effect_index: BTreeMap::new(),
+            last_read: BTreeMap::new(),
+            read_error_per_mille,
+            bit_flip_per_mille,
+            faults: FaultCounts::default(),
             config,
         };
         let n = sim.config.nodes;
@@ -172,8 +235,10 @@ impl Sim {
             raft_config.election_tick = election_tick;
             raft_config.heartbeat_tick = heartbeat_tick;
             raft_config.bugs = sim.config.injection.raft;
+            let control_conn = memory_duckdb();
+            let control_reader = control_conn.try_clone().expect("DuckDB connection clones");
             let mut control =
-                ControlPlane::open(memory_duckdb()).expect("control plane opens on DuckDB");
+                ControlPlane::open(control_conn).expect("control plane opens on DuckDB");
             control.set_dedup(!sim.config.injection.skip_dedup);
             let node = Node {
                 id,
@@ -184,13 +249,17 @@ impl Sim {
                 control,
                 replicas: BTreeMap::new(),
                 readers: BTreeMap::new(),
+                control_reader,
+                fail_closed: None,
+                next_read_context: 1,
+                leader_read_contexts: BTreeMap::new(),
                 // Clock drift: each node's tick runs a little fast or slow.
-                tick_us: 10_000 * sim.rng.gen_range(90..=110) / 100,
+                tick_us: TICK_US * sim.rng.gen_range(90..=110) / 100,
                 paused_until: 0,
                 raft_config,
             };
             sim.nodes.insert(id, node);
-            sim.start_node(id);
+            sim.start_node(id, None);
             let phase = sim.rng.gen_range(0..10_000);
             sim.schedule(phase, Event::Tick(id));
         }
@@ -202,6 +271,8 @@ impl Sim {
                 node,
                 seq: 0,
                 waiting: None,
+                reading: None,
+                own_write_index: BTreeMap::new(),
                 wake: 0,
             };
             sim.next_client_id += 1;
@@ -309,6 +380,16 @@ impl Sim {
                     );
                     return;
                 }
+                if let Some(gone) = &self.nodes[&from].fail_closed {
+                    if sent_at >= gone.at {
+                        self.obs.fail(format!(
+                            "FailClosed: node {from} failed closed at {:.3}ms but sent a message at {:.3}ms",
+                            gone.at as f64 / 1000.0,
+                            sent_at as f64 / 1000.0
+                        ));
+                        return;
+                    }
+                }
                 let node = self.nodes.get_mut(&to).expect("node");
                 if let Some(running) = node.running.as_mut() {
                     if let Err(e) = running.raft.step(from, &bytes) {
@@ -360,6 +441,12 @@ impl Sim {
         loop {
             let node = self.nodes.get_mut(&id).expect("node");
             let incarnation = node.incarnation;
+            if node.fail_closed.is_some() && node.running.is_some() {
+                self.obs.fail(format!(
+                    "FailClosed: node {id} failed closed but is running again"
+                ));
+                return;
+            }
             let Some(running) = node.running.as_mut() else {
                 return;
             };
@@ -384,10 +471,16 @@ impl Sim {
             }
             let mut voting = false;
             for (to, bytes) in out.messages {
-                for vote in votes(&bytes) {
-                    voting = true;
-                    if let Vote::Granted { group, term } = vote {
-                        self.obs.vote(group, term, id, to);
+                for seen in inspect(&bytes) {
+                    match seen {
+                        Seen::VoteRequested => voting = true,
+                        Seen::VoteGranted { group, term } => {
+                            voting = true;
+                            self.obs.vote(group, term, id, to);
+                        }
+                        Seen::ReadIndexAnswered { group, term, index } => {
+                            self.obs.read_index_claim(group, term, index, id);
+                        }
                     }
                 }
                 let delays = self.net.route(id, to, &mut self.rng);
@@ -429,6 +522,10 @@ impl Sim {
                     return;
                 }
             }
+            for (group, state) in out.read_states {
+                self.on_read_state(id, group, &state.request_ctx, state.index);
+            }
+            self.answer_reads(id);
         }
         self.observe_leaders(id);
     }
@@ -491,8 +588,11 @@ impl Sim {
         };
         match replica.apply(&committed) {
             Ok(outcomes) => {
-                for (_, pid, outcome) in outcomes {
+                for (index, pid, outcome) in outcomes {
                     if let Some(pid) = pid {
+                        if !matches!(outcome, Outcome::Duplicate(_)) {
+                            self.effect_index.entry(pid).or_insert(index);
+                        }
                         self.ack(id, pid, verdict_of(&outcome));
                     }
                 }
@@ -554,16 +654,81 @@ impl Sim {
         self.obs.fail(format!("node {id} degraded: {reason}"));
     }
 
-    fn start_node(&mut self, id: NodeId) {
+    /// The node refused to start because its disk was damaged on purpose:
+    /// the expected outcome. It stays down for the rest of the run, and
+    /// what it looked like now is compared at the end (it must not change).
+    fn fail_closed(&mut self, id: NodeId, reason: String) {
+        self.note(format!("node {id} FAILS CLOSED: {reason}"));
+        self.faults.fail_closed_nodes += 1;
+        let now = self.now;
+        let node = self.nodes.get_mut(&id).expect("node");
+        node.running = None;
+        node.degraded = Some(reason);
+        node.incarnation += 1;
+        node.leader_read_contexts.clear();
+        let mut applied = vec![(GroupId::CONTROL, node.control.applied_index())];
+        applied.extend(node.replicas.iter().map(|(g, r)| (*g, r.applied_index())));
+        node.fail_closed = Some(FailClosed {
+            at: now,
+            applied,
+            disk_bytes: node.disk.bytes(),
+        });
+        for c in 0..self.clients.len() {
+            if self.clients[c].node == id {
+                self.reconnect(c);
+            }
+        }
+    }
+
+    /// BUGGIFY at restart: maybe damage the crashed node's disk. Returns
+    /// what was done; the log must then refuse to open.
+    fn damage_disk(&mut self, id: NodeId) -> Option<String> {
+        let lost = self
+            .nodes
+            .values()
+            .filter(|n| n.fail_closed.is_some())
+            .count();
+        if lost >= LOST_NODES_MAX {
+            return None;
+        }
+        let disk = self.nodes[&id].disk.clone();
+        if disk.bytes() == 0 {
+            return None;
+        }
+        if self.read_error_per_mille > 0 && self.rng.gen_range(0..1000) < self.read_error_per_mille
+        {
+            disk.fail_next_read();
+            self.faults.disk_read_errors += 1;
+            return Some("an I/O error on the first log read".into());
+        }
+        if self.bit_flip_per_mille > 0 && self.rng.gen_range(0..1000) < self.bit_flip_per_mille {
+            let at = disk.flip_synced_bit(&mut self.rng)?;
+            self.faults.bit_flips += 1;
+            return Some(format!("a flipped bit in synced log data ({at})"));
+        }
+        None
+    }
+
+    fn start_node(&mut self, id: NodeId, damage: Option<String>) {
         let node = self.nodes.get_mut(&id).expect("node");
         let (wal, recovered) = match Wal::open(node.disk.clone(), DEFAULT_SEGMENT_BYTES) {
             Ok(opened) => opened,
             Err(e) => {
                 let reason = format!("log recovery refused: {e}");
-                self.degrade(id, reason);
+                match damage {
+                    Some(damage) => self.fail_closed(id, format!("after {damage}: {reason}")),
+                    None => self.degrade(id, reason),
+                }
                 return;
             }
         };
+        if let Some(damage) = damage {
+            self.obs.fail(format!(
+                "FailClosed: node {id} recovered its log after {damage} (torn tail cut: {:?})",
+                recovered.torn_tail
+            ));
+            return;
+        }
         let torn = recovered.torn_tail.clone();
         let mut applied = BTreeMap::new();
         applied.insert(GroupId::CONTROL, node.control.applied_index());
@@ -608,7 +773,8 @@ impl Sim {
             return;
         }
         self.note(format!("node {id} restarts"));
-        self.start_node(id);
+        let damage = self.damage_disk(id);
+        self.start_node(id, damage);
         self.drive(id);
     }
 
@@ -620,6 +786,7 @@ impl Sim {
         }
         node.running = None;
         node.incarnation += 1;
+        node.leader_read_contexts.clear();
         node.disk.crash(&mut self.rng, torn);
         self.note(format!("node {id} crashes (torn writes: {torn})"));
         // Sessions on the crashed node die; their pending writes are unknown.
@@ -718,16 +885,30 @@ impl Sim {
                 self.setup.push_front(waiting.op);
             }
         }
-        let node = self.random_node();
+        if self.clients[c].reading.take().is_some() {
+            self.faults.reads_unknown += 1;
+        }
+        // A new session connects to a node that has not failed closed.
+        let node = loop {
+            let node = self.random_node();
+            if self.nodes[&node].fail_closed.is_none() {
+                break node;
+            }
+        };
         let client = &mut self.clients[c];
         client.id = self.next_client_id;
         self.next_client_id += 1;
         client.seq = 0;
         client.node = node;
+        client.own_write_index.clear();
     }
 
     fn client_step(&mut self, c: usize) {
         let think = self.rng.gen_range(20_000..200_000);
+        if self.clients[c].reading.is_some() {
+            self.retry_read(c);
+            return;
+        }
         if self.clients[c].waiting.is_none() {
             if !self.chaos
                 && self
@@ -739,6 +920,11 @@ impl Sim {
             }
             let op = if let Some(op) = self.setup.pop_front() {
                 op
+            } else if self.ready_catalogs.len() == 2
+                && self.rng.gen_range(0..10) < READS_PER_TEN_STEPS
+            {
+                self.start_read(c);
+                return;
             } else if self.ready_catalogs.len() == 2 {
                 let client = &self.clients[c];
                 workload::next_op(
@@ -850,6 +1036,12 @@ impl Sim {
     }
 
     fn ack(&mut self, node: NodeId, pid: ProposalId, verdict: Verdict) {
+        if self.nodes[&node].fail_closed.is_some() {
+            self.obs.fail(format!(
+                "FailClosed: node {node} failed closed but answered {pid:?}"
+            ));
+            return;
+        }
         let Some(c) = self
             .clients
             .iter()
@@ -871,6 +1063,7 @@ impl Sim {
         ));
         if verdict == Verdict::Applied {
             self.check_read_your_writes(node, pid, &waiting.op);
+            self.advance_frontier(c, node, pid, &waiting.op);
             if let Op::CreateTable { catalog } = &waiting.op {
                 self.ready_catalogs.push(catalog.clone());
                 self.ready_catalogs.sort();
@@ -911,9 +1104,10 @@ impl Sim {
         }
     }
 
-    /// Every node is up, no client is waiting, and all nodes applied the same log.
+    /// Every node is up (but those that failed closed), no client is
+    /// waiting, and all of them applied the same log.
     fn converged(&self) -> bool {
-        if self.clients.iter().any(|c| c.waiting.is_some()) || !self.setup.is_empty() {
+        if self.clients.iter().any(Client::busy) || !self.setup.is_empty() {
             return false;
         }
         if self
@@ -923,7 +1117,7 @@ impl Sim {
             return false;
         }
         let mut applied: Option<Vec<(GroupId, u64)>> = None;
-        for node in self.nodes.values() {
+        for node in self.live_nodes() {
             let Some(running) = node.running.as_ref() else {
                 return false;
             };
@@ -954,6 +1148,9 @@ impl Sim {
     fn finish(mut self) -> SeedReport {
         // Sessions still waiting at the end never heard back.
         for c in 0..self.clients.len() {
+            if self.clients[c].reading.take().is_some() {
+                self.faults.reads_unknown += 1;
+            }
             if let Some(w) = self.clients[c].waiting.take() {
                 let pid = ProposalId {
                     client: self.clients[c].id,
@@ -991,9 +1188,15 @@ impl Sim {
                 .count() as u64,
             state_hash,
             trace_hash,
+            faults: self.faults,
             event_log: self.log.iter().cloned().collect(),
             wall_ms: 0,
         }
+    }
+
+    /// The nodes that did not fail closed: a majority, which must converge.
+    fn live_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().filter(|n| n.fail_closed.is_none())
     }
 
     fn converged_at_end(&self) -> Result<(), String> {
@@ -1004,21 +1207,33 @@ impl Sim {
             let mut detail = Vec::new();
             for node in self.nodes.values() {
                 match node.running.as_ref() {
+                    None if node.fail_closed.is_some() => {
+                        detail.push(format!("node {} failed closed", node.id))
+                    }
                     None => detail.push(format!("node {} down", node.id)),
                     Some(r) => {
                         for s in r.raft.status() {
                             detail.push(format!(
-                                "node {} {}: {} term {} commit {} applied {}",
-                                node.id, s.group, s.role, s.term, s.commit, s.handed_out
+                                "node {} {}: {} term {} leader {} last {} commit {} applied {}",
+                                node.id,
+                                s.group,
+                                s.role,
+                                s.term,
+                                s.leader,
+                                s.last_index,
+                                s.commit,
+                                s.handed_out
                             ));
                         }
                     }
                 }
             }
-            let waiting = self.clients.iter().filter(|c| c.waiting.is_some()).count();
+            let waiting = self.clients.iter().filter(|c| c.busy()).count();
             return Err(format!(
-                "AppliedCatchesUp: no convergence within {}s of healing ({waiting} clients waiting): {}",
+                "AppliedCatchesUp: no convergence within {}s of healing ({waiting} clients \
+                 waiting, {} setup operations not done): {}",
                 self.config.settle_us / 1_000_000,
+                self.setup.len(),
                 detail.join("; ")
             ));
         }
@@ -1026,11 +1241,13 @@ impl Sim {
     }
 
     /// The state checkers: equal hashes, acknowledged writes exactly once,
-    /// no effect from failures, and DuckDB equal to the oracle.
+    /// no effect from failures, DuckDB equal to the oracle, reads equal to
+    /// the log's prefix they claim, and nodes that failed closed untouched.
     fn check_state(&self) -> Result<String, String> {
         self.obs.check_traces()?;
+        self.obs.check_read_index_claims()?;
         let mut hashes = BTreeMap::new();
-        for node in self.nodes.values() {
+        for node in self.live_nodes() {
             let mut all = String::new();
             for (group, replica) in &node.replicas {
                 let hash = replica
@@ -1040,51 +1257,154 @@ impl Sim {
             }
             hashes.insert(node.id, all);
         }
-        let first = hashes.values().next().cloned().unwrap_or_default();
+        let (first_id, first) = hashes
+            .iter()
+            .next()
+            .map(|(id, hash)| (*id, hash.clone()))
+            .unwrap_or_default();
         for (id, hash) in &hashes {
             if *hash != first {
                 return Err(format!(
-                    "StateMachinesAgree: state hashes differ at equal applied indexes: node 1 {first} vs node {id} {hash}"
+                    "StateMachinesAgree: state hashes differ at equal applied indexes: node {first_id} {first} vs node {id} {hash}"
                 ));
             }
         }
-        for node in self.nodes.values() {
+        self.check_failed_closed_nodes()?;
+        let mut models = BTreeMap::new();
+        for node in self.live_nodes() {
             for (name, group) in node.control.catalogs() {
-                let reader = &node.readers[&GroupId(*group)];
-                let actual = check::read_tables(reader)
+                let group = GroupId(*group);
+                if let std::collections::btree_map::Entry::Vacant(slot) = models.entry(group) {
+                    slot.insert(check::oracle(&self.obs, group, &self.history, u64::MAX)?);
+                }
+                let model = &models[&group];
+                let actual = check::read_tables(&node.readers[&group])
                     .map_err(|e| format!("node {} cannot read {name}: {e}", node.id))?;
-                let expected = check::oracle(&self.obs, GroupId(*group), &self.history)?;
-                if let Some(difference) = check::difference(&actual, &expected) {
+                if let Some(difference) = check::difference(&actual, &model.tables()) {
                     return Err(format!(
                         "ExactlyOnce: node {} catalog {name}: DuckDB differs from the oracle: {difference}",
                         node.id
                     ));
                 }
                 check::acknowledged_exactly_once(name, &actual.rows, &self.history)?;
+                if let Some(violation) = &model.serializable {
+                    return Err(violation.clone());
+                }
+                check::verdicts_agree(name, &model.outcomes, &self.history, |op| {
+                    op.catalog() == Some(name.as_str())
+                })?;
             }
         }
+        for group in models.keys() {
+            check::judge_reads(&self.obs, *group, &self.history)?;
+        }
+        self.check_users()?;
         Ok(sha_hex(first.as_bytes()))
+    }
+
+    /// The control plane's user table is identical on every live node and
+    /// equals the model of the committed `cp-metadata` log; every user
+    /// operation's client heard what the log did with it.
+    fn check_users(&self) -> Result<(), String> {
+        let model = check::control_oracle(&self.obs, &self.history)?;
+        for node in self.live_nodes() {
+            let users = read_users(&node.control_reader)
+                .map_err(|e| format!("node {} cannot read its user table: {e}", node.id))?;
+            if users != model.users {
+                return Err(format!(
+                    "ExactlyOnce: node {} user table {users:?}, but the committed cp-metadata log gives {:?}",
+                    node.id, model.users
+                ));
+            }
+        }
+        check::verdicts_agree("cp-metadata", &model.outcomes, &self.history, |op| {
+            op.catalog().is_none()
+        })
+    }
+
+    /// FailClosed: a node that refused to start never took part again: its
+    /// log did not grow and it applied nothing more. What it holds is still
+    /// a prefix of the committed log (AppliedIndexAtomic).
+    fn check_failed_closed_nodes(&self) -> Result<(), String> {
+        for node in self.nodes.values() {
+            let Some(gone) = &node.fail_closed else {
+                continue;
+            };
+            if node.running.is_some() || node.disk.bytes() != gone.disk_bytes {
+                return Err(format!(
+                    "FailClosed: node {} failed closed at {:.3}ms but ran again (log {} bytes then, {} now)",
+                    node.id,
+                    gone.at as f64 / 1000.0,
+                    gone.disk_bytes,
+                    node.disk.bytes()
+                ));
+            }
+            let mut applied = vec![(GroupId::CONTROL, node.control.applied_index())];
+            applied.extend(node.replicas.iter().map(|(g, r)| (*g, r.applied_index())));
+            if applied != gone.applied {
+                return Err(format!(
+                    "FailClosed: node {} failed closed with applied indexes {:?} but now has {applied:?}",
+                    node.id, gone.applied
+                ));
+            }
+            for (group, index) in &gone.applied {
+                let Some(reader) = node.readers.get(group) else {
+                    continue;
+                };
+                let actual = check::read_tables(reader)
+                    .map_err(|e| format!("node {} cannot read {group}: {e}", node.id))?;
+                let expected = check::oracle(&self.obs, *group, &self.history, *index)?.tables();
+                if let Some(difference) = check::difference(&actual, &expected) {
+                    return Err(format!(
+                        "AppliedIndexAtomic: node {} (failed closed) {group} at applied index {index} differs from the log's prefix: {difference}",
+                        node.id
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
-enum Vote {
-    Requested,
-    Granted { group: GroupId, term: u64 },
+fn read_users(conn: &duckdb::Connection) -> Result<BTreeMap<String, String>, duckdb::Error> {
+    conn.prepare("SELECT name, verifier FROM __duckraft.cp_users ORDER BY name")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
 }
 
-/// Real (not pre-) vote traffic in a batch.
-fn votes(batch: &[u8]) -> Vec<Vote> {
-    use duckraft_raft::MessageType::{MsgRequestVote, MsgRequestVoteResponse};
+/// What the checkers look for in a batch of Raft messages.
+enum Seen {
+    /// A real (not pre-) vote request.
+    VoteRequested,
+    VoteGranted {
+        group: GroupId,
+        term: u64,
+    },
+    /// A leader's answer to a follower's ReadIndex request.
+    ReadIndexAnswered {
+        group: GroupId,
+        term: u64,
+        index: u64,
+    },
+}
+
+fn inspect(batch: &[u8]) -> Vec<Seen> {
+    use duckraft_raft::MessageType::{MsgReadIndexResp, MsgRequestVote, MsgRequestVoteResponse};
     let Ok(messages) = duckraft_raft::codec::decode_batch(batch) else {
         return Vec::new();
     };
     messages
         .iter()
         .filter_map(|(group, m)| match m.get_msg_type() {
-            MsgRequestVote => Some(Vote::Requested),
-            MsgRequestVoteResponse if !m.reject => Some(Vote::Granted {
+            MsgRequestVote => Some(Seen::VoteRequested),
+            MsgRequestVoteResponse if !m.reject => Some(Seen::VoteGranted {
                 group: *group,
                 term: m.term,
+            }),
+            MsgReadIndexResp => Some(Seen::ReadIndexAnswered {
+                group: *group,
+                term: m.term,
+                index: m.index,
             }),
             _ => None,
         })

@@ -26,6 +26,10 @@ pub const INJECTIONS: &[(&str, &str)] = &[
         "apply entries as soon as they are locally durable",
     ),
     (
+        "read-without-read-index",
+        "serve linearizable reads from the node's applied state, without a ReadIndex round",
+    ),
+    (
         "skip-proposal-dedup",
         "apply a retried proposal again instead of answering from the dedup table",
     ),
@@ -44,6 +48,9 @@ pub struct Injection {
     pub raft: Bugs,
     pub skip_dedup: bool,
     pub skip_conflict_check: bool,
+    /// A session-side bug: the simulated sessions' linearizable reads skip
+    /// `MultiRaft::read_index`, as if `Replication::read_barrier` returned at once.
+    pub read_without_read_index: bool,
 }
 
 impl Injection {
@@ -52,6 +59,7 @@ impl Injection {
         match name {
             "ack-before-quorum-fsync" => injection.raft.ack_before_quorum_fsync = true,
             "apply-before-commit" => injection.raft.apply_before_commit = true,
+            "read-without-read-index" => injection.read_without_read_index = true,
             "skip-proposal-dedup" => injection.skip_dedup = true,
             "skip-transaction-conflict-check" => injection.skip_conflict_check = true,
             "vote-without-persisting-term" => injection.raft.vote_without_persisting = true,
@@ -84,6 +92,34 @@ impl SimConfig {
     }
 }
 
+/// How often the workload's reads and the on-demand disk faults happened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    pub linearizable_reads: u64,
+    pub session_reads: u64,
+    pub local_reads: u64,
+    /// Linearizable reads that gave up or whose session died first.
+    pub reads_unknown: u64,
+    /// Restarts whose log recovery met an injected I/O error.
+    pub disk_read_errors: u64,
+    /// Restarts after a bit of synced log data flipped.
+    pub bit_flips: u64,
+    /// Nodes that refused to start after one of those and stayed down.
+    pub fail_closed_nodes: u64,
+}
+
+impl FaultCounts {
+    pub fn add(&mut self, other: &FaultCounts) {
+        self.linearizable_reads += other.linearizable_reads;
+        self.session_reads += other.session_reads;
+        self.local_reads += other.local_reads;
+        self.reads_unknown += other.reads_unknown;
+        self.disk_read_errors += other.disk_read_errors;
+        self.bit_flips += other.bit_flips;
+        self.fail_closed_nodes += other.fail_closed_nodes;
+    }
+}
+
 /// The outcome of one seed.
 #[derive(Clone, Debug)]
 pub struct SeedReport {
@@ -95,6 +131,7 @@ pub struct SeedReport {
     pub acked_writes: u64,
     pub state_hash: String,
     pub trace_hash: String,
+    pub faults: FaultCounts,
     /// The last events before the end of the run, for reading failures.
     pub event_log: Vec<String>,
     pub wall_ms: u64,
@@ -111,6 +148,15 @@ impl SeedReport {
             "acked_writes": self.acked_writes,
             "state_hash": self.state_hash,
             "trace_hash": self.trace_hash,
+            "reads": [
+                self.faults.linearizable_reads,
+                self.faults.session_reads,
+                self.faults.local_reads
+            ],
+            "reads_unknown": self.faults.reads_unknown,
+            "disk_read_errors": self.faults.disk_read_errors,
+            "bit_flips": self.faults.bit_flips,
+            "fail_closed_nodes": self.faults.fail_closed_nodes,
             "wall_ms": self.wall_ms,
         })
         .to_string()
@@ -139,6 +185,7 @@ pub fn run_seed(config: &SimConfig) -> SeedReport {
             acked_writes: 0,
             state_hash: String::new(),
             trace_hash: String::new(),
+            faults: FaultCounts::default(),
             event_log: Vec::new(),
             wall_ms: 0,
         }

@@ -108,7 +108,7 @@ fn main() -> ExitCode {
     };
     let started = std::time::Instant::now();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let totals = std::sync::Mutex::new((0u64, 0u64, 0u64));
+    let totals = std::sync::Mutex::new((0u64, 0u64, 0u64, duckraft_sim::FaultCounts::default()));
     std::thread::scope(|scope| {
         for _ in 0..args.jobs.max(1) {
             scope.spawn(|| loop {
@@ -120,6 +120,7 @@ fn main() -> ExitCode {
                 let mut totals = totals.lock().expect("no worker panicked holding the lock");
                 report_seed(&args, seed, &report);
                 totals.2 += report.virtual_us;
+                totals.3.add(&report.faults);
                 if report.passed {
                     totals.0 += 1;
                 } else {
@@ -128,13 +129,24 @@ fn main() -> ExitCode {
             });
         }
     });
-    let (passed, failed, virtual_us) = totals.into_inner().expect("workers finished");
+    let (passed, failed, virtual_us, faults) = totals.into_inner().expect("workers finished");
     let wall = started.elapsed().as_secs_f64();
     eprintln!(
         "{} seeds in {wall:.1}s wall ({:.1} seeds/min, virtual/wall {:.1}x)",
         passed + failed,
         (passed + failed) as f64 / wall * 60.0,
         virtual_us as f64 / 1e6 / wall
+    );
+    eprintln!(
+        "reads: {} linearizable, {} session, {} local, {} unknown; disk faults at restart: \
+         {} read errors, {} bit flips, {} nodes failed closed",
+        faults.linearizable_reads,
+        faults.session_reads,
+        faults.local_reads,
+        faults.reads_unknown,
+        faults.disk_read_errors,
+        faults.bit_flips,
+        faults.fail_closed_nodes
     );
     println!("{passed} passed, {failed} failed");
     if failed == 0 {

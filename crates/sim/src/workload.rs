@@ -62,13 +62,60 @@ pub enum Op {
         seen: i64,
         marker: Row,
     },
+    /// Schema change mid-run, proposed with write set `*` like every DDL.
+    Ddl {
+        catalog: String,
+        change: Ddl,
+    },
+    /// `CREATE ROLE` / `ALTER ROLE ... PASSWORD` through cp-metadata.
+    PutUser {
+        name: String,
+        verifier: String,
+    },
+    /// `DROP ROLE` through cp-metadata; fails (42704) when the user is absent.
+    DropUser {
+        name: String,
+    },
+}
+
+/// Side tables DDL may create; each can gain these many extra columns.
+pub const SIDE_TABLES: u8 = 3;
+pub const SIDE_COLUMNS: u8 = 3;
+/// Users are drawn from a small pool, so puts overwrite and drops miss.
+pub const USERS: u8 = 4;
+
+/// One schema change. `IF [NOT] EXISTS` everywhere, so replays and races
+/// are harmless; an ALTER or index on a side table nobody created yet fails
+/// (a deterministic catalog error) on every node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ddl {
+    CreateSide(u8),
+    AddColumn(u8, u8),
+    CreateIndex(u8),
+}
+
+impl Ddl {
+    pub fn sql(self) -> String {
+        match self {
+            Ddl::CreateSide(n) => {
+                format!("CREATE TABLE IF NOT EXISTS main.side_{n} (id BIGINT, note VARCHAR)")
+            }
+            Ddl::AddColumn(n, c) => {
+                format!("ALTER TABLE main.side_{n} ADD COLUMN IF NOT EXISTS extra_{c} INTEGER")
+            }
+            Ddl::CreateIndex(n) => {
+                format!("CREATE INDEX IF NOT EXISTS side_{n}_idx ON main.side_{n} (id)")
+            }
+        }
+    }
 }
 
 impl Op {
     pub fn catalog(&self) -> Option<&str> {
         match self {
-            Op::CreateCatalog(_) => None,
+            Op::CreateCatalog(_) | Op::PutUser { .. } | Op::DropUser { .. } => None,
             Op::CreateTable { catalog }
+            | Op::Ddl { catalog, .. }
             | Op::Insert { catalog, .. }
             | Op::Copy { catalog, .. }
             | Op::Bump { catalog, .. }
@@ -80,6 +127,16 @@ impl Op {
         let command = match self {
             Op::CreateCatalog(name) => {
                 Command::Control(ControlCommand::CreateCatalog { name: name.clone() })
+            }
+            Op::PutUser { name, verifier } => Command::Control(ControlCommand::PutUser {
+                name: name.clone(),
+                verifier: verifier.clone(),
+            }),
+            Op::DropUser { name } => {
+                Command::Control(ControlCommand::DropUser { name: name.clone() })
+            }
+            Op::Ddl { change, .. } => {
+                Command::Catalog(batch(&[ALL], vec![WriteOp::Sql(change.sql())]))
             }
             Op::CreateTable { .. } => Command::Catalog(batch(
                 &[ALL],
@@ -173,8 +230,9 @@ pub enum Verdict {
     Unknown,
 }
 
-/// A client session bound to one node, issuing one proposal at a time and
-/// re-proposing the same id until it hears back, like the server runtime does.
+/// A client session bound to one node, issuing one proposal or read at a
+/// time and re-proposing the same id until it hears back, like the server
+/// runtime does.
 pub struct Client {
     pub id: u64,
     /// Generation of the client's pending wake-up; older wake-ups are stale.
@@ -182,6 +240,17 @@ pub struct Client {
     pub node: NodeId,
     pub seq: u64,
     pub waiting: Option<Waiting>,
+    /// A linearizable read waiting for its read index or for the apply.
+    pub reading: Option<PendingRead>,
+    /// Per catalog, the index at which this session's last acknowledged
+    /// write took effect: its reads must reflect it (read-your-writes).
+    pub own_write_index: BTreeMap<duckraft_raft::GroupId, u64>,
+}
+
+impl Client {
+    pub fn busy(&self) -> bool {
+        self.waiting.is_some() || self.reading.is_some()
+    }
 }
 
 pub struct Waiting {
@@ -189,6 +258,40 @@ pub struct Waiting {
     pub op: Op,
     pub deadline: u64,
     pub attempts: u32,
+}
+
+/// `SET duckraft.read_consistency`, as in docs/sql-contract.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadLevel {
+    /// ReadIndex round, then wait for the local apply to reach the index.
+    Linearizable,
+    /// The node's applied state; the session's own writes are in it.
+    Session,
+    /// The node's applied state, possibly stale.
+    Local,
+}
+
+/// The newest log index a read must reflect, and why.
+#[derive(Clone, Debug, Default)]
+pub struct Frontier {
+    pub index: u64,
+    pub witness: String,
+}
+
+/// A linearizable read in flight (session and local reads never wait).
+pub struct PendingRead {
+    pub catalog: String,
+    pub group: duckraft_raft::GroupId,
+    pub invoked_at: u64,
+    /// The catalog's frontier when the read was invoked.
+    pub required: Frontier,
+    /// ReadIndex contexts asked for it: the first, then one per retry.
+    pub contexts: Vec<u64>,
+    /// The index a ReadIndex round returned; the read waits for the apply.
+    pub read_index: Option<u64>,
+    pub last_attempt: u64,
+    /// Past it the read gives up (57P03 on the server): outcome unknown.
+    pub deadline: u64,
 }
 
 #[derive(Default)]
@@ -222,16 +325,22 @@ pub fn next_op(
             v: v.clone(),
         }
     };
-    let dice = rng.gen_range(0..8);
-    if dice == 0 {
-        return Op::Bump {
+    match rng.gen_range(0..20) {
+        0 | 1 => Op::Bump {
             catalog,
             k: rng.gen_range(0..COUNTERS),
-        };
-    }
-    if dice >= 6 {
+        },
+        2..=5 => {
+            let n = rng.gen_range(1..=4);
+            let rows = (0..n).map(|k| row(k, rng)).collect();
+            Op::Copy { catalog, rows }
+        }
+        6..=11 => Op::Insert {
+            catalog,
+            row: row(0, rng),
+        },
         // The proposer fills in what it read (see `Op::ReadModifyWrite`).
-        return Op::ReadModifyWrite {
+        12..=16 => Op::ReadModifyWrite {
             catalog,
             k: rng.gen_range(0..COUNTERS),
             snapshot: 0,
@@ -242,16 +351,35 @@ pub fn next_op(
                 seq,
                 v: format!("{v}rmw"),
             },
-        };
-    }
-    if dice <= 2 {
-        let n = rng.gen_range(1..=4);
-        let rows = (0..n).map(|k| row(k, rng)).collect();
-        Op::Copy { catalog, rows }
-    } else {
-        Op::Insert {
-            catalog,
-            row: row(0, rng),
+        },
+        17 => {
+            let n = rng.gen_range(0..SIDE_TABLES);
+            let change = match rng.gen_range(0..3) {
+                0 => Ddl::CreateSide(n),
+                1 => Ddl::AddColumn(n, rng.gen_range(0..SIDE_COLUMNS)),
+                _ => Ddl::CreateIndex(n),
+            };
+            Op::Ddl { catalog, change }
         }
+        _ => {
+            let name = format!("u{}", rng.gen_range(0..USERS));
+            if rng.gen_bool(0.6) {
+                Op::PutUser {
+                    name,
+                    verifier: format!("SCRAM-SHA-256$4096:{v}"),
+                }
+            } else {
+                Op::DropUser { name }
+            }
+        }
+    }
+}
+
+/// Picks a read's level: half are linearizable, the default level.
+pub fn next_read_level(rng: &mut impl Rng) -> ReadLevel {
+    match rng.gen_range(0..4) {
+        0 | 1 => ReadLevel::Linearizable,
+        2 => ReadLevel::Session,
+        _ => ReadLevel::Local,
     }
 }

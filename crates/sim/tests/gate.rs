@@ -31,9 +31,10 @@ fn a_seed_replays_byte_for_byte() {
 const BOUNDS: &[(&str, u64)] = &[
     ("ack-before-quorum-fsync", 10),
     ("apply-before-commit", 10),
+    ("read-without-read-index", 10),
     ("skip-proposal-dedup", 20),
     ("skip-transaction-conflict-check", 10),
-    ("vote-without-persisting-term", 40),
+    ("vote-without-persisting-term", 90),
 ];
 
 #[test]
