@@ -143,6 +143,12 @@ struct ServeArgs {
     /// Raft tick interval in milliseconds
     #[arg(long, default_value_t = 100)]
     tick_ms: u64,
+    /// Snapshot a group and compact its log once this many entries follow its last snapshot
+    #[arg(long, hide = true, default_value_t = duckraft_server::replication::Compaction::default().threshold_entries)]
+    compaction_threshold: u64,
+    /// Rewrite the Raft log once it holds this many bytes (and mostly dead records)
+    #[arg(long, hide = true, default_value_t = duckraft_server::replication::Compaction::default().rewrite_min_bytes)]
+    raft_log_rewrite_bytes: u64,
 }
 
 fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::ClusterOptions>> {
@@ -176,6 +182,10 @@ fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::C
         }),
         http_listen: Some(parse(&args.http_listen, "127.0.0.1:8433", "http-listen")?),
         tick: std::time::Duration::from_millis(args.tick_ms.max(1)),
+        compaction: duckraft_server::replication::Compaction {
+            threshold_entries: args.compaction_threshold.max(1),
+            rewrite_min_bytes: args.raft_log_rewrite_bytes,
+        },
         node_id,
         peers,
     }))

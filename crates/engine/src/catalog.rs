@@ -127,6 +127,11 @@ impl Catalogs {
         Ok(catalogs)
     }
 
+    /// The database file of catalog `name`.
+    pub fn file_path(&self, name: &str) -> PathBuf {
+        self.path(name)
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.config
             .data_dir
@@ -316,6 +321,21 @@ impl Catalogs {
         sync_dir(&self.config.data_dir.join("catalogs"))?;
         info!(catalog = name, "dropped database (replicated)");
         self.publish_to_open()?;
+        Ok(())
+    }
+
+    /// Closes catalog `name` for a snapshot to replace its file: the open
+    /// instance leaves the map (the next `open` reads the new file), its
+    /// sessions see it dropped and end, and it is checkpointed so that it
+    /// writes no WAL under the name later. The file stays.
+    pub fn retire_replicated(&self, name: &str) -> Result<(), EngineError> {
+        validate_catalog_name(name)?;
+        let _ddl = self.ddl.lock().expect("ddl lock poisoned");
+        let removed = self.open.lock().expect("catalog map poisoned").remove(name);
+        if let Some(catalog) = removed {
+            catalog.dropped.store(true, Ordering::SeqCst);
+            catalog.connect()?.execute_batch("FORCE CHECKPOINT")?;
+        }
         Ok(())
     }
 

@@ -57,6 +57,7 @@ pub enum ControlOutcome {
 pub struct ControlPlane {
     conn: Connection,
     applied_index: u64,
+    applied_term: u64,
     catalogs: BTreeMap<String, u64>,
     users: BTreeMap<String, String>,
     clients: BTreeMap<u64, (u64, ControlOutcome)>,
@@ -86,10 +87,10 @@ impl ControlPlane {
                 engine(None, &e)
             })?;
         let read = || -> Result<ControlPlane, duckdb::Error> {
-            let applied_index: u64 = conn.query_row(
-                "SELECT idx FROM __duckraft.cp_applied WHERE id = 0",
+            let (applied_index, applied_term): (u64, u64) = conn.query_row(
+                "SELECT idx, term FROM __duckraft.cp_applied WHERE id = 0",
                 [],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let catalogs = conn
                 .prepare("SELECT name, group_id FROM __duckraft.cp_catalogs")?
@@ -119,6 +120,7 @@ impl ControlPlane {
             Ok(ControlPlane {
                 conn: conn.try_clone()?,
                 applied_index,
+                applied_term,
                 catalogs,
                 users,
                 clients,
@@ -135,6 +137,18 @@ impl ControlPlane {
 
     pub fn applied_index(&self) -> u64 {
         self.applied_index
+    }
+
+    /// Writes everything committed into the database file (for a snapshot).
+    pub fn checkpoint(&self) -> Result<(), ReplicaError> {
+        self.conn
+            .execute_batch("CHECKPOINT")
+            .map_err(|e| engine(None, &e))
+    }
+
+    /// The term of the last applied entry (0: none).
+    pub fn applied_term(&self) -> u64 {
+        self.applied_term
     }
 
     /// Catalog name to Raft group id.
@@ -228,6 +242,7 @@ impl ControlPlane {
         self.users = users;
         self.clients = clients;
         self.applied_index = applied;
+        self.applied_term = last_term;
         Ok(results)
     }
 

@@ -10,6 +10,7 @@ pub mod introspection;
 pub mod raw;
 pub mod replica;
 pub mod session;
+pub mod snapshot;
 pub mod users;
 
 pub use catalog::{Catalog, Catalogs, EngineConfig, DEFAULT_CATALOG};

@@ -443,6 +443,14 @@ impl Replica {
         self.conflict_check = on;
     }
 
+    /// Writes everything committed into the database file (for a
+    /// snapshot). A failure leaves the replica usable.
+    pub fn checkpoint(&self) -> Result<(), ReplicaError> {
+        self.conn
+            .execute_batch("CHECKPOINT")
+            .map_err(|e| engine_error(None, &e))
+    }
+
     /// The index of the last applied entry (0: none).
     pub fn applied_index(&self) -> u64 {
         self.applied_index

@@ -18,6 +18,8 @@ pub trait Disk {
     fn sync(&mut self, name: &str) -> io::Result<()>;
     /// Shrinks `name` to `len` bytes, durably.
     fn truncate(&mut self, name: &str, len: u64) -> io::Result<()>;
+    /// Deletes `name`, durably.
+    fn remove(&mut self, name: &str) -> io::Result<()>;
 }
 
 /// [`Disk`] over a real directory.
@@ -83,5 +85,13 @@ impl Disk for FsDisk {
         let file = OpenOptions::new().write(true).open(self.dir.join(name))?;
         file.set_len(len)?;
         file.sync_all()
+    }
+
+    fn remove(&mut self, name: &str) -> io::Result<()> {
+        if matches!(&self.open, Some((open, _)) if open == name) {
+            self.open = None;
+        }
+        fs::remove_file(self.dir.join(name))?;
+        File::open(&self.dir)?.sync_all()
     }
 }

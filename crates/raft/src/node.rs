@@ -10,17 +10,32 @@
 //! sent once that batch is durable (votes, acks) until the driver calls
 //! [`MultiRaft::wal_synced`], which reports the Readies persisted. Only one
 //! batch is in flight at a time; proposals arriving meanwhile join the next.
+//!
+//! Snapshots, with the state-machine image kept out of the core:
+//! 1. The driver exports an image after applying, offers it with
+//!    [`MultiRaft::serve_snapshot`] and drops the log up to an applied index
+//!    with [`MultiRaft::compact`] (a [`WalRecord::Compacted`] marker goes
+//!    into the next batch).
+//! 2. When raft-rs needs an image that is not offered (say after a
+//!    restart), [`Output::snapshot_requests`] asks the driver for one;
+//!    raft-rs retries meanwhile.
+//! 3. A Ready that carries a peer's snapshot is held back whole and the
+//!    image goes out in [`Output::snapshots`]. The group neither steps,
+//!    ticks nor proposes until the driver has verified and installed it and
+//!    called [`MultiRaft::snapshot_installed`]; only then is the Ready
+//!    persisted (with a `Compacted` marker) and advanced. A refused image is
+//!    never acknowledged: the group stays stopped on this node.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use raft::eraftpb::{Entry, HardState, Message, MessageType};
-use raft::{Config, RawNode, ReadState, StateRole};
+use raft::{Config, ProgressState, RawNode, ReadState, Ready, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::codec;
-use crate::storage::GroupStore;
+use crate::storage::{GroupStore, SnapshotImage};
 use crate::wal::WalRecord;
 use crate::{GroupId, NodeId};
 
@@ -45,6 +60,9 @@ pub struct NodeConfig {
     pub heartbeat_tick: usize,
     pub max_size_per_msg: u64,
     pub max_inflight_msgs: usize,
+    /// Ticks a leader waits for a peer to acknowledge a snapshot before it
+    /// counts the send as failed and tries again.
+    pub snapshot_timeout_tick: u64,
     pub seed: u64,
     pub bugs: Bugs,
 }
@@ -57,6 +75,7 @@ impl NodeConfig {
             heartbeat_tick: 2,
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
+            snapshot_timeout_tick: 200,
             seed,
             bugs: Bugs::default(),
         }
@@ -71,6 +90,12 @@ pub enum NodeError {
         group: GroupId,
         applied: u64,
         last_index: u64,
+    },
+    /// The log starts after entries the state machine never applied.
+    AppliedBeforeLog {
+        group: GroupId,
+        applied: u64,
+        first_index: u64,
     },
     InvalidLog {
         group: GroupId,
@@ -92,6 +117,14 @@ impl fmt::Display for NodeError {
             } => write!(
                 f,
                 "group {group}: state machine applied index {applied} is beyond the durable log's last index {last_index}"
+            ),
+            NodeError::AppliedBeforeLog {
+                group,
+                applied,
+                first_index,
+            } => write!(
+                f,
+                "group {group}: state machine applied index {applied} is before the log's first index {first_index}"
             ),
             NodeError::InvalidLog { group, reason } => {
                 write!(f, "group {group}: invalid log: {reason}")
@@ -140,6 +173,12 @@ pub struct Output {
     /// Entries the runtime may acknowledge before they commit. Empty unless
     /// [`Bugs::ack_before_quorum_fsync`] is injected.
     pub early_acks: Vec<(GroupId, Vec<Entry>)>,
+    /// Groups whose leader needs an image for a lagging peer and has none
+    /// recent enough: export one and offer it with [`MultiRaft::serve_snapshot`].
+    pub snapshot_requests: Vec<GroupId>,
+    /// Images from a leader: verify and install each, then call
+    /// [`MultiRaft::snapshot_installed`]. Never acknowledge a refused one.
+    pub snapshots: Vec<(GroupId, SnapshotImage)>,
 }
 
 impl Output {
@@ -149,6 +188,8 @@ impl Output {
             && self.committed.is_empty()
             && self.read_states.is_empty()
             && self.early_acks.is_empty()
+            && self.snapshot_requests.is_empty()
+            && self.snapshots.is_empty()
     }
 }
 
@@ -162,6 +203,12 @@ pub struct GroupStatus {
     /// Highest index handed to the state machine.
     pub handed_out: u64,
     pub last_index: u64,
+    /// The first index still in the log (earlier ones are in the snapshot).
+    pub first_index: u64,
+    /// Index of the image offered to lagging peers (0: none).
+    pub served_snapshot_index: u64,
+    /// A peer's snapshot waits for the driver to install it.
+    pub installing_snapshot: bool,
     pub log_bytes: u64,
     /// Leader only: (peer, matched index).
     pub progress: Vec<(NodeId, u64)>,
@@ -174,6 +221,12 @@ struct Group {
     /// (term, role, leader) when the election timeout was last drawn.
     timer_key: (u64, StateRole, u64),
     handed_out: u64,
+    /// A Ready carrying a peer's snapshot, held until the driver installs it.
+    stashed: Option<Ready>,
+    /// The driver installed the stashed snapshot.
+    installed: bool,
+    /// Leader only: ticks each peer has been waiting for a snapshot.
+    snapshot_ticks: BTreeMap<NodeId, u64>,
 }
 
 pub struct MultiRaft {
@@ -194,22 +247,30 @@ pub struct MultiRaft {
     committed: Vec<(GroupId, Vec<Entry>)>,
     read_states: Vec<(GroupId, ReadState)>,
     early_acks: Vec<(GroupId, Vec<Entry>)>,
+    snapshots: Vec<(GroupId, SnapshotImage)>,
     dropped_messages: u64,
 }
 
 impl MultiRaft {
     /// Rebuilds the node from the records the write-ahead log recovered.
-    /// `applied` is each group's durable state-machine index; entries after
-    /// it are handed out again.
+    /// `applied` is each group's durable state-machine (index, term);
+    /// entries after it are handed out again.
+    ///
+    /// A state machine ahead of the log's end is accepted only as a snapshot
+    /// installed just before a crash kept its `Compacted` marker from the
+    /// log: the group's durable term must have reached the applied term.
+    /// Otherwise the log was lost and starting could break a vote.
     pub fn recover(
         cfg: NodeConfig,
         records: Vec<WalRecord>,
-        applied: &BTreeMap<GroupId, u64>,
+        applied: &BTreeMap<GroupId, (u64, u64)>,
     ) -> Result<MultiRaft, NodeError> {
         let mut stores: BTreeMap<GroupId, GroupStore> = BTreeMap::new();
         let mut removed = BTreeSet::new();
         for record in records {
-            if removed.contains(&record.group()) {
+            // A rewritten log repeats the removal of a removed group.
+            let removal = matches!(record, WalRecord::RemoveGroup { .. });
+            if removed.contains(&record.group()) && !removal {
                 return Err(NodeError::InvalidLog {
                     group: record.group(),
                     reason: "record for a group after its removal".into(),
@@ -244,20 +305,46 @@ impl MultiRaft {
                         .append(&entries)
                         .map_err(|reason| NodeError::InvalidLog { group, reason })?;
                 }
+                WalRecord::Compacted {
+                    group,
+                    index,
+                    term,
+                    voters,
+                } => known(&mut stores, group)?.restore(index, term, &voters),
             }
         }
         let mut node = MultiRaft::empty(cfg);
         node.removed = removed;
         for (group, mut store) in stores {
-            let last_index = store.last_index();
-            let applied = applied.get(&group).copied().unwrap_or(0);
-            if applied > last_index {
-                return Err(NodeError::AppliedBeyondLog {
+            let (applied, applied_term) = applied.get(&group).copied().unwrap_or((0, 0));
+            if applied < store.snapshot_index() {
+                return Err(NodeError::AppliedBeforeLog {
                     group,
                     applied,
-                    last_index,
+                    first_index: store.first_index(),
                 });
             }
+            let last_index = store.last_index();
+            if applied > last_index {
+                let term = store.hard_state().term;
+                if applied_term == 0 || applied_term > term {
+                    return Err(NodeError::AppliedBeyondLog {
+                        group,
+                        applied,
+                        last_index,
+                    });
+                }
+                tracing::warn!(%group, applied, last_index, "the state machine holds a snapshot whose log marker was lost in a crash; the log restarts after it");
+                let voters = store.voters().to_vec();
+                store.restore(applied, applied_term, &voters);
+                node.pending_records.push(WalRecord::Compacted {
+                    group,
+                    index: applied,
+                    term: applied_term,
+                    voters,
+                });
+            }
+            let last_index = store.last_index();
             if store.hard_state().commit > last_index {
                 return Err(NodeError::InvalidLog {
                     group,
@@ -294,6 +381,7 @@ impl MultiRaft {
             committed: Vec::new(),
             read_states: Vec::new(),
             early_acks: Vec::new(),
+            snapshots: Vec::new(),
             dropped_messages: 0,
         }
     }
@@ -339,6 +427,9 @@ impl MultiRaft {
                 held: Vec::new(),
                 timer_key: (u64::MAX, StateRole::Follower, u64::MAX),
                 handed_out: applied,
+                stashed: None,
+                installed: false,
+                snapshot_ticks: BTreeMap::new(),
             },
         );
         self.redraw_timeout(group);
@@ -375,7 +466,115 @@ impl MultiRaft {
         self.committed.retain(|(g, _)| *g != group);
         self.read_states.retain(|(g, _)| *g != group);
         self.early_acks.retain(|(g, _)| *g != group);
+        self.snapshots.retain(|(g, _)| *g != group);
         self.pending_records.push(WalRecord::RemoveGroup { group });
+    }
+
+    /// Offers `image` (exported by the driver at an index it applied) to
+    /// peers that need compacted entries.
+    pub fn serve_snapshot(
+        &mut self,
+        group: GroupId,
+        image: SnapshotImage,
+    ) -> Result<(), NodeError> {
+        let g = self
+            .groups
+            .get_mut(&group)
+            .ok_or_else(|| unknown_group(group))?;
+        if image.index > g.handed_out || image.index == 0 {
+            return Err(NodeError::Raft {
+                group,
+                reason: format!(
+                    "snapshot at index {} offered, but {} entries were handed out",
+                    image.index, g.handed_out
+                ),
+            });
+        }
+        g.raw.mut_store().serve(image);
+        Ok(())
+    }
+
+    /// Drops the group's log up to `to`, which the state machine has
+    /// durably applied. The marker is persisted with the next batch.
+    pub fn compact(&mut self, group: GroupId, to: u64) -> Result<(), NodeError> {
+        let g = self
+            .groups
+            .get_mut(&group)
+            .ok_or_else(|| unknown_group(group))?;
+        let applied = g.raw.raft.raft_log.applied;
+        if to > applied {
+            return Err(NodeError::Raft {
+                group,
+                reason: format!("cannot compact to {to}: raft-rs applied only {applied}"),
+            });
+        }
+        if to <= g.raw.store().snapshot_index() {
+            return Ok(());
+        }
+        let store = g.raw.mut_store();
+        let term = store
+            .compact(to)
+            .map_err(|reason| NodeError::InvalidLog { group, reason })?;
+        let voters = store.voters().to_vec();
+        self.pending_records.push(WalRecord::Compacted {
+            group,
+            index: to,
+            term,
+            voters,
+        });
+        Ok(())
+    }
+
+    /// The driver installed the snapshot it was handed for `group`; its
+    /// Ready is persisted and advanced at the next poll.
+    pub fn snapshot_installed(&mut self, group: GroupId) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.installed = g.stashed.is_some();
+        }
+    }
+
+    /// The node's whole durable state as log records, for
+    /// [`crate::wal::Wal::rewrite`]. `None` while a batch is in flight.
+    pub fn live_records(&self) -> Option<Vec<WalRecord>> {
+        if self.in_flight.is_some() || self.unsent_batch.is_some() {
+            return None;
+        }
+        let mut records: Vec<WalRecord> = self
+            .removed
+            .iter()
+            .map(|&group| WalRecord::RemoveGroup { group })
+            .collect();
+        for (&group, g) in &self.groups {
+            let store = g.raw.store();
+            let voters = store.voters().to_vec();
+            records.push(WalRecord::CreateGroup {
+                group,
+                voters: voters.clone(),
+            });
+            if store.snapshot_index() > 0 {
+                records.push(WalRecord::Compacted {
+                    group,
+                    index: store.snapshot_index(),
+                    term: store.term_at(store.snapshot_index()).expect("held"),
+                    voters,
+                });
+            }
+            let hs = store.hard_state();
+            records.push(WalRecord::HardState {
+                group,
+                term: hs.term,
+                vote: hs.vote,
+                commit: hs.commit,
+            });
+            if store.last_index() >= store.first_index() {
+                let entries = store
+                    .slice(store.first_index(), store.last_index() + 1)
+                    .to_vec();
+                records.push(WalRecord::Entries { group, entries });
+            }
+        }
+        records.extend(self.pending_records.iter().cloned());
+        Some(records)
     }
 
     /// The groups this node runs, in id order.
@@ -389,8 +588,14 @@ impl MultiRaft {
 
     pub fn tick(&mut self) {
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
+        let timeout = self.cfg.snapshot_timeout_tick;
         for group in ids {
-            self.groups.get_mut(&group).expect("listed").raw.tick();
+            let g = self.groups.get_mut(&group).expect("listed");
+            if g.stashed.is_some() {
+                continue;
+            }
+            g.raw.tick();
+            expire_snapshot_sends(g, timeout);
             self.redraw_timeout(group);
         }
     }
@@ -410,6 +615,11 @@ impl MultiRaft {
                 self.dropped_messages += 1;
                 continue;
             };
+            if g.stashed.is_some() {
+                // Nothing may move raft-rs while its snapshot Ready is out.
+                self.dropped_messages += 1;
+                continue;
+            }
             if g.raw.step(message).is_err() {
                 self.dropped_messages += 1;
             }
@@ -424,7 +634,7 @@ impl MultiRaft {
             .groups
             .get_mut(&group)
             .ok_or(ProposeError::UnknownGroup(group))?;
-        if g.raw.raft.leader_id == raft::INVALID_ID {
+        if g.raw.raft.leader_id == raft::INVALID_ID || g.stashed.is_some() {
             return Err(ProposeError::Dropped(group));
         }
         let result = g.raw.propose(Vec::new(), data);
@@ -438,12 +648,15 @@ impl MultiRaft {
             .groups
             .get_mut(&group)
             .ok_or(ProposeError::UnknownGroup(group))?;
+        if g.stashed.is_some() {
+            return Err(ProposeError::Dropped(group));
+        }
         g.raw.read_index(context);
         Ok(())
     }
 
     pub fn transfer_leader(&mut self, group: GroupId, to: NodeId) {
-        if let Some(g) = self.groups.get_mut(&group) {
+        if let Some(g) = self.groups.get_mut(&group).filter(|g| g.stashed.is_none()) {
             g.raw.transfer_leader(to);
         }
     }
@@ -487,6 +700,9 @@ impl MultiRaft {
                     commit: raft.raft_log.committed,
                     handed_out: g.handed_out,
                     last_index: g.raw.store().last_index(),
+                    first_index: g.raw.store().first_index(),
+                    served_snapshot_index: g.raw.store().served_index(),
+                    installing_snapshot: g.stashed.is_some(),
                     log_bytes: g.raw.store().log_bytes(),
                     progress,
                 }
@@ -527,6 +743,13 @@ impl MultiRaft {
         out.committed = std::mem::take(&mut self.committed);
         out.read_states = std::mem::take(&mut self.read_states);
         out.early_acks = std::mem::take(&mut self.early_acks);
+        out.snapshots = std::mem::take(&mut self.snapshots);
+        out.snapshot_requests = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.raw.store().take_request())
+            .map(|(&group, _)| group)
+            .collect();
         out
     }
 
@@ -534,10 +757,44 @@ impl MultiRaft {
         let mut involved = Vec::new();
         let bugs = self.cfg.bugs;
         for (&group, g) in self.groups.iter_mut() {
-            if !g.raw.has_ready() {
-                continue;
-            }
-            let mut rd = g.raw.ready();
+            let mut rd = match g.stashed.take() {
+                Some(rd) if g.installed => {
+                    g.installed = false;
+                    let meta = rd.snapshot().get_metadata();
+                    let (index, term) = (meta.index, meta.term);
+                    let voters = meta.get_conf_state().voters.clone();
+                    g.raw.mut_store().restore(index, term, &voters);
+                    g.handed_out = g.handed_out.max(index);
+                    self.pending_records.push(WalRecord::Compacted {
+                        group,
+                        index,
+                        term,
+                        voters,
+                    });
+                    rd
+                }
+                Some(rd) => {
+                    g.stashed = Some(rd);
+                    continue;
+                }
+                None if !g.raw.has_ready() => continue,
+                None => {
+                    let rd = g.raw.ready();
+                    if !rd.snapshot().is_empty() {
+                        let meta = rd.snapshot().get_metadata();
+                        let image = SnapshotImage {
+                            index: meta.index,
+                            term: meta.term,
+                            voters: meta.get_conf_state().voters.clone(),
+                            data: rd.snapshot().data.to_vec(),
+                        };
+                        self.snapshots.push((group, image));
+                        g.stashed = Some(rd);
+                        continue;
+                    }
+                    rd
+                }
+            };
             queue_messages(&mut self.outbox, group, rd.take_messages());
             let entries = rd.take_entries();
             if !entries.is_empty() {
@@ -612,6 +869,8 @@ impl MultiRaft {
             let held = std::mem::take(&mut g.held);
             queue_messages(&mut self.outbox, group, held);
             g.raw.on_persist_ready(number);
+            // An installed snapshot counts as applied once it is durable.
+            advance_applied(g);
             if bugs.apply_before_commit || bugs.ack_before_quorum_fsync {
                 let last = g.raw.store().last_index();
                 if last > g.handed_out {
@@ -624,6 +883,41 @@ impl MultiRaft {
                     }
                 }
             }
+        }
+    }
+}
+
+fn unknown_group(group: GroupId) -> NodeError {
+    NodeError::Raft {
+        group,
+        reason: "no such group on this node".into(),
+    }
+}
+
+/// A snapshot message can be lost (a peer down, a dropped connection), and
+/// raft-rs sends nothing more to a peer waiting for one until told the send
+/// failed: after `timeout` ticks, report the failure so it probes again.
+fn expire_snapshot_sends(g: &mut Group, timeout: u64) {
+    if g.raw.raft.state != StateRole::Leader {
+        g.snapshot_ticks.clear();
+        return;
+    }
+    let mut waiting: Vec<NodeId> = g
+        .raw
+        .raft
+        .prs()
+        .iter()
+        .filter(|(_, pr)| pr.state == ProgressState::Snapshot)
+        .map(|(&id, _)| id)
+        .collect();
+    waiting.sort_unstable();
+    g.snapshot_ticks.retain(|id, _| waiting.contains(id));
+    for id in waiting {
+        let ticks = g.snapshot_ticks.entry(id).or_insert(0);
+        *ticks += 1;
+        if *ticks >= timeout {
+            g.snapshot_ticks.remove(&id);
+            g.raw.report_snapshot(id, SnapshotStatus::Failure);
         }
     }
 }

@@ -11,6 +11,12 @@
 //! record := tag:u8 group:u64 body
 //! ```
 //!
+//! Reclaiming space: [`Wal::rewrite`] writes the node's whole live state
+//! (every group's creation, compaction marker, hard state and retained
+//! entries) as a fresh segment, syncs it, then deletes every older segment.
+//! Replaying old segments before the fresh one yields the same state, so a
+//! crash anywhere in between is harmless.
+//!
 //! Recovery reads every frame in order. The only damage it repairs is a
 //! torn tail: a final frame (or header) that extends past the end of the
 //! last segment, which is what a crash in the middle of an unsynced append
@@ -38,6 +44,10 @@ const TAG_CREATE_GROUP: u8 = 1;
 const TAG_HARD_STATE: u8 = 2;
 const TAG_ENTRIES: u8 = 3;
 const TAG_REMOVE_GROUP: u8 = 4;
+const TAG_COMPACTED: u8 = 5;
+/// Entries per frame when the live state is rewritten (frames stay well
+/// under `MAX_FRAME_BYTES` for any entry the node accepts).
+const REWRITE_ENTRIES_PER_FRAME_MAX: usize = 1024;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalRecord {
@@ -55,6 +65,16 @@ pub enum WalRecord {
     /// The group is gone from this node for good (its catalog was dropped);
     /// its earlier records are dead and its id is never used again.
     RemoveGroup { group: GroupId },
+    /// The group's log starts after `index`: the state machine holds every
+    /// entry up to it (compacted locally, or installed from a peer's
+    /// snapshot). Earlier entries are dropped on replay; later ones are
+    /// kept only if the log holds `index` at `term`.
+    Compacted {
+        group: GroupId,
+        index: u64,
+        term: u64,
+        voters: Vec<NodeId>,
+    },
 }
 
 impl WalRecord {
@@ -63,7 +83,8 @@ impl WalRecord {
             WalRecord::CreateGroup { group, .. }
             | WalRecord::HardState { group, .. }
             | WalRecord::Entries { group, .. }
-            | WalRecord::RemoveGroup { group } => *group,
+            | WalRecord::RemoveGroup { group }
+            | WalRecord::Compacted { group, .. } => *group,
         }
     }
 }
@@ -121,6 +142,8 @@ pub struct Wal<D: Disk> {
     segment_len: u64,
     max_segment_bytes: u64,
     unsynced: bool,
+    /// Bytes in all segments (what a rewrite could reclaim).
+    total_bytes: u64,
 }
 
 fn segment_name(seq: u64) -> String {
@@ -147,6 +170,7 @@ impl<D: Disk> Wal<D> {
         let mut records = Vec::new();
         let mut torn_tail = None;
         let mut last_len = 0;
+        let mut total_bytes = 0;
         for (position, (_, name)) in segments.iter().enumerate() {
             let is_last = position + 1 == segments.len();
             let bytes = disk.read(name)?;
@@ -167,6 +191,7 @@ impl<D: Disk> Wal<D> {
                 torn_tail = Some(tail);
             }
             last_len = valid;
+            total_bytes += valid;
         }
         let segment_seq = segments.last().map_or(1, |(seq, _)| *seq);
         let wal = Wal {
@@ -175,12 +200,55 @@ impl<D: Disk> Wal<D> {
             segment_len: last_len,
             max_segment_bytes,
             unsynced: false,
+            total_bytes,
         };
         Ok((wal, Recovered { records, torn_tail }))
     }
 
+    /// Bytes held in all segments.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// Replaces the whole log by `live` (the node's entire live state, see
+    /// [`crate::MultiRaft::live_records`]): writes it as a fresh segment,
+    /// syncs it, then deletes every older segment. Durable on return.
+    pub fn rewrite(&mut self, live: &[WalRecord]) -> Result<(), WalError> {
+        self.sync()?;
+        let old: Vec<String> = self
+            .disk
+            .list()?
+            .into_iter()
+            .filter(|name| parse_segment_name(name).is_some_and(|seq| seq <= self.segment_seq))
+            .collect();
+        self.segment_seq += 1;
+        self.segment_len = 0;
+        self.total_bytes = 0;
+        for frame in rewrite_frames(live) {
+            self.write_frame(&frame)?;
+        }
+        if self.segment_len == 0 {
+            // An empty live state still gets a segment, so the sequence
+            // number never goes back.
+            self.disk
+                .append(&segment_name(self.segment_seq), SEGMENT_HEADER)?;
+            self.segment_len = SEGMENT_HEADER.len() as u64;
+            self.total_bytes = self.segment_len;
+            self.unsynced = true;
+        }
+        self.sync()?;
+        for name in old {
+            self.disk.remove(&name)?;
+        }
+        Ok(())
+    }
+
     /// Appends one frame. It is not durable until [`Wal::sync`] returns.
     pub fn write(&mut self, records: &[WalRecord]) -> Result<(), WalError> {
+        self.write_frame(records)
+    }
+
+    fn write_frame(&mut self, records: &[WalRecord]) -> Result<(), WalError> {
         let mut payload = Vec::new();
         for record in records {
             encode_record(record, &mut payload);
@@ -195,8 +263,9 @@ impl<D: Disk> Wal<D> {
             )));
         }
         if self.segment_len >= self.max_segment_bytes {
-            // The previous segment is already synced: sync() runs before the
-            // node proceeds, and rollover happens only at frame boundaries.
+            // Rollover happens only at frame boundaries; the finished
+            // segment is synced before the next one starts.
+            self.sync()?;
             self.segment_seq += 1;
             self.segment_len = 0;
         }
@@ -210,6 +279,7 @@ impl<D: Disk> Wal<D> {
         frame.extend_from_slice(&payload);
         self.disk.append(&segment_name(self.segment_seq), &frame)?;
         self.segment_len += frame.len() as u64;
+        self.total_bytes += frame.len() as u64;
         self.unsynced = true;
         Ok(())
     }
@@ -221,6 +291,30 @@ impl<D: Disk> Wal<D> {
         }
         Ok(())
     }
+}
+
+/// Splits the live state into frames, long entry runs into several.
+fn rewrite_frames(live: &[WalRecord]) -> Vec<Vec<WalRecord>> {
+    let mut frames = Vec::new();
+    let mut current = Vec::new();
+    for record in live {
+        match record {
+            WalRecord::Entries { group, entries } => {
+                for chunk in entries.chunks(REWRITE_ENTRIES_PER_FRAME_MAX) {
+                    current.push(WalRecord::Entries {
+                        group: *group,
+                        entries: chunk.to_vec(),
+                    });
+                    frames.push(std::mem::take(&mut current));
+                }
+            }
+            other => current.push(other.clone()),
+        }
+    }
+    if !current.is_empty() {
+        frames.push(current);
+    }
+    frames
 }
 
 /// Parses one segment into `records`; returns how many bytes are valid.
@@ -321,15 +415,19 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+fn put_voters(out: &mut Vec<u8>, voters: &[NodeId]) {
+    out.extend_from_slice(&(voters.len() as u32).to_le_bytes());
+    for voter in voters {
+        put_u64(out, *voter);
+    }
+}
+
 fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
     match record {
         WalRecord::CreateGroup { group, voters } => {
             out.push(TAG_CREATE_GROUP);
             put_u64(out, group.0);
-            out.extend_from_slice(&(voters.len() as u32).to_le_bytes());
-            for voter in voters {
-                put_u64(out, *voter);
-            }
+            put_voters(out, voters);
         }
         WalRecord::HardState {
             group,
@@ -358,6 +456,18 @@ fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
         WalRecord::RemoveGroup { group } => {
             out.push(TAG_REMOVE_GROUP);
             put_u64(out, group.0);
+        }
+        WalRecord::Compacted {
+            group,
+            index,
+            term,
+            voters,
+        } => {
+            out.push(TAG_COMPACTED);
+            put_u64(out, group.0);
+            put_u64(out, *index);
+            put_u64(out, *term);
+            put_voters(out, voters);
         }
     }
 }
@@ -388,6 +498,14 @@ impl<'a> Reader<'a> {
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
+    fn voters(&mut self) -> Result<Vec<NodeId>, String> {
+        let count = self.u32()? as usize;
+        let mut voters = Vec::with_capacity(count.min(1024));
+        for _ in 0..count {
+            voters.push(self.u64()?);
+        }
+        Ok(voters)
+    }
     fn bytes(&mut self) -> Result<Vec<u8>, String> {
         let len = self.u32()? as usize;
         Ok(self.take(len)?.to_vec())
@@ -400,14 +518,10 @@ fn decode_records(payload: &[u8], out: &mut Vec<WalRecord>) -> Result<(), String
         let tag = r.u8()?;
         let group = GroupId(r.u64()?);
         let record = match tag {
-            TAG_CREATE_GROUP => {
-                let count = r.u32()? as usize;
-                let mut voters = Vec::with_capacity(count.min(1024));
-                for _ in 0..count {
-                    voters.push(r.u64()?);
-                }
-                WalRecord::CreateGroup { group, voters }
-            }
+            TAG_CREATE_GROUP => WalRecord::CreateGroup {
+                group,
+                voters: r.voters()?,
+            },
             TAG_HARD_STATE => WalRecord::HardState {
                 group,
                 term: r.u64()?,
@@ -436,6 +550,12 @@ fn decode_records(payload: &[u8], out: &mut Vec<WalRecord>) -> Result<(), String
                 WalRecord::Entries { group, entries }
             }
             TAG_REMOVE_GROUP => WalRecord::RemoveGroup { group },
+            TAG_COMPACTED => WalRecord::Compacted {
+                group,
+                index: r.u64()?,
+                term: r.u64()?,
+                voters: r.voters()?,
+            },
             other => return Err(format!("unknown record tag {other}")),
         };
         out.push(record);

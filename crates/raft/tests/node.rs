@@ -1,9 +1,10 @@
 //! The multi-group node driven by a minimal synchronous loop: elections,
 //! replication across groups, recovery from the log, and fail-closed starts.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use duckraft_raft::disk::FsDisk;
+use duckraft_raft::storage::SnapshotImage;
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{GroupId, MultiRaft, NodeConfig, NodeError, NodeId};
 
@@ -14,6 +15,31 @@ struct Harness {
     nodes: BTreeMap<NodeId, (MultiRaft, Wal<FsDisk>)>,
     inbox: VecDeque<(NodeId, NodeId, Vec<u8>)>,
     applied: BTreeMap<(NodeId, GroupId), Vec<Vec<u8>>>,
+    /// (index, term) of the last entry each state machine applied.
+    positions: BTreeMap<(NodeId, GroupId), (u64, u64)>,
+    /// Nodes cut off: not ticked, and messages to or from them are lost.
+    down: BTreeSet<NodeId>,
+    installed: u64,
+}
+
+/// A toy state machine image: the applied payloads, length-prefixed.
+fn encode_image(applied: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for data in applied {
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+fn decode_image(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut applied = Vec::new();
+    while !bytes.is_empty() {
+        let len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+        applied.push(bytes[4..4 + len].to_vec());
+        bytes = &bytes[4 + len..];
+    }
+    applied
 }
 
 fn config(id: NodeId) -> NodeConfig {
@@ -27,6 +53,9 @@ impl Harness {
             nodes: BTreeMap::new(),
             inbox: VecDeque::new(),
             applied: BTreeMap::new(),
+            positions: BTreeMap::new(),
+            down: BTreeSet::new(),
+            installed: 0,
         };
         for id in 1..=n {
             h.dirs.push(tempfile::tempdir().unwrap());
@@ -39,7 +68,11 @@ impl Harness {
         h
     }
 
-    fn start(&mut self, id: NodeId, applied: &BTreeMap<GroupId, u64>) -> Result<(), NodeError> {
+    fn start(
+        &mut self,
+        id: NodeId,
+        applied: &BTreeMap<GroupId, (u64, u64)>,
+    ) -> Result<(), NodeError> {
         let disk = FsDisk::open(self.dirs[(id - 1) as usize].path()).unwrap();
         let (wal, recovered) = Wal::open(disk, DEFAULT_SEGMENT_BYTES).unwrap();
         let raft = MultiRaft::recover(config(id), recovered.records, applied)?;
@@ -51,7 +84,7 @@ impl Harness {
     fn run(&mut self, ticks: usize) {
         for _ in 0..ticks {
             let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
-            for id in &ids {
+            for id in ids.iter().filter(|id| !self.down.contains(id)) {
                 self.nodes.get_mut(id).unwrap().0.tick();
             }
             for _ in 0..50 {
@@ -61,6 +94,9 @@ impl Harness {
                 }
                 while let Some((from, to, bytes)) = self.inbox.pop_front() {
                     quiet = false;
+                    if self.down.contains(&from) || self.down.contains(&to) {
+                        continue;
+                    }
                     if let Some((raft, _)) = self.nodes.get_mut(&to) {
                         raft.step(from, &bytes).unwrap();
                     }
@@ -92,12 +128,62 @@ impl Harness {
             for (group, entries) in out.committed {
                 let log = self.applied.entry((id, group)).or_default();
                 for e in entries {
+                    self.positions.insert((id, group), (e.index, e.term));
                     if !e.data.is_empty() {
                         log.push(e.data.to_vec());
                     }
                 }
             }
+            for group in out.snapshot_requests {
+                let image = self.export(id, group);
+                self.nodes
+                    .get_mut(&id)
+                    .unwrap()
+                    .0
+                    .serve_snapshot(group, image)
+                    .unwrap();
+            }
+            for (group, image) in out.snapshots {
+                let (index, _) = self.positions.get(&(id, group)).copied().unwrap_or((0, 0));
+                assert!(image.index > index, "a snapshot behind the state machine");
+                self.applied.insert((id, group), decode_image(&image.data));
+                self.positions
+                    .insert((id, group), (image.index, image.term));
+                self.installed += 1;
+                self.nodes.get_mut(&id).unwrap().0.snapshot_installed(group);
+            }
         }
+    }
+
+    fn export(&self, id: NodeId, group: GroupId) -> SnapshotImage {
+        let (index, term) = self.positions[&(id, group)];
+        SnapshotImage {
+            index,
+            term,
+            voters: vec![1, 2, 3],
+            data: encode_image(&self.applied[&(id, group)]),
+        }
+    }
+
+    fn propose(&mut self, group: GroupId, data: Vec<u8>) {
+        let leader = self.leader(group).unwrap();
+        self.nodes
+            .get_mut(&leader)
+            .unwrap()
+            .0
+            .propose(group, data)
+            .unwrap();
+        self.run(1);
+    }
+
+    /// Offers an image at the node's applied index and compacts up to it.
+    fn compact(&mut self, id: NodeId, group: GroupId) -> u64 {
+        let image = self.export(id, group);
+        let index = image.index;
+        let (raft, _) = self.nodes.get_mut(&id).unwrap();
+        raft.serve_snapshot(group, image).unwrap();
+        raft.compact(group, index).unwrap();
+        index
     }
 
     fn leader(&self, group: GroupId) -> Option<NodeId> {
@@ -160,7 +246,7 @@ fn restart_recovers_the_log_and_hands_out_only_unapplied_entries() {
     // Node 3 restarts with a state machine that applied up to index 2.
     h.nodes.remove(&3);
     h.applied.remove(&(3, CATALOG));
-    let applied = BTreeMap::from([(CATALOG, 2), (GroupId::CONTROL, 0)]);
+    let applied = BTreeMap::from([(CATALOG, (2, 2)), (GroupId::CONTROL, (0, 0))]);
     h.start(3, &applied).unwrap();
     let after = h.nodes[&3].0.status();
     for (b, a) in before.iter().zip(&after) {
@@ -181,7 +267,9 @@ fn a_state_machine_ahead_of_the_log_refuses_to_start() {
     h.run(40);
     assert_eq!(h.leader(CATALOG), Some(1));
     h.nodes.remove(&1);
-    let applied = BTreeMap::from([(CATALOG, 99)]);
+    // Its term is past anything the log holds: not a snapshot whose marker
+    // a crash lost, but a lost log.
+    let applied = BTreeMap::from([(CATALOG, (99, 50))]);
     match h.start(1, &applied) {
         Err(NodeError::AppliedBeyondLog {
             group, applied: 99, ..
@@ -229,4 +317,143 @@ fn a_removed_group_stays_removed_across_restarts_and_recreation() {
     h.run(20);
     assert!(h.leader(CATALOG).is_none());
     assert!(h.leader(GroupId::CONTROL).is_some());
+}
+
+fn status(h: &Harness, id: NodeId, group: GroupId) -> duckraft_raft::GroupStatus {
+    h.nodes[&id]
+        .0
+        .status()
+        .into_iter()
+        .find(|s| s.group == group)
+        .unwrap()
+}
+
+#[test]
+fn a_node_behind_the_compacted_log_catches_up_by_snapshot_and_restarts_from_it() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    h.down.insert(3);
+    for i in 0..10u8 {
+        h.propose(CATALOG, vec![i]);
+    }
+    h.run(3);
+    for id in [1, 2] {
+        let index = h.compact(id, CATALOG);
+        assert_eq!(status(&h, id, CATALOG).first_index, index + 1);
+    }
+    h.run(3);
+    h.down.remove(&3);
+    h.run(40);
+    assert!(h.installed >= 1, "node 3 never installed a snapshot");
+    let leader = h.leader(CATALOG).unwrap();
+    assert_eq!(h.applied[&(3, CATALOG)], h.applied[&(leader, CATALOG)]);
+    assert!(status(&h, 3, CATALOG).first_index > 1);
+    // Entries after the snapshot still replicate to it.
+    h.propose(CATALOG, b"after".to_vec());
+    h.run(3);
+    assert_eq!(h.applied[&(3, CATALOG)].last().unwrap(), b"after");
+
+    // Every node restarts from its compacted log and its state machine.
+    for id in 1..=3 {
+        let before = status(&h, id, CATALOG);
+        let applied = BTreeMap::from([
+            (CATALOG, h.positions[&(id, CATALOG)]),
+            (GroupId::CONTROL, (0, 0)),
+        ]);
+        h.nodes.remove(&id);
+        h.start(id, &applied).unwrap();
+        let after = status(&h, id, CATALOG);
+        assert_eq!(
+            (before.first_index, before.last_index),
+            (after.first_index, after.last_index)
+        );
+    }
+    h.run(40);
+    h.propose(CATALOG, b"after restart".to_vec());
+    h.run(3);
+    for id in 1..=3 {
+        assert_eq!(h.applied[&(id, CATALOG)].last().unwrap(), b"after restart");
+    }
+}
+
+#[test]
+fn a_state_machine_behind_the_log_start_refuses_to_start() {
+    let mut h = Harness::new(1);
+    h.run(40);
+    for i in 0..5u8 {
+        h.propose(CATALOG, vec![i]);
+    }
+    let index = h.compact(1, CATALOG);
+    h.run(2);
+    h.nodes.remove(&1);
+    let applied = BTreeMap::from([(CATALOG, (index - 1, 1))]);
+    match h.start(1, &applied) {
+        Err(NodeError::AppliedBeforeLog { group, .. }) => assert_eq!(group, CATALOG),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(()) => panic!("started with a state machine behind the log's start"),
+    }
+}
+
+#[test]
+fn a_snapshot_installed_just_before_a_crash_restarts_the_log_after_it() {
+    let mut h = Harness::new(1);
+    h.run(40);
+    h.propose(CATALOG, b"x".to_vec());
+    let (last, term) = h.positions[&(1, CATALOG)];
+    h.nodes.remove(&1);
+    // The state machine holds a (later) snapshot; its marker never reached the log.
+    let applied = BTreeMap::from([(CATALOG, (last + 5, term))]);
+    h.start(1, &applied).unwrap();
+    let status = status(&h, 1, CATALOG);
+    assert_eq!(
+        (status.first_index, status.last_index),
+        (last + 6, last + 5)
+    );
+}
+
+#[test]
+fn the_rewritten_log_replays_to_the_same_state_and_drops_old_segments() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    for i in 0..20u8 {
+        h.propose(CATALOG, vec![i; 100]);
+    }
+    h.run(3);
+    for id in 1..=3 {
+        h.compact(id, CATALOG);
+    }
+    h.run(3);
+    for i in 0..3u8 {
+        h.propose(CATALOG, vec![i]);
+    }
+    h.run(3);
+    let before: Vec<_> = h.nodes[&2].0.status();
+    let (raft, wal) = h.nodes.get_mut(&2).unwrap();
+    let live = raft.live_records().expect("no batch in flight");
+    let bytes_before = wal.total_bytes();
+    wal.rewrite(&live).unwrap();
+    assert!(wal.total_bytes() < bytes_before);
+    let dir = h.dirs[1].path().to_path_buf();
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let applied = BTreeMap::from([
+        (CATALOG, h.positions[&(2, CATALOG)]),
+        (GroupId::CONTROL, h.positions[&(2, GroupId::CONTROL)]),
+    ]);
+    h.nodes.remove(&2);
+    h.start(2, &applied).unwrap();
+    let after = h.nodes[&2].0.status();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            (b.group, b.term, b.commit, b.first_index, b.last_index),
+            (a.group, a.term, a.commit, a.first_index, a.last_index)
+        );
+    }
+    h.run(40);
+    h.propose(CATALOG, b"after rewrite".to_vec());
+    h.run(3);
+    assert_eq!(h.applied[&(2, CATALOG)].last().unwrap(), b"after rewrite");
 }

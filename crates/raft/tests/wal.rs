@@ -209,3 +209,98 @@ fn a_group_removal_record_round_trips() {
     let (_, recovered) = Wal::open(FsDisk::open(dir.path()).unwrap(), 1 << 20).unwrap();
     assert_eq!(recovered.records, records);
 }
+
+/// The live state of the sample log after compacting group 0 to index 1.
+fn live_state() -> Vec<WalRecord> {
+    vec![
+        WalRecord::CreateGroup {
+            group: GroupId(0),
+            voters: vec![1, 2, 3],
+        },
+        WalRecord::Compacted {
+            group: GroupId(0),
+            index: 1,
+            term: 1,
+            voters: vec![1, 2, 3],
+        },
+        WalRecord::HardState {
+            group: GroupId(0),
+            term: 1,
+            vote: 2,
+            commit: 1,
+        },
+        WalRecord::Entries {
+            group: GroupId(0),
+            entries: vec![entry(2, 1, b"create catalog")],
+        },
+    ]
+}
+
+#[test]
+fn a_rewrite_replaces_every_older_segment_with_the_live_state() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), 64);
+    assert!(segments(dir.path()).len() >= 2);
+    let (mut wal, _) = Wal::open(FsDisk::open(dir.path()).unwrap(), 64).unwrap();
+    let before = wal.total_bytes();
+    wal.rewrite(&live_state()).unwrap();
+    assert!(wal.total_bytes() < before);
+    let left = segments(dir.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    let later = vec![WalRecord::HardState {
+        group: GroupId(0),
+        term: 2,
+        vote: 0,
+        commit: 2,
+    }];
+    wal.write(&later).unwrap();
+    wal.sync().unwrap();
+    let mut expected = live_state();
+    expected.extend(later);
+    assert_eq!(reopen(dir.path()).unwrap().records, expected);
+}
+
+#[test]
+fn after_a_rewrite_a_torn_tail_is_still_truncated_and_corruption_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), 1 << 20);
+    {
+        let (mut wal, _) = Wal::open(FsDisk::open(dir.path()).unwrap(), 1 << 20).unwrap();
+        wal.rewrite(&live_state()).unwrap();
+        wal.write(&[WalRecord::Entries {
+            group: GroupId(0),
+            entries: vec![entry(3, 2, &[7u8; 200])],
+        }])
+        .unwrap();
+        wal.sync().unwrap();
+    }
+    let segment = dir.path().join(&segments(dir.path())[0]);
+    let full = std::fs::read(&segment).unwrap();
+    std::fs::write(&segment, &full[..full.len() - 100]).unwrap();
+    let recovered = reopen(dir.path()).unwrap();
+    assert_eq!(recovered.records, live_state());
+    assert!(recovered.torn_tail.is_some());
+
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let at = bytes.len() - 20;
+    bytes[at] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
+    assert!(matches!(reopen(dir.path()), Err(WalError::Corrupt { .. })));
+}
+
+#[test]
+fn a_crash_between_the_rewrite_and_the_deletions_replays_old_then_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write_all(dir.path(), 1 << 20);
+    let old_segment = segments(dir.path())[0].clone();
+    let saved = std::fs::read(dir.path().join(&old_segment)).unwrap();
+    {
+        let (mut wal, _) = Wal::open(FsDisk::open(dir.path()).unwrap(), 1 << 20).unwrap();
+        wal.rewrite(&live_state()).unwrap();
+    }
+    // As if the old segment's deletion never reached the disk.
+    std::fs::write(dir.path().join(&old_segment), saved).unwrap();
+    let mut expected = old;
+    expected.extend(live_state());
+    assert_eq!(reopen(dir.path()).unwrap().records, expected);
+}

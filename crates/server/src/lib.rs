@@ -185,6 +185,7 @@ pub async fn start(
         peering: None,
         http_listen,
         tick: Duration::from_millis(100),
+        compaction: replication::Compaction::default(),
     };
     start_cluster(config, options, backend).await
 }
@@ -214,6 +215,7 @@ pub struct ClusterOptions {
     /// The HTTP status endpoint; required with peers.
     pub http_listen: Option<std::net::SocketAddr>,
     pub tick: Duration,
+    pub compaction: replication::Compaction,
 }
 
 /// The mutually authenticated peer transport's listener and certificates.
@@ -276,6 +278,7 @@ pub async fn start_cluster(
         tick: options.tick,
         election_tick: 10,
         heartbeat_tick: 2,
+        compaction: options.compaction,
     };
     let send: replication::PeerSender = match &transport {
         Some((transport, _)) => {

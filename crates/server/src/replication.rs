@@ -6,8 +6,16 @@
 //!
 //! Group commit: the thread drains every queued input before it polls the
 //! node, so proposals that arrive while a fsync runs share the next one.
+//!
+//! Snapshots: once a group's applied index is [`Compaction::threshold_entries`]
+//! past its log's start, the driver exports the state machine's file
+//! (`duckraft_engine::snapshot`), offers it to the node and compacts the log
+//! up to it; when the Raft log holds far more than the live state it is
+//! rewritten and older segments deleted. A snapshot from a leader is
+//! verified and installed before the node persists it; a refused one is
+//! logged, counted and never installed (the group stops on this node).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -17,8 +25,10 @@ use anyhow::Context;
 use duckraft_engine::command::{self, Command, ControlCommand, Envelope, ProposalId, WriteBatch};
 use duckraft_engine::control::{ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
+use duckraft_engine::snapshot::{self, SnapshotError};
 use duckraft_engine::Catalogs;
 use duckraft_raft::disk::FsDisk;
+use duckraft_raft::storage::SnapshotImage;
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{Entry, GroupId, GroupStatus, MultiRaft, NodeConfig, NodeId};
 use serde::Serialize;
@@ -152,6 +162,17 @@ pub struct GroupReport {
     pub commit: u64,
     pub applied: u64,
     pub last_index: u64,
+    /// The first index still in the Raft log; earlier ones live only in
+    /// the state machine (a snapshot).
+    pub first_index: u64,
+    /// The last index covered by a snapshot (compacted or installed).
+    pub snapshot_index: u64,
+    /// Index of the snapshot offered to lagging peers (0: none yet).
+    pub served_snapshot_index: u64,
+    /// A leader's snapshot waits to be installed, or was refused.
+    pub installing_snapshot: bool,
+    /// This node refused a snapshot of the group: it no longer follows it.
+    pub snapshot_refused: bool,
     pub log_bytes: u64,
     pub progress: BTreeMap<String, u64>,
 }
@@ -172,6 +193,13 @@ pub struct NodeReport {
     pub fsync_buckets: Vec<u64>,
     pub elections_observed: u64,
     pub dropped_peer_messages: u64,
+    pub snapshots_exported: u64,
+    pub snapshots_installed: u64,
+    /// Snapshots from a leader that failed verification and were not installed.
+    pub snapshots_refused: u64,
+    pub raft_log_rewrites: u64,
+    /// Bytes in the Raft log's segments.
+    pub raft_log_bytes: u64,
 }
 
 impl NodeReport {
@@ -185,6 +213,9 @@ impl NodeReport {
             return Err("draining".into());
         }
         for g in &self.groups {
+            if g.snapshot_refused {
+                return Err(format!("{} refused a snapshot from its leader", g.name));
+            }
             if g.leader.is_none() {
                 return Err(format!("{} has no known leader", g.name));
             }
@@ -215,7 +246,40 @@ pub struct ReplicationConfig {
     pub tick: Duration,
     pub election_tick: usize,
     pub heartbeat_tick: usize,
+    pub compaction: Compaction,
 }
+
+/// When groups are snapshotted and the Raft log reclaimed.
+#[derive(Clone, Copy, Debug)]
+pub struct Compaction {
+    /// Snapshot a group and drop its log once its applied index is this many
+    /// entries past the log's start.
+    pub threshold_entries: u64,
+    /// Rewrite the Raft log (live state only) once its segments hold at
+    /// least this many bytes and more than [`WAL_DEAD_RATIO`] times the
+    /// live entries.
+    pub rewrite_min_bytes: u64,
+}
+
+impl Compaction {
+    pub const fn default() -> Compaction {
+        Compaction {
+            threshold_entries: 10_000,
+            rewrite_min_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Default for Compaction {
+    fn default() -> Self {
+        Compaction::default()
+    }
+}
+
+/// See [`Compaction::rewrite_min_bytes`].
+pub const WAL_DEAD_RATIO: u64 = 4;
+/// A failed export (a checkpoint blocked by a session) is retried after this.
+const EXPORT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 impl Replication {
     /// Recovers the log and the state machines, then starts the driver thread.
@@ -379,6 +443,12 @@ struct Driver {
     /// Barriers whose read index is known, waiting for the local apply.
     reads_awaiting_apply: Vec<(GroupId, u64, ReadReply)>,
     next_read_context: u64,
+    data_dir: PathBuf,
+    compaction: Compaction,
+    /// Groups whose last export failed, and when to try again.
+    export_backoff: BTreeMap<GroupId, Instant>,
+    /// Groups that were sent a snapshot this node refused; they stay stopped.
+    refused_snapshots: BTreeSet<GroupId>,
 }
 
 impl Driver {
@@ -398,7 +468,10 @@ impl Driver {
             warn!(segment = %torn.segment, dropped_bytes = torn.dropped_bytes, "truncated a torn Raft log tail left by a crash");
         }
         let control = open_control(&config.data_dir)?;
-        let mut applied = BTreeMap::from([(GroupId::CONTROL, control.applied_index())]);
+        let mut applied = BTreeMap::from([(
+            GroupId::CONTROL,
+            (control.applied_index(), control.applied_term()),
+        )]);
         let mut names = BTreeMap::from([(GroupId::CONTROL, "cp-metadata".to_string())]);
         let mut groups = vec![(
             duckraft_engine::DEFAULT_CATALOG.to_string(),
@@ -411,7 +484,7 @@ impl Driver {
         let mut replicas = BTreeMap::new();
         for (name, group) in &groups {
             let replica = open_bound_replica(&catalogs, name, *group)?;
-            applied.insert(*group, replica.applied_index());
+            applied.insert(*group, (replica.applied_index(), replica.applied_term()));
             replicas.insert(*group, replica);
             names.insert(*group, name.clone());
         }
@@ -462,6 +535,10 @@ impl Driver {
             reads_in_flight: BTreeMap::new(),
             reads_awaiting_apply: Vec::new(),
             next_read_context: 1,
+            data_dir: config.data_dir.clone(),
+            compaction: config.compaction,
+            export_backoff: BTreeMap::new(),
+            refused_snapshots: BTreeSet::new(),
         })
     }
 
@@ -497,6 +574,9 @@ impl Driver {
                 self.issue_reads();
                 self.drive();
                 self.answer_reads();
+            }
+            if self.degraded.is_none() {
+                self.compact_due();
             }
             self.publish();
         }
@@ -748,6 +828,260 @@ impl Driver {
             for (group, state) in out.read_states {
                 self.on_read_state(group, &state.request_ctx, state.index);
             }
+            for group in out.snapshot_requests {
+                self.export(group);
+            }
+            for (group, image) in out.snapshots {
+                self.install(group, image);
+                if self.degraded.is_some() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Exports `group`'s state machine at its applied index and offers it
+    /// to the node. Returns the index, or `None` if it could not now.
+    fn export(&mut self, group: GroupId) -> Option<u64> {
+        let now = Instant::now();
+        if self.export_backoff.get(&group).is_some_and(|at| now < *at) {
+            return None;
+        }
+        let voters = self.membership.voters();
+        let exported = if group == GroupId::CONTROL {
+            let path = control_path(&self.data_dir);
+            snapshot::export_control(&path, &voters, &self.control).map(|bytes| {
+                (
+                    bytes,
+                    self.control.applied_index(),
+                    self.control.applied_term(),
+                )
+            })
+        } else {
+            let (Some(replica), Some(name)) = (self.replicas.get(&group), self.names.get(&group))
+            else {
+                return None;
+            };
+            snapshot::export_catalog(&self.catalogs, name, group.0, &voters, replica)
+                .map(|bytes| (bytes, replica.applied_index(), replica.applied_term()))
+        };
+        let (data, index, term) = match exported {
+            Ok(exported) if exported.1 > 0 => exported,
+            Ok(_) => return None,
+            Err(e) => {
+                warn!(%group, error = %e, "snapshot export failed; retrying later");
+                self.export_backoff.insert(group, now + EXPORT_RETRY_AFTER);
+                return None;
+            }
+        };
+        self.export_backoff.remove(&group);
+        let bytes = data.len();
+        let image = SnapshotImage {
+            index,
+            term,
+            voters,
+            data,
+        };
+        if let Err(e) = self.raft.serve_snapshot(group, image) {
+            warn!(%group, error = %e, "the node did not take the exported snapshot");
+            return None;
+        }
+        self.counters.snapshots_exported += 1;
+        info!(%group, index, bytes, "exported a snapshot");
+        Some(index)
+    }
+
+    /// Snapshots and compacts every group far enough past its log's start,
+    /// then reclaims the Raft log's dead segments if they dominate it.
+    fn compact_due(&mut self) {
+        let threshold = self.compaction.threshold_entries;
+        let mut compacted = false;
+        for status in self.raft.status() {
+            let group = status.group;
+            let applied = self.applied_index(group);
+            let start = status.first_index - 1;
+            if status.installing_snapshot || applied < start + threshold {
+                continue;
+            }
+            let Some(index) = self.export(group) else {
+                continue;
+            };
+            match self.raft.compact(group, index) {
+                Ok(()) => compacted = true,
+                Err(e) => warn!(%group, error = %e, "log compaction deferred"),
+            }
+        }
+        if compacted {
+            self.reclaim_log();
+        }
+    }
+
+    fn reclaim_log(&mut self) {
+        let live_bytes: u64 = self.raft.status().iter().map(|s| s.log_bytes).sum();
+        let total = self.wal.total_bytes();
+        if total < self.compaction.rewrite_min_bytes || total < WAL_DEAD_RATIO * live_bytes {
+            return;
+        }
+        let Some(live) = self.raft.live_records() else {
+            return;
+        };
+        match self.wal.rewrite(&live) {
+            Ok(()) => {
+                self.counters.raft_log_rewrites += 1;
+                info!(
+                    before_bytes = total,
+                    after_bytes = self.wal.total_bytes(),
+                    "rewrote the Raft log and deleted its older segments"
+                );
+            }
+            Err(e) => self.degrade(format!("Raft log rewrite failed: {e}")),
+        }
+    }
+
+    /// Verifies and installs a leader's snapshot of `group`, then lets the
+    /// node persist it. A refused snapshot is never installed.
+    fn install(&mut self, group: GroupId, image: SnapshotImage) {
+        let metadata = snapshot::decode(&image.data).and_then(|(header, _)| {
+            if (header.index, header.term) == (image.index, image.term) {
+                Ok(())
+            } else {
+                Err(SnapshotError::MetadataMismatch {
+                    header_index: header.index,
+                    header_term: header.term,
+                    index: image.index,
+                    term: image.term,
+                })
+            }
+        });
+        if let Err(e) = metadata {
+            self.refuse_snapshot(group, image.index, e);
+            return;
+        }
+        let result = if group == GroupId::CONTROL {
+            self.install_control(&image.data)
+        } else {
+            self.install_catalog(group, &image.data)
+        };
+        match result {
+            Ok(()) => {
+                self.counters.snapshots_installed += 1;
+                info!(%group, index = image.index, bytes = image.data.len(), "installed a snapshot from the leader");
+                self.raft.snapshot_installed(group);
+            }
+            Err(Some(e)) => self.refuse_snapshot(group, image.index, e),
+            Err(None) => {}
+        }
+    }
+
+    fn refuse_snapshot(&mut self, group: GroupId, index: u64, error: SnapshotError) {
+        error!(%group, index, error = %error, "REFUSED a snapshot from the leader; this group stops on this node until an operator intervenes");
+        self.counters.snapshots_refused += 1;
+        self.refused_snapshots.insert(group);
+    }
+
+    /// `Err(Some)`: refused, nothing changed. `Err(None)`: failed midway,
+    /// the node is degraded.
+    fn install_catalog(
+        &mut self,
+        group: GroupId,
+        data: &[u8],
+    ) -> Result<(), Option<SnapshotError>> {
+        let (Some(replica), Some(name)) = (
+            self.replicas.remove(&group),
+            self.names.get(&group).cloned(),
+        ) else {
+            self.degrade(format!(
+                "a snapshot for {group}, which this node has no replica of"
+            ));
+            return Err(None);
+        };
+        // Tentative writes would block the close; their sessions get 40001.
+        self.tentatives.wound_all(&name);
+        match snapshot::install_catalog(&self.catalogs, &name, group.0, replica, data) {
+            Ok(replica) => {
+                self.replicas.insert(group, replica);
+                Ok(())
+            }
+            Err(failure) => match failure.kept {
+                Some(replica) => {
+                    self.replicas.insert(group, *replica);
+                    Err(Some(failure.error))
+                }
+                None => {
+                    self.degrade(format!(
+                        "installing a snapshot of catalog \"{name}\" failed: {}",
+                        failure.error
+                    ));
+                    Err(None)
+                }
+            },
+        }
+    }
+
+    fn install_control(&mut self, data: &[u8]) -> Result<(), Option<SnapshotError>> {
+        let placeholder = match duckdb::Connection::open_in_memory()
+            .map_err(|e| e.to_string())
+            .and_then(|conn| ControlPlane::open(conn).map_err(|e| e.to_string()))
+        {
+            Ok(placeholder) => placeholder,
+            Err(e) => {
+                self.degrade(format!("cannot open a placeholder control plane: {e}"));
+                return Err(None);
+            }
+        };
+        let control = std::mem::replace(&mut self.control, placeholder);
+        let path = control_path(&self.data_dir);
+        let reopen = |path: &Path| {
+            open_control_file(path).map_err(|e| SnapshotError::Engine(format!("{e:#}")))
+        };
+        match snapshot::install_control(&path, control, data, reopen) {
+            Ok(control) => {
+                self.control = control;
+                self.reconcile_catalogs();
+                Ok(())
+            }
+            Err(failure) => match failure.kept {
+                Some(control) => {
+                    self.control = *control;
+                    Err(Some(failure.error))
+                }
+                None => {
+                    self.degrade(format!(
+                        "installing a cp-metadata snapshot failed: {}",
+                        failure.error
+                    ));
+                    Err(None)
+                }
+            },
+        }
+    }
+
+    /// After a cp-metadata snapshot: creates the catalogs it lists that this
+    /// node lacks and drops the ones it no longer lists, as start-up does.
+    fn reconcile_catalogs(&mut self) {
+        let listed: BTreeMap<GroupId, String> = self
+            .control
+            .catalogs()
+            .iter()
+            .map(|(name, group)| (GroupId(*group), name.clone()))
+            .chain([(
+                DEFAULT_CATALOG_GROUP,
+                duckraft_engine::DEFAULT_CATALOG.to_string(),
+            )])
+            .collect();
+        let gone: Vec<(GroupId, String)> = self
+            .names
+            .iter()
+            .filter(|(group, _)| **group != GroupId::CONTROL && !listed.contains_key(group))
+            .map(|(group, name)| (*group, name.clone()))
+            .collect();
+        for (group, name) in gone {
+            self.drop_catalog(&name, group);
+        }
+        for (group, name) in listed {
+            if !self.names.contains_key(&group) {
+                self.add_catalog(&name, group);
+            }
         }
     }
 
@@ -820,22 +1154,26 @@ impl Driver {
             return;
         }
         if let ControlOutcome::CatalogCreated { name, group } = outcome {
-            let group = GroupId(*group);
-            match open_bound_replica(&self.catalogs, name, group) {
-                Ok(replica) => {
-                    self.replicas.insert(group, replica);
-                    self.names.insert(group, name.clone());
-                    if let Err(e) = self.raft.create_group(group, &self.membership.voters()) {
-                        self.degrade(format!("cannot create the group of \"{name}\": {e}"));
-                        return;
-                    }
-                    self.catalog_groups
-                        .lock()
-                        .expect("catalog lock")
-                        .insert(name.clone(), group);
+            self.add_catalog(name, GroupId(*group));
+        }
+    }
+
+    /// Opens (creating if needed) catalog `name` and runs its group here.
+    fn add_catalog(&mut self, name: &str, group: GroupId) {
+        match open_bound_replica(&self.catalogs, name, group) {
+            Ok(replica) => {
+                self.replicas.insert(group, replica);
+                self.names.insert(group, name.to_string());
+                if let Err(e) = self.raft.create_group(group, &self.membership.voters()) {
+                    self.degrade(format!("cannot create the group of \"{name}\": {e}"));
+                    return;
                 }
-                Err(e) => self.degrade(format!("cannot create catalog \"{name}\": {e}")),
+                self.catalog_groups
+                    .lock()
+                    .expect("catalog lock")
+                    .insert(name.to_string(), group);
             }
+            Err(e) => self.degrade(format!("cannot create catalog \"{name}\": {e}")),
         }
     }
 
@@ -941,6 +1279,11 @@ impl Driver {
                 commit: s.commit,
                 applied: s.handed_out,
                 last_index: s.last_index,
+                first_index: s.first_index,
+                snapshot_index: s.first_index - 1,
+                served_snapshot_index: s.served_snapshot_index,
+                installing_snapshot: s.installing_snapshot,
+                snapshot_refused: self.refused_snapshots.contains(&s.group),
                 log_bytes: s.log_bytes,
                 progress: s
                     .progress
@@ -960,12 +1303,24 @@ impl Driver {
         report.fsync_buckets = self.counters.fsync_buckets.clone();
         report.elections_observed = self.counters.elections_observed;
         report.dropped_peer_messages = self.raft.dropped_messages();
+        report.snapshots_exported = self.counters.snapshots_exported;
+        report.snapshots_installed = self.counters.snapshots_installed;
+        report.snapshots_refused = self.counters.snapshots_refused;
+        report.raft_log_rewrites = self.counters.raft_log_rewrites;
+        report.raft_log_bytes = self.wal.total_bytes();
     }
 }
 
+fn control_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("cp-metadata.duckdb")
+}
+
 fn open_control(data_dir: &Path) -> anyhow::Result<ControlPlane> {
-    let path = data_dir.join("cp-metadata.duckdb");
-    let conn = duckdb::Connection::open(&path)
+    open_control_file(&control_path(data_dir))
+}
+
+fn open_control_file(path: &Path) -> anyhow::Result<ControlPlane> {
+    let conn = duckdb::Connection::open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     conn.execute_batch("SET threads = 1")?;
     ControlPlane::open(conn).map_err(|e| anyhow::anyhow!("cp-metadata: {e}"))

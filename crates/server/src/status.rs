@@ -177,6 +177,26 @@ fn metrics(report: &NodeReport, transport: &Option<Transport>) -> String {
         "Peer messages the node dropped.",
         report.dropped_peer_messages as f64,
     );
+    counter(
+        "duckraft_snapshots_exported_total",
+        "State-machine snapshots this node exported.",
+        report.snapshots_exported as f64,
+    );
+    counter(
+        "duckraft_snapshots_installed_total",
+        "Snapshots from a leader this node installed.",
+        report.snapshots_installed as f64,
+    );
+    counter(
+        "duckraft_snapshots_refused_total",
+        "Snapshots from a leader this node refused (never installed).",
+        report.snapshots_refused as f64,
+    );
+    counter(
+        "duckraft_raft_log_rewrites_total",
+        "Raft log rewrites that deleted dead segments.",
+        report.raft_log_rewrites as f64,
+    );
     let _ = writeln!(
         out,
         "# HELP duckraft_fsync_seconds Raft log append-and-fsync latency.\n# TYPE duckraft_fsync_seconds histogram"

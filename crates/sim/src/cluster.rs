@@ -731,9 +731,13 @@ impl Sim {
         }
         let torn = recovered.torn_tail.clone();
         let mut applied = BTreeMap::new();
-        applied.insert(GroupId::CONTROL, node.control.applied_index());
+        let control = &node.control;
+        applied.insert(
+            GroupId::CONTROL,
+            (control.applied_index(), control.applied_term()),
+        );
         for (group, replica) in &node.replicas {
-            applied.insert(*group, replica.applied_index());
+            applied.insert(*group, (replica.applied_index(), replica.applied_term()));
         }
         let mut raft =
             match MultiRaft::recover(node.raft_config.clone(), recovered.records, &applied) {

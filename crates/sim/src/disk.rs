@@ -145,4 +145,12 @@ impl Disk for SimDisk {
         file.synced = file.durable.len();
         Ok(())
     }
+
+    fn remove(&mut self, name: &str) -> io::Result<()> {
+        // Removal is durable, as the production disk syncs the directory.
+        match self.state.borrow_mut().files.remove(name) {
+            Some(_) => Ok(()),
+            None => Err(io::Error::new(io::ErrorKind::NotFound, name.to_string())),
+        }
+    }
 }

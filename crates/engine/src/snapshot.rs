@@ -1,0 +1,409 @@
+//! Snapshots of a replicated DuckDB file (a catalog or cp-metadata): export
+//! at an applied index, and a fail-closed install.
+//!
+//! A snapshot is the database file itself, checkpointed on the apply
+//! connection. The driver thread is the only committer, so after CHECKPOINT
+//! the file holds exactly the state at the applied index (uncommitted
+//! optimistic writes of sessions only land in free blocks). An export whose
+//! DuckDB WAL is not empty after the checkpoint is refused: the file would
+//! not hold every commit.
+//!
+//! ```text
+//! snapshot := magic[8] version:u32 group:u64 index:u64 term:u64
+//!             name_len:u32 name[name_len] voter_count:u32 voter:u64*
+//!             file_len:u64 crc32c:u32 file[file_len]
+//! ```
+//! All integers little-endian; the checksum covers every byte before it and
+//! the file.
+//!
+//! Install, in order: refuse an unknown magic or version, a malformed
+//! header, a wrong group or name, a checksum mismatch, or an index at or
+//! below the applied one, all before anything changes; then write the file
+//! under a staging name, fsync it, close the state machine, rename over the
+//! live file (dropping its stale DuckDB WAL), fsync the directory, reopen,
+//! and check the reopened applied index is the snapshot's. A failure after
+//! the close leaves the node without a usable state machine: the caller
+//! must fail closed.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{sync_dir, Catalogs};
+use crate::control::ControlPlane;
+use crate::replica::{Replica, ReplicaError};
+
+const MAGIC: &[u8; 8] = b"DRSNAP\0\0";
+pub const FORMAT_VERSION: u32 = 1;
+/// Bounds on header fields, checked before anything is allocated.
+const NAME_BYTES_MAX: usize = 255;
+const VOTERS_MAX: usize = 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    pub group: u64,
+    /// The catalog's name (`cp-metadata` for the control plane).
+    pub name: String,
+    pub index: u64,
+    pub term: u64,
+    pub voters: Vec<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a duckraft snapshot (bad magic)")]
+    BadMagic,
+    #[error("unknown snapshot format version {0}")]
+    UnknownVersion(u32),
+    #[error("malformed snapshot: {0}")]
+    Malformed(String),
+    #[error("snapshot checksum mismatch")]
+    Checksum,
+    #[error("snapshot of group {found}, expected group {expected}")]
+    WrongGroup { expected: u64, found: u64 },
+    #[error("snapshot of \"{found}\", expected \"{expected}\"")]
+    WrongName { expected: String, found: String },
+    #[error("snapshot at index {index} is not past the applied index {applied}")]
+    NotNewer { index: u64, applied: u64 },
+    #[error("snapshot header says index {header_index} term {header_term}, Raft says index {index} term {term}")]
+    MetadataMismatch {
+        header_index: u64,
+        header_term: u64,
+        index: u64,
+        term: u64,
+    },
+    #[error("database file not fully checkpointed: its WAL holds {0} bytes")]
+    NotCheckpointed(u64),
+    #[error("after install the applied index is {found}, not the snapshot's {expected}")]
+    IndexMismatch { expected: u64, found: u64 },
+    #[error("snapshot I/O error: {0}")]
+    Io(String),
+    #[error("state machine error: {0}")]
+    Engine(String),
+}
+
+impl From<std::io::Error> for SnapshotError {
+    fn from(e: std::io::Error) -> Self {
+        SnapshotError::Io(e.to_string())
+    }
+}
+
+impl From<ReplicaError> for SnapshotError {
+    fn from(e: ReplicaError) -> Self {
+        SnapshotError::Engine(e.to_string())
+    }
+}
+
+/// A refused or failed install.
+pub struct InstallFailure<T> {
+    pub error: SnapshotError,
+    /// The state machine, untouched, when the install stopped before
+    /// anything changed; `None` when it failed midway. Boxed: the error
+    /// path should not make every `Result` as large as a state machine.
+    pub kept: Option<Box<T>>,
+}
+
+impl<T> std::fmt::Debug for InstallFailure<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallFailure")
+            .field("error", &self.error)
+            .field("kept", &self.kept.is_some())
+            .finish()
+    }
+}
+
+impl<T> InstallFailure<T> {
+    fn refused(error: SnapshotError, kept: T) -> Self {
+        InstallFailure {
+            error,
+            kept: Some(Box::new(kept)),
+        }
+    }
+
+    fn failed(error: impl Into<SnapshotError>) -> Self {
+        InstallFailure {
+            error: error.into(),
+            kept: None,
+        }
+    }
+}
+
+pub fn encode(header: &SnapshotHeader, file: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(file.len() + 64 + header.name.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&header.group.to_le_bytes());
+    out.extend_from_slice(&header.index.to_le_bytes());
+    out.extend_from_slice(&header.term.to_le_bytes());
+    out.extend_from_slice(&(header.name.len() as u32).to_le_bytes());
+    out.extend_from_slice(header.name.as_bytes());
+    out.extend_from_slice(&(header.voters.len() as u32).to_le_bytes());
+    for voter in &header.voters {
+        out.extend_from_slice(&voter.to_le_bytes());
+    }
+    out.extend_from_slice(&(file.len() as u64).to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&out), file);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(file);
+    out
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| SnapshotError::Malformed("header runs past the end".into()))?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+    fn u32(&mut self) -> Result<u32, SnapshotError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4")))
+    }
+    fn u64(&mut self) -> Result<u64, SnapshotError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8")))
+    }
+}
+
+/// Parses and checksums a snapshot; returns its header and the file bytes.
+pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), SnapshotError> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.take(MAGIC.len()).map_err(|_| SnapshotError::BadMagic)? != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    let version = r.u32()?;
+    if version != FORMAT_VERSION {
+        return Err(SnapshotError::UnknownVersion(version));
+    }
+    let group = r.u64()?;
+    let index = r.u64()?;
+    let term = r.u64()?;
+    let name_len = r.u32()? as usize;
+    if name_len > NAME_BYTES_MAX {
+        return Err(SnapshotError::Malformed(format!(
+            "name of {name_len} bytes"
+        )));
+    }
+    let name = String::from_utf8(r.take(name_len)?.to_vec())
+        .map_err(|_| SnapshotError::Malformed("name is not UTF-8".into()))?;
+    let voter_count = r.u32()? as usize;
+    if voter_count > VOTERS_MAX {
+        return Err(SnapshotError::Malformed(format!("{voter_count} voters")));
+    }
+    let voters = (0..voter_count)
+        .map(|_| r.u64())
+        .collect::<Result<Vec<_>, _>>()?;
+    let file_len = r.u64()?;
+    let covered = r.at;
+    let crc = r.u32()?;
+    let rest = &bytes[r.at..];
+    if rest.len() as u64 != file_len {
+        return Err(SnapshotError::Malformed(format!(
+            "header says {file_len} file bytes, {} follow",
+            rest.len()
+        )));
+    }
+    if crc32c::crc32c_append(crc32c::crc32c(&bytes[..covered]), rest) != crc {
+        return Err(SnapshotError::Checksum);
+    }
+    let header = SnapshotHeader {
+        group,
+        name,
+        index,
+        term,
+        voters,
+    };
+    Ok((header, rest))
+}
+
+/// Every check that needs no I/O: format, checksum, group, name, and an
+/// index past what the state machine applied.
+pub fn verify<'a>(
+    bytes: &'a [u8],
+    group: u64,
+    name: &str,
+    applied: u64,
+) -> Result<(SnapshotHeader, &'a [u8]), SnapshotError> {
+    let (header, file) = decode(bytes)?;
+    if header.group != group {
+        return Err(SnapshotError::WrongGroup {
+            expected: group,
+            found: header.group,
+        });
+    }
+    if header.name != name {
+        return Err(SnapshotError::WrongName {
+            expected: name.to_string(),
+            found: header.name,
+        });
+    }
+    if header.index <= applied {
+        return Err(SnapshotError::NotNewer {
+            index: header.index,
+            applied,
+        });
+    }
+    Ok((header, file))
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.wal", path.display()))
+}
+
+/// Reads a database file just checkpointed; refuses if its WAL still holds
+/// commits the file lacks.
+fn read_checkpointed(path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    match fs::metadata(wal_path(path)) {
+        Ok(meta) if meta.len() > 0 => return Err(SnapshotError::NotCheckpointed(meta.len())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    Ok(fs::read(path)?)
+}
+
+fn staging_path(path: &Path) -> PathBuf {
+    let name = path.file_name().expect("a file").to_string_lossy();
+    path.with_file_name(format!(".{name}.snapshot"))
+}
+
+/// Writes `file` next to `path` and fsyncs it; returns the staging path.
+fn stage(path: &Path, file: &[u8]) -> Result<PathBuf, SnapshotError> {
+    let staging = staging_path(path);
+    let mut out = File::create(&staging)?;
+    out.write_all(file)?;
+    out.sync_all()?;
+    Ok(staging)
+}
+
+/// Moves a staged file over `path`, dropping `path`'s DuckDB WAL (it
+/// belongs to the replaced state), and makes both durable.
+fn commit_staged(staging: &Path, path: &Path) -> Result<(), SnapshotError> {
+    match fs::remove_file(wal_path(path)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    fs::rename(staging, path)?;
+    let dir = path.parent().expect("a directory");
+    sync_dir(dir).map_err(|e| SnapshotError::Io(e.to_string()))
+}
+
+/// Exports catalog `name` (group `group`) at its applied index.
+pub fn export_catalog(
+    catalogs: &Catalogs,
+    name: &str,
+    group: u64,
+    voters: &[u64],
+    replica: &Replica,
+) -> Result<Vec<u8>, SnapshotError> {
+    replica.checkpoint()?;
+    let file = read_checkpointed(&catalogs.file_path(name))?;
+    let header = SnapshotHeader {
+        group,
+        name: name.to_string(),
+        index: replica.applied_index(),
+        term: replica.applied_term(),
+        voters: voters.to_vec(),
+    };
+    Ok(encode(&header, &file))
+}
+
+/// Installs a snapshot of catalog `name` in place of `replica`; returns the
+/// reopened replica. Sessions on the catalog end (they see it dropped).
+pub fn install_catalog(
+    catalogs: &Catalogs,
+    name: &str,
+    group: u64,
+    replica: Replica,
+    bytes: &[u8],
+) -> Result<Replica, InstallFailure<Replica>> {
+    let (header, file) = match verify(bytes, group, name, replica.applied_index()) {
+        Ok(verified) => verified,
+        Err(error) => return Err(InstallFailure::refused(error, replica)),
+    };
+    let path = catalogs.file_path(name);
+    let staging = match stage(&path, file) {
+        Ok(staging) => staging,
+        Err(error) => return Err(InstallFailure::refused(error, replica)),
+    };
+    drop(replica);
+    catalogs
+        .retire_replicated(name)
+        .map_err(|e| InstallFailure::failed(SnapshotError::Engine(e.to_string())))?;
+    commit_staged(&staging, &path).map_err(InstallFailure::failed)?;
+    let reopened = catalogs
+        .open(name)
+        .and_then(|catalog| catalog.connect())
+        .map_err(|e| InstallFailure::failed(SnapshotError::Engine(e.to_string())))?;
+    let replica = Replica::open(reopened).map_err(InstallFailure::failed)?;
+    if replica.applied_index() != header.index {
+        return Err(InstallFailure::failed(SnapshotError::IndexMismatch {
+            expected: header.index,
+            found: replica.applied_index(),
+        }));
+    }
+    if replica.bound_group().map_err(InstallFailure::failed)? != Some(group) {
+        return Err(InstallFailure::failed(SnapshotError::WrongGroup {
+            expected: group,
+            found: replica.bound_group().ok().flatten().unwrap_or(0),
+        }));
+    }
+    Ok(replica)
+}
+
+/// The control plane's name in snapshot headers.
+pub const CONTROL_NAME: &str = "cp-metadata";
+
+/// Exports the control plane (file `path`) at its applied index.
+pub fn export_control(
+    path: &Path,
+    voters: &[u64],
+    control: &ControlPlane,
+) -> Result<Vec<u8>, SnapshotError> {
+    control.checkpoint()?;
+    let file = read_checkpointed(path)?;
+    let header = SnapshotHeader {
+        group: 0,
+        name: CONTROL_NAME.to_string(),
+        index: control.applied_index(),
+        term: control.applied_term(),
+        voters: voters.to_vec(),
+    };
+    Ok(encode(&header, &file))
+}
+
+/// Installs a control-plane snapshot over `path` in place of `control`.
+/// `reopen` opens the control plane on the new file. The caller must then
+/// reconcile its catalogs with the new registry.
+pub fn install_control(
+    path: &Path,
+    control: ControlPlane,
+    bytes: &[u8],
+    reopen: impl FnOnce(&Path) -> Result<ControlPlane, SnapshotError>,
+) -> Result<ControlPlane, InstallFailure<ControlPlane>> {
+    let (header, file) = match verify(bytes, 0, CONTROL_NAME, control.applied_index()) {
+        Ok(verified) => verified,
+        Err(error) => return Err(InstallFailure::refused(error, control)),
+    };
+    let staging = match stage(path, file) {
+        Ok(staging) => staging,
+        Err(error) => return Err(InstallFailure::refused(error, control)),
+    };
+    // Closing the only connection closes the database; nothing else opens it.
+    drop(control);
+    commit_staged(&staging, path).map_err(InstallFailure::failed)?;
+    let control = reopen(path).map_err(InstallFailure::failed)?;
+    if control.applied_index() != header.index {
+        return Err(InstallFailure::failed(SnapshotError::IndexMismatch {
+            expected: header.index,
+            found: control.applied_index(),
+        }));
+    }
+    Ok(control)
+}
