@@ -32,10 +32,16 @@ struct Cluster {
     _dir: tempfile::TempDir,
     certs: PathBuf,
     nodes: Vec<Node>,
+    /// Extra `serve` flags for every node.
+    flags: Vec<String>,
 }
 
 impl Cluster {
     fn new(n: usize) -> Cluster {
+        Cluster::with_flags(n, &[])
+    }
+
+    fn with_flags(n: usize, flags: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let certs = dir.path().join("certs");
         let names: Vec<String> = (1..=n).map(|i| format!("n{i}")).collect();
@@ -61,6 +67,7 @@ impl Cluster {
             _dir: dir,
             certs,
             nodes,
+            flags: flags.iter().map(|f| f.to_string()).collect(),
         };
         for i in 0..n {
             cluster.start(i);
@@ -84,6 +91,7 @@ impl Cluster {
             .args(["--peers", &peers.join(",")])
             .arg("--tls-dir")
             .arg(&self.certs)
+            .args(&self.flags)
             .env("DUCKRAFT_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -1071,4 +1079,147 @@ async fn three_processes_drop_and_recreate_a_database() {
         .filter(|g| g["name"] == "lake")
         .count();
     assert_eq!(lakes, 1, "{status}");
+}
+
+/// Node `i`'s /status group entry for catalog `name`.
+fn group_status(cluster: &Cluster, i: usize, name: &str) -> serde_json::Value {
+    let (_, body) = cluster.http(i, "/status").expect("status answers");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    status["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .cloned()
+        .expect("group listed")
+}
+
+fn node_status(cluster: &Cluster, i: usize) -> serde_json::Value {
+    let (_, body) = cluster.http(i, "/status").expect("status answers");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// (segment files, bytes) of a node's Raft log.
+fn raft_log_files(dir: &Path) -> (Vec<String>, u64) {
+    let mut names = Vec::new();
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(dir.join("raft-log")).unwrap() {
+        let entry = entry.unwrap();
+        names.push(entry.file_name().to_string_lossy().into_owned());
+        bytes += entry.metadata().unwrap().len();
+    }
+    names.sort();
+    (names, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_the_compacted_log_catches_up_by_snapshot() {
+    let mut cluster = Cluster::with_flags(
+        3,
+        &[
+            "--compaction-threshold",
+            "20",
+            "--raft-log-rewrite-bytes",
+            "0",
+        ],
+    );
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    write_eventually(
+        cluster.nodes[0].pg,
+        "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT, ts TIMESTAMPTZ)",
+        Duration::from_secs(20),
+    )
+    .await;
+    let leader = cluster.leader_of_default(0);
+    let behind = (0..3).find(|i| *i != leader).unwrap();
+    let position = group_status(&cluster, behind, "duckraft")["last_index"]
+        .as_u64()
+        .unwrap();
+    cluster.kill(behind);
+
+    // Enough single-row writes to compact several times past its position.
+    let client = connect(cluster.nodes[leader].pg).await.unwrap();
+    for k in 0..120 {
+        client
+            .execute("INSERT INTO kv VALUES ($1, 'x', now())", &[&k])
+            .await
+            .unwrap();
+    }
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != behind).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for &i in &survivors {
+        loop {
+            let group = group_status(&cluster, i, "duckraft");
+            if group["snapshot_index"].as_u64().unwrap() > position {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i} never compacted: {group}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The log was rewritten and its first segment deleted.
+        let status = node_status(&cluster, i);
+        assert!(
+            status["raft_log_rewrites"].as_u64().unwrap() >= 1,
+            "{status}"
+        );
+        let (files, bytes) = raft_log_files(&cluster.nodes[i].data_dir);
+        eprintln!("node {i} raft log after compaction: {files:?}, {bytes} bytes");
+        assert!(
+            !files.contains(&"wal-0000000000000001.log".to_string()),
+            "{files:?}"
+        );
+        assert!(bytes < 256 << 10, "{files:?}: {bytes} bytes");
+    }
+
+    // It comes back behind the survivors' logs: only a snapshot catches it up.
+    cluster.start(behind);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let installed = cluster
+            .http(behind, "/status")
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .and_then(|s| s["snapshots_installed"].as_u64())
+            .unwrap_or(0);
+        if installed >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no snapshot installed: {:?}",
+            cluster.http(behind, "/status")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = node_status(&cluster, behind);
+    assert_eq!(status["snapshots_refused"], 0, "{status}");
+    assert!(
+        group_status(&cluster, behind, "duckraft")["first_index"]
+            .as_u64()
+            .unwrap()
+            > position + 1
+    );
+    cluster.wait_ready(&[behind], Duration::from_secs(60));
+    // Writes after the snapshot reach it too, and every hash agrees.
+    write_eventually(
+        cluster.nodes[behind].pg,
+        "INSERT INTO kv VALUES (1000, 'after the snapshot', now())",
+        Duration::from_secs(30),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let hashes: Vec<serde_json::Value> = (0..3).map(|i| cluster.hashes(i)).collect();
+        if hashes[0]["duckraft"]["hash"].is_string() && hashes.iter().all(|h| *h == hashes[0]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state hashes never converged: {hashes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(count(cluster.nodes[behind].pg).await, 121);
 }

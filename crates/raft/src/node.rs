@@ -75,7 +75,7 @@ impl NodeConfig {
             heartbeat_tick: 2,
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
-            snapshot_timeout_tick: 200,
+            snapshot_timeout_tick: 50,
             seed,
             bugs: Bugs::default(),
         }
