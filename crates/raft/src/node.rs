@@ -789,6 +789,24 @@ impl MultiRaft {
                             data: rd.snapshot().data.to_vec(),
                         };
                         self.snapshots.push((group, image));
+                        if let Some(hs) = rd.hs() {
+                            // The term and vote go into this batch, durable
+                            // before the driver installs: recovery then finds
+                            // the log's term at least the snapshot's (see
+                            // `recover`). The commit waits for the Ready.
+                            let store = g.raw.mut_store();
+                            let commit = store.hard_state().commit;
+                            store.set_hard_state(HardState {
+                                commit,
+                                ..hs.clone()
+                            });
+                            self.pending_records.push(WalRecord::HardState {
+                                group,
+                                term: hs.term,
+                                vote: hs.vote,
+                                commit,
+                            });
+                        }
                         g.stashed = Some(rd);
                         continue;
                     }

@@ -20,6 +20,9 @@ struct Harness {
     /// Nodes cut off: not ticked, and messages to or from them are lost.
     down: BTreeSet<NodeId>,
     installed: u64,
+    /// This node goes down right after its state machine installs a
+    /// snapshot, before the node is told (a crash in between).
+    crash_on_install: Option<NodeId>,
 }
 
 /// A toy state machine image: the applied payloads, length-prefixed.
@@ -56,6 +59,7 @@ impl Harness {
             positions: BTreeMap::new(),
             down: BTreeSet::new(),
             installed: 0,
+            crash_on_install: None,
         };
         for id in 1..=n {
             h.dirs.push(tempfile::tempdir().unwrap());
@@ -111,6 +115,9 @@ impl Harness {
     fn pump(&mut self, id: NodeId) -> bool {
         let mut busy = false;
         loop {
+            if self.down.contains(&id) {
+                return busy;
+            }
             let (raft, wal) = self.nodes.get_mut(&id).unwrap();
             let out = raft.poll();
             if out.is_empty() {
@@ -150,6 +157,10 @@ impl Harness {
                 self.positions
                     .insert((id, group), (image.index, image.term));
                 self.installed += 1;
+                if self.crash_on_install == Some(id) {
+                    self.down.insert(id);
+                    return busy;
+                }
                 self.nodes.get_mut(&id).unwrap().0.snapshot_installed(group);
             }
         }
@@ -456,4 +467,52 @@ fn the_rewritten_log_replays_to_the_same_state_and_drops_old_segments() {
     h.propose(CATALOG, b"after rewrite".to_vec());
     h.run(3);
     assert_eq!(h.applied[&(2, CATALOG)].last().unwrap(), b"after rewrite");
+}
+
+#[test]
+fn a_crash_between_an_install_and_its_log_marker_restarts_after_the_snapshot() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    h.down.insert(3);
+    // A new term while node 3 is away: the snapshot's term is newer than
+    // anything node 3 has durably seen until the install's Ready.
+    let leader = h.leader(CATALOG).unwrap();
+    let other = [1, 2].into_iter().find(|id| *id != leader).unwrap();
+    h.nodes
+        .get_mut(&leader)
+        .unwrap()
+        .0
+        .transfer_leader(CATALOG, other);
+    h.run(20);
+    assert_eq!(h.leader(CATALOG), Some(other));
+    for i in 0..10u8 {
+        h.propose(CATALOG, vec![i]);
+    }
+    h.run(3);
+    for id in [1, 2] {
+        h.compact(id, CATALOG);
+    }
+    h.run(3);
+    h.crash_on_install = Some(3);
+    h.down.remove(&3);
+    h.run(40);
+    assert!(h.down.contains(&3), "node 3 never installed a snapshot");
+    h.crash_on_install = None;
+    let applied = BTreeMap::from([
+        (CATALOG, h.positions[&(3, CATALOG)]),
+        (
+            GroupId::CONTROL,
+            h.positions
+                .get(&(3, GroupId::CONTROL))
+                .copied()
+                .unwrap_or((0, 0)),
+        ),
+    ]);
+    h.nodes.remove(&3);
+    h.start(3, &applied).unwrap();
+    h.down.remove(&3);
+    h.run(40);
+    h.propose(CATALOG, b"after".to_vec());
+    h.run(3);
+    assert_eq!(h.applied[&(3, CATALOG)], h.applied[&(other, CATALOG)]);
 }

@@ -908,7 +908,12 @@ impl Driver {
             };
             match self.raft.compact(group, index) {
                 Ok(()) => compacted = true,
-                Err(e) => warn!(%group, error = %e, "log compaction deferred"),
+                Err(e) => {
+                    warn!(%group, error = %e, "log compaction deferred");
+                    // Each try exports the whole file: not on every round.
+                    self.export_backoff
+                        .insert(group, Instant::now() + EXPORT_RETRY_AFTER);
+                }
             }
         }
         if compacted {
@@ -941,6 +946,10 @@ impl Driver {
     /// Verifies and installs a leader's snapshot of `group`, then lets the
     /// node persist it. A refused snapshot is never installed.
     fn install(&mut self, group: GroupId, image: SnapshotImage) {
+        if group != GroupId::CONTROL && !self.names.contains_key(&group) {
+            // Dropped by a control entry applied in the same round.
+            return;
+        }
         let metadata = snapshot::decode(&image.data).and_then(|(header, _)| {
             if (header.index, header.term) == (image.index, image.term) {
                 Ok(())
