@@ -577,6 +577,16 @@ impl MultiRaft {
         Some(records)
     }
 
+    /// Each group's first log index, unless a leader's snapshot of it is
+    /// waiting to be installed; in id order. Cheaper than [`MultiRaft::status`].
+    pub fn log_starts(&self) -> Vec<(GroupId, u64)> {
+        self.groups
+            .iter()
+            .filter(|(_, g)| g.stashed.is_none())
+            .map(|(&group, g)| (group, g.raw.store().first_index()))
+            .collect()
+    }
+
     /// The groups this node runs, in id order.
     pub fn group_ids(&self) -> Vec<GroupId> {
         self.groups.keys().copied().collect()

@@ -896,11 +896,8 @@ impl Driver {
     fn compact_due(&mut self) {
         let threshold = self.compaction.threshold_entries;
         let mut compacted = false;
-        for status in self.raft.status() {
-            let group = status.group;
-            let applied = self.applied_index(group);
-            let start = status.first_index - 1;
-            if status.installing_snapshot || applied < start + threshold {
+        for (group, first_index) in self.raft.log_starts() {
+            if self.applied_index(group) < first_index - 1 + threshold {
                 continue;
             }
             let Some(index) = self.export(group) else {
