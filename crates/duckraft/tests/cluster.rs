@@ -1081,6 +1081,25 @@ async fn three_processes_drop_and_recreate_a_database() {
     assert_eq!(lakes, 1, "{status}");
 }
 
+/// The default catalog's leader, once node 0 knows one (an election may be
+/// under way on a loaded machine).
+async fn leader_of_default_eventually(cluster: &Cluster) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let leader = group_status(cluster, 0, "duckraft")["leader"]
+            .as_str()
+            .map(str::to_string);
+        if let Some(leader) = leader {
+            return cluster.nodes.iter().position(|n| n.name == leader).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no leader of the default catalog"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Node `i`'s /status group entry for catalog `name`.
 fn group_status(cluster: &Cluster, i: usize, name: &str) -> serde_json::Value {
     let (_, body) = cluster.http(i, "/status").expect("status answers");
@@ -1130,7 +1149,7 @@ async fn a_node_behind_the_compacted_log_catches_up_by_snapshot() {
         Duration::from_secs(20),
     )
     .await;
-    let leader = cluster.leader_of_default(0);
+    let leader = leader_of_default_eventually(&cluster).await;
     let behind = (0..3).find(|i| *i != leader).unwrap();
     let position = group_status(&cluster, behind, "duckraft")["last_index"]
         .as_u64()
@@ -1222,4 +1241,138 @@ async fn a_node_behind_the_compacted_log_catches_up_by_snapshot() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(count(cluster.nodes[behind].pg).await, 121);
+}
+
+/// Names of the groups node `i` runs, if it answers.
+fn group_names(cluster: &Cluster, i: usize) -> Vec<String> {
+    let Some((_, body)) = cluster.http(i, "/status") else {
+        return Vec::new();
+    };
+    let Ok(status) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return Vec::new();
+    };
+    status["groups"]
+        .as_array()
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| g["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_the_compacted_control_log_reconciles_its_catalogs_from_a_snapshot() {
+    let mut cluster = Cluster::with_flags(
+        3,
+        &[
+            "--compaction-threshold",
+            "4",
+            "--raft-log-rewrite-bytes",
+            "0",
+        ],
+    );
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let leader = leader_of_default_eventually(&cluster).await;
+    let behind = (0..3).find(|i| *i != leader).unwrap();
+    let admin = connect_to_eventually(cluster.nodes[leader].pg, "duckraft").await;
+    admin.batch_execute("CREATE DATABASE gone").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !group_names(&cluster, behind).contains(&"gone".to_string()) {
+        assert!(
+            Instant::now() < deadline,
+            "node {behind} never created gone"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let position = group_status(&cluster, behind, "cp-metadata")["last_index"]
+        .as_u64()
+        .unwrap();
+    cluster.kill(behind);
+
+    // While it is away the registry changes past the survivors' compaction.
+    admin.batch_execute("DROP DATABASE gone").await.unwrap();
+    for name in ["a", "c", "d", "e"] {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+    }
+    let writer = connect_to_eventually(cluster.nodes[leader].pg, "a").await;
+    writer
+        .batch_execute("CREATE TABLE t (i INTEGER)")
+        .await
+        .unwrap();
+    for i in 0..8 {
+        writer
+            .batch_execute(&format!("INSERT INTO t VALUES ({i})"))
+            .await
+            .unwrap();
+    }
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != behind).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for &i in &survivors {
+        loop {
+            let group = group_status(&cluster, i, "cp-metadata");
+            if group["snapshot_index"].as_u64().unwrap() > position {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i} never compacted cp-metadata: {group}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    cluster.start(behind);
+    let expected: Vec<String> = ["a", "c", "cp-metadata", "d", "duckraft", "e"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut names = group_names(&cluster, behind);
+        names.sort();
+        let installed = cluster
+            .http(behind, "/status")
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .and_then(|s| s["snapshots_installed"].as_u64())
+            .unwrap_or(0);
+        if names == expected && installed >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {behind} runs {names:?} after {installed} snapshots: {:?}",
+            cluster.http(behind, "/status")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(node_status(&cluster, behind)["snapshots_refused"], 0);
+    assert!(!cluster.nodes[behind]
+        .data_dir
+        .join("catalogs")
+        .join("gone.duckdb")
+        .exists());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let hashes: Vec<serde_json::Value> = (0..3).map(|i| cluster.hashes(i)).collect();
+        if hashes[0]["a"]["hash"].is_string() && hashes.iter().all(|h| *h == hashes[0]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state hashes never converged: {hashes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reader = connect_to_eventually(cluster.nodes[behind].pg, "a").await;
+    let rows: i64 = reader
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 8);
 }
