@@ -157,13 +157,12 @@ impl EngineSession {
         if kind == SqlKind::Read {
             if let Some(fingerprint) = self.introspection_fingerprint(sql)? {
                 let catalog = self.catalog.clone();
-                let cache = &catalog.introspection;
-                if let Some(hit) = cache.get(&fingerprint, &rewritten, parameters) {
-                    return Ok(hit);
-                }
-                let result = self.execute_duckdb(&rewritten, kind, parameters)?;
-                cache.put(fingerprint, &rewritten, parameters, result.clone());
-                return Ok(result);
+                return catalog.introspection.get_or_fill(
+                    &fingerprint,
+                    &rewritten,
+                    parameters,
+                    || self.execute_duckdb(&rewritten, kind, parameters),
+                );
             }
         }
         self.execute_duckdb(&rewritten, kind, parameters)

@@ -277,6 +277,17 @@ impl ClusterSession {
         Ok(())
     }
 
+    /// Inside a transaction the apply may wound, any DuckDB call on the
+    /// session's connection can fail with the interrupt it sends; the
+    /// client must see the wound (40001, retried), not "Interrupted!".
+    fn or_wounded(&self, error: PgError) -> PgError {
+        if self.transaction.is_some() && self.inner.is_wounded() {
+            wounded()
+        } else {
+            error
+        }
+    }
+
     fn next_id(&mut self) -> ProposalId {
         self.seq += 1;
         ProposalId {
@@ -395,7 +406,10 @@ impl ClusterSession {
             return Err(read_only_violation("a write"));
         }
         let (text, statement_access) = if writes {
-            let pinned = self.pinned(sql, parameters)?;
+            // Pinning queries DuckDB (column types), so a wound can interrupt it too.
+            let pinned = self
+                .pinned(sql, parameters)
+                .map_err(|e| self.or_wounded(e))?;
             let statement_access = access::statement_access(&pinned, true, kind == SqlKind::Ddl);
             (Some(pinned), statement_access)
         } else {
@@ -466,7 +480,8 @@ impl Session for ClusterSession {
         self.check_catalog()?;
         let expanded = expand_status_function(sql, &self.replication);
         let sql = expanded.as_deref().unwrap_or(sql);
-        self.inner.lock().describe(sql, parameter_types)
+        let described = self.inner.lock().describe(sql, parameter_types);
+        described.map_err(|e| self.or_wounded(e))
     }
 
     fn execute(

@@ -248,7 +248,10 @@ impl Replication {
         )?;
         let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
-            .spawn(move || driver.run(rx, config.tick))
+            .spawn(move || {
+                crate::priority::raise_current_thread("replication");
+                driver.run(rx, config.tick)
+            })
             .context("cannot start the replication thread")?;
         Ok(Replication {
             inputs,
