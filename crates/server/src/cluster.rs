@@ -9,6 +9,7 @@
 //! `ROLLBACK` and read-only transactions propose nothing.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -58,8 +59,16 @@ impl Backend for ClusterBackend {
         })?;
         let inner = SharedSession::new(self.local.open_session(user, database)?);
         self.replication.tentatives.register(database, &inner);
+        let canceled = Arc::new(AtomicBool::new(false));
+        let interrupt_engine = inner.interrupter();
+        let flag = canceled.clone();
+        let interrupter: Interrupter = Arc::new(move || {
+            flag.store(true, Ordering::SeqCst);
+            interrupt_engine();
+        });
         Ok(ClusterSession {
-            interrupter: inner.interrupter(),
+            interrupter,
+            canceled,
             inner,
             replication: self.replication.clone(),
             // Random, so ids never repeat across sessions, nodes or restarts.
@@ -77,6 +86,10 @@ impl Backend for ClusterBackend {
 pub struct ClusterSession {
     inner: Arc<SharedSession>,
     interrupter: Interrupter,
+    /// Set by a cancel or statement timeout: one that arrives while the
+    /// statement still waits for its read point (before DuckDB runs it)
+    /// would otherwise be lost.
+    canceled: Arc<AtomicBool>,
     replication: Replication,
     client: u64,
     seq: u64,
@@ -269,6 +282,17 @@ fn expand_status_function(sql: &str, replication: &Replication) -> Option<String
 }
 
 impl ClusterSession {
+    /// 57014 if a cancel or timeout arrived during this statement's waits.
+    fn check_canceled(&self) -> Result<(), PgError> {
+        if self.canceled.load(Ordering::SeqCst) {
+            return Err(PgError::new(
+                "57014",
+                "canceling statement due to user request",
+            ));
+        }
+        Ok(())
+    }
+
     /// Ends the session once its catalog was dropped.
     fn check_catalog(&self) -> Result<(), PgError> {
         if self.inner.lock().engine.catalog_dropped() {
@@ -490,6 +514,7 @@ impl Session for ClusterSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<QueryOutput, PgError> {
+        self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
         if kind == SqlKind::Other {
             if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
@@ -511,14 +536,17 @@ impl Session for ClusterSession {
             SqlKind::Write | SqlKind::Ddl => self.autocommit_write(sql, kind, parameters),
             SqlKind::Read | SqlKind::Other => {
                 self.read_point()?;
+                self.check_canceled()?;
                 self.inner.lock().execute(sql, kind, parameters)
             }
         }
     }
 
     fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError> {
+        self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
         self.read_point()?;
+        self.check_canceled()?;
         let mut session = self.inner.lock();
         self.inner.clear_wound();
         session.begin(isolation, read_only)?;
