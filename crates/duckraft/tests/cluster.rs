@@ -2,6 +2,8 @@
 //! writes through every node, kill -9 of the leader, catch-up after
 //! restart with equal state hashes, and refusal without quorum.
 
+mod common;
+use common::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,21 +12,6 @@ use rand::{Rng, SeedableRng};
 
 const BIN: &str = env!("CARGO_BIN_EXE_duckraft");
 const PASSWORD: &str = "cluster-test-password";
-
-/// A free loopback port below Linux's ephemeral range (32768 and up), so
-/// that no outgoing connection (peers reconnect all the time) can take it
-/// between this check and the server's bind.
-fn free_port() -> u16 {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    for _ in 0..1000 {
-        let port = rng.gen_range(20000..32000);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port in 20000..32000");
-}
 
 struct Node {
     name: String,

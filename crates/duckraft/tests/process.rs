@@ -1,6 +1,8 @@
 //! The built `duckraft` binary as an operator runs it: flags, first start,
 //! SIGTERM, and kill -9 followed by a restart.
 
+mod common;
+use common::free_port;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -8,21 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_duckraft");
-
-/// A free loopback port below Linux's ephemeral range (32768 and up), so
-/// that no outgoing connection (peers reconnect all the time) can take it
-/// between this check and the server's bind.
-fn free_port() -> u16 {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    for _ in 0..1000 {
-        let port = rng.gen_range(20000..32000);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port in 20000..32000");
-}
 
 /// Starts `duckraft serve` and waits until it accepts connections.
 fn serve(data_dir: &Path, port: u16, password: Option<&str>) -> (Child, String) {
