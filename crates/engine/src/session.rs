@@ -54,6 +54,12 @@ impl EngineSession {
         })
     }
 
+    /// Whether a DuckDB transaction is open: outside one, every statement
+    /// commits on its own.
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
     /// A replicated DROP DATABASE removed this session's catalog.
     pub fn catalog_dropped(&self) -> bool {
         self.catalog.is_dropped()

@@ -440,7 +440,9 @@ impl ClusterSession {
             (None, access::statement_access(sql, false, false))
         };
         let result = {
-            let mut session = self.inner.lock();
+            let Some(mut session) = self.inner.lock_transaction() else {
+                return Err(wounded());
+            };
             if writes {
                 // Before running: even a failing write can hold row locks
                 // until the transaction ends.
@@ -631,7 +633,9 @@ impl Session for ClusterSession {
             return Err(wounded());
         }
         let count = {
-            let mut session = self.inner.lock();
+            let Some(mut session) = self.inner.lock_transaction() else {
+                return Err(wounded());
+            };
             self.inner.set_holds_writes(true);
             session.copy_in(table, columns, batch.rows.clone())
         };
