@@ -40,6 +40,7 @@ import json
 import os
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import sys
@@ -74,9 +75,18 @@ class HarnessError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below Linux's ephemeral range (32768 and up), so
+    that no outgoing connection (peers reconnect all the time) can take it
+    between this check and the server's bind."""
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise HarnessError("no free loopback port in 20000..32000")
 
 
 def _tail(path: Path, lines: int = 40) -> str:

@@ -2,6 +2,8 @@
 //! writes through every node, kill -9 of the leader, catch-up after
 //! restart with equal state hashes, and refusal without quorum.
 
+mod common;
+use common::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,14 +12,6 @@ use rand::{Rng, SeedableRng};
 
 const BIN: &str = env!("CARGO_BIN_EXE_duckraft");
 const PASSWORD: &str = "cluster-test-password";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Node {
     name: String,

@@ -1,6 +1,8 @@
 //! The built `duckraft` binary as an operator runs it: flags, first start,
 //! SIGTERM, and kill -9 followed by a restart.
 
+mod common;
+use common::free_port;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -8,14 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_duckraft");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts `duckraft serve` and waits until it accepts connections.
 fn serve(data_dir: &Path, port: u16, password: Option<&str>) -> (Child, String) {

@@ -23,7 +23,8 @@
 //! each write of the session's own).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use duckraft_sql::lexer::{significant, tokenize};
 use duckraft_sql::Value;
@@ -162,51 +163,125 @@ struct Key {
 }
 
 /// A small LRU of introspection results, shared by a catalog's sessions.
+///
+/// Filling is single-flight: while one session computes a result, sessions
+/// asking for the same key wait for it instead of running the same heavy
+/// catalog join. An ATTACH storm of fresh clients asks the same dozen
+/// questions at once; without this every one of them runs every join, and
+/// the instance runs out of memory.
 #[derive(Default)]
 pub struct IntrospectionCache {
-    entries: Mutex<VecDeque<(Key, StatementResult)>>,
+    state: Mutex<CacheState>,
+    filled: Condvar,
 }
 
+#[derive(Default)]
+struct CacheState {
+    entries: VecDeque<(Key, StatementResult)>,
+    filling: Vec<Key>,
+}
+
+/// How long a session waits for another one's fill before running the
+/// query itself (the filler may be slow, never stuck for good).
+const FILL_WAIT_MAX: Duration = Duration::from_secs(30);
+
 impl IntrospectionCache {
-    pub fn get(
+    /// The cached result for the key, or `fill`'s, which is then cached.
+    pub fn get_or_fill<E>(
         &self,
         fingerprint: &str,
         sql: &str,
         parameters: &[Value],
-    ) -> Option<StatementResult> {
-        let mut entries = self.entries.lock().expect("introspection cache lock");
-        let position = entries.iter().position(|(k, _)| {
-            k.fingerprint == fingerprint && k.sql == sql && k.parameters == parameters
-        })?;
-        let entry = entries.remove(position).expect("found");
-        let result = entry.1.clone();
-        entries.push_front(entry);
-        Some(result)
-    }
-
-    pub fn put(
-        &self,
-        fingerprint: String,
-        sql: &str,
-        parameters: &[Value],
-        result: StatementResult,
-    ) {
-        let mut entries = self.entries.lock().expect("introspection cache lock");
-        entries.push_front((
-            Key {
-                fingerprint,
-                sql: sql.to_string(),
-                parameters: parameters.to_vec(),
-            },
-            result,
-        ));
-        entries.truncate(ENTRIES_MAX);
+        fill: impl FnOnce() -> Result<StatementResult, E>,
+    ) -> Result<StatementResult, E> {
+        let key = Key {
+            fingerprint: fingerprint.to_string(),
+            sql: sql.to_string(),
+            parameters: parameters.to_vec(),
+        };
+        let deadline = Instant::now() + FILL_WAIT_MAX;
+        let mut state = self.state.lock().expect("introspection cache lock");
+        loop {
+            if let Some(position) = state.entries.iter().position(|(k, _)| *k == key) {
+                let entry = state.entries.remove(position).expect("found");
+                let result = entry.1.clone();
+                state.entries.push_front(entry);
+                return Ok(result);
+            }
+            let now = Instant::now();
+            if !state.filling.contains(&key) || now >= deadline {
+                break;
+            }
+            state = self
+                .filled
+                .wait_timeout(state, deadline - now)
+                .expect("introspection cache lock")
+                .0;
+        }
+        state.filling.push(key.clone());
+        drop(state);
+        let result = fill();
+        let mut state = self.state.lock().expect("introspection cache lock");
+        if let Some(position) = state.filling.iter().position(|k| *k == key) {
+            state.filling.remove(position);
+        }
+        if let Ok(result) = &result {
+            state.entries.push_front((key, result.clone()));
+            state.entries.truncate(ENTRIES_MAX);
+        }
+        drop(state);
+        self.filled.notify_all();
+        result
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_misses_of_one_key_run_the_query_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let cache = Arc::new(IntrospectionCache::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, runs) = (cache.clone(), runs.clone());
+                std::thread::spawn(move || {
+                    cache
+                        .get_or_fill::<()>("f1", "SELECT 1 FROM pg_class", &[], || {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(200));
+                            Ok(StatementResult {
+                                columns: Vec::new(),
+                                rows: vec![vec![Value::Int8(7)]],
+                                affected_rows: 0,
+                                returns_rows: true,
+                            })
+                        })
+                        .unwrap()
+                        .rows
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), vec![vec![Value::Int8(7)]]);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // A failed fill caches nothing; the next caller runs the query.
+        let failed = cache.get_or_fill("f2", "q", &[], || Err("boom"));
+        assert_eq!(failed.unwrap_err(), "boom");
+        let again = cache.get_or_fill::<()>("f2", "q", &[], || {
+            Ok(StatementResult {
+                columns: Vec::new(),
+                rows: Vec::new(),
+                affected_rows: 0,
+                returns_rows: true,
+            })
+        });
+        assert!(again.is_ok());
+    }
 
     #[test]
     fn only_pure_catalog_reads_are_cacheable() {

@@ -54,6 +54,12 @@ impl EngineSession {
         })
     }
 
+    /// Whether a DuckDB transaction is open: outside one, every statement
+    /// commits on its own.
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
     /// A replicated DROP DATABASE removed this session's catalog.
     pub fn catalog_dropped(&self) -> bool {
         self.catalog.is_dropped()
@@ -157,13 +163,12 @@ impl EngineSession {
         if kind == SqlKind::Read {
             if let Some(fingerprint) = self.introspection_fingerprint(sql)? {
                 let catalog = self.catalog.clone();
-                let cache = &catalog.introspection;
-                if let Some(hit) = cache.get(&fingerprint, &rewritten, parameters) {
-                    return Ok(hit);
-                }
-                let result = self.execute_duckdb(&rewritten, kind, parameters)?;
-                cache.put(fingerprint, &rewritten, parameters, result.clone());
-                return Ok(result);
+                return catalog.introspection.get_or_fill(
+                    &fingerprint,
+                    &rewritten,
+                    parameters,
+                    || self.execute_duckdb(&rewritten, kind, parameters),
+                );
             }
         }
         self.execute_duckdb(&rewritten, kind, parameters)

@@ -342,6 +342,8 @@ struct Connection<B: Backend> {
     skip_until_sync: bool,
 }
 
+/// How often a timed-out statement is interrupted again until it ends.
+const TIMEOUT_REPEAT: Duration = Duration::from_millis(100);
 const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("application_name", ""),
     ("client_encoding", "UTF8"),
@@ -811,8 +813,15 @@ impl<B: Backend> Connection<B> {
                 joined = &mut task => joined,
                 _ = tokio::time::sleep(limit) => {
                     timed_out = true;
-                    interrupter();
-                    task.await
+                    // Repeated until the statement ends: an interrupt that
+                    // lands before the engine starts executing is lost.
+                    loop {
+                        interrupter();
+                        tokio::select! {
+                            joined = &mut task => break joined,
+                            _ = tokio::time::sleep(TIMEOUT_REPEAT) => {}
+                        }
+                    }
                 }
             },
         };

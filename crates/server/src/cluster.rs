@@ -9,6 +9,7 @@
 //! `ROLLBACK` and read-only transactions propose nothing.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -58,8 +59,16 @@ impl Backend for ClusterBackend {
         })?;
         let inner = SharedSession::new(self.local.open_session(user, database)?);
         self.replication.tentatives.register(database, &inner);
+        let canceled = Arc::new(AtomicBool::new(false));
+        let interrupt_engine = inner.interrupter();
+        let flag = canceled.clone();
+        let interrupter: Interrupter = Arc::new(move || {
+            flag.store(true, Ordering::SeqCst);
+            interrupt_engine();
+        });
         Ok(ClusterSession {
-            interrupter: inner.interrupter(),
+            interrupter,
+            canceled,
             inner,
             replication: self.replication.clone(),
             // Random, so ids never repeat across sessions, nodes or restarts.
@@ -77,6 +86,10 @@ impl Backend for ClusterBackend {
 pub struct ClusterSession {
     inner: Arc<SharedSession>,
     interrupter: Interrupter,
+    /// Set by a cancel or statement timeout: one that arrives while the
+    /// statement still waits for its read point (before DuckDB runs it)
+    /// would otherwise be lost.
+    canceled: Arc<AtomicBool>,
     replication: Replication,
     client: u64,
     seq: u64,
@@ -269,12 +282,34 @@ fn expand_status_function(sql: &str, replication: &Replication) -> Option<String
 }
 
 impl ClusterSession {
+    /// 57014 if a cancel or timeout arrived during this statement's waits.
+    fn check_canceled(&self) -> Result<(), PgError> {
+        if self.canceled.load(Ordering::SeqCst) {
+            return Err(PgError::new(
+                "57014",
+                "canceling statement due to user request",
+            ));
+        }
+        Ok(())
+    }
+
     /// Ends the session once its catalog was dropped.
     fn check_catalog(&self) -> Result<(), PgError> {
         if self.inner.lock().engine.catalog_dropped() {
             return Err(catalog_dropped());
         }
         Ok(())
+    }
+
+    /// Inside a transaction the apply may wound, any DuckDB call on the
+    /// session's connection can fail with the interrupt it sends; the
+    /// client must see the wound (40001, retried), not "Interrupted!".
+    fn or_wounded(&self, error: PgError) -> PgError {
+        if self.transaction.is_some() && self.inner.is_wounded() {
+            wounded()
+        } else {
+            error
+        }
     }
 
     fn next_id(&mut self) -> ProposalId {
@@ -395,14 +430,19 @@ impl ClusterSession {
             return Err(read_only_violation("a write"));
         }
         let (text, statement_access) = if writes {
-            let pinned = self.pinned(sql, parameters)?;
+            // Pinning queries DuckDB (column types), so a wound can interrupt it too.
+            let pinned = self
+                .pinned(sql, parameters)
+                .map_err(|e| self.or_wounded(e))?;
             let statement_access = access::statement_access(&pinned, true, kind == SqlKind::Ddl);
             (Some(pinned), statement_access)
         } else {
             (None, access::statement_access(sql, false, false))
         };
         let result = {
-            let mut session = self.inner.lock();
+            let Some(mut session) = self.inner.lock_transaction() else {
+                return Err(wounded());
+            };
             if writes {
                 // Before running: even a failing write can hold row locks
                 // until the transaction ends.
@@ -466,7 +506,8 @@ impl Session for ClusterSession {
         self.check_catalog()?;
         let expanded = expand_status_function(sql, &self.replication);
         let sql = expanded.as_deref().unwrap_or(sql);
-        self.inner.lock().describe(sql, parameter_types)
+        let described = self.inner.lock().describe(sql, parameter_types);
+        described.map_err(|e| self.or_wounded(e))
     }
 
     fn execute(
@@ -475,6 +516,7 @@ impl Session for ClusterSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<QueryOutput, PgError> {
+        self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
         if kind == SqlKind::Other {
             if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
@@ -496,14 +538,17 @@ impl Session for ClusterSession {
             SqlKind::Write | SqlKind::Ddl => self.autocommit_write(sql, kind, parameters),
             SqlKind::Read | SqlKind::Other => {
                 self.read_point()?;
+                self.check_canceled()?;
                 self.inner.lock().execute(sql, kind, parameters)
             }
         }
     }
 
     fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError> {
+        self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
         self.read_point()?;
+        self.check_canceled()?;
         let mut session = self.inner.lock();
         self.inner.clear_wound();
         session.begin(isolation, read_only)?;
@@ -588,7 +633,9 @@ impl Session for ClusterSession {
             return Err(wounded());
         }
         let count = {
-            let mut session = self.inner.lock();
+            let Some(mut session) = self.inner.lock_transaction() else {
+                return Err(wounded());
+            };
             self.inner.set_holds_writes(true);
             session.copy_in(table, columns, batch.rows.clone())
         };

@@ -17,6 +17,7 @@
 pub mod backend;
 pub mod cluster;
 pub mod config;
+pub mod priority;
 pub mod replication;
 pub mod status;
 pub mod tentative;
@@ -232,6 +233,7 @@ pub struct ClusterMember {
     pub replication: replication::Replication,
     pub http_address: Option<std::net::SocketAddr>,
     pub peer_address: Option<std::net::SocketAddr>,
+    _peer_runtime: Option<PeerRuntime>,
 }
 
 /// Starts the peer transport, recovers the replication core, serves the
@@ -247,23 +249,35 @@ pub async fn start_cluster(
         members.push(options.node_id.clone());
         members.sort();
     }
+    // Peer traffic and the status endpoint get their own runtime on a
+    // high-priority thread, so client load cannot starve heartbeats or probes.
+    let peer_runtime = match &options.peering {
+        Some(_) => Some(PeerRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("duckraft-peer")
+                .on_thread_start(|| priority::raise_current_thread("peer transport"))
+                .enable_all()
+                .build()
+                .context("starting the peer runtime")?,
+        ))),
+        None => None,
+    };
     let transport = match &options.peering {
         Some(peering) => {
             let tls = TlsMaterial::load(&peering.tls_dir, &options.node_id).with_context(|| {
                 format!("loading TLS material from {}", peering.tls_dir.display())
             })?;
             let (inbound_tx, inbound) = tokio::sync::mpsc::channel(4096);
-            let transport = Transport::start(
-                TransportConfig::new(
-                    options.node_id.clone(),
-                    peering.peer_listen,
-                    options.peers.clone(),
-                    tls,
-                ),
-                inbound_tx,
-            )
-            .await
-            .context("starting the peer transport")?;
+            let config = TransportConfig::new(
+                options.node_id.clone(),
+                peering.peer_listen,
+                options.peers.clone(),
+                tls,
+            );
+            let transport = run_on(&peer_runtime, Transport::start(config, inbound_tx))
+                .await?
+                .context("starting the peer transport")?;
             Some((transport, inbound))
         }
         None if members.len() == 1 => None,
@@ -293,17 +307,29 @@ pub async fn start_cluster(
         replication::Replication::start(replication_config, catalogs, send)
     })
     .await??;
-    let transport = transport.map(|(transport, mut inbound)| {
-        let deliver = replication.clone();
-        tokio::spawn(async move {
-            while let Some((from, bytes)) = inbound.recv().await {
-                deliver.deliver(from, bytes.to_vec());
-            }
-        });
-        transport
-    });
+    let transport = match transport {
+        Some((transport, mut inbound)) => {
+            let deliver = replication.clone();
+            run_on(&peer_runtime, async move {
+                tokio::spawn(async move {
+                    while let Some((from, bytes)) = inbound.recv().await {
+                        deliver.deliver(from, bytes.to_vec());
+                    }
+                });
+            })
+            .await?;
+            Some(transport)
+        }
+        None => None,
+    };
     let http_address = match options.http_listen {
-        Some(listen) => Some(status::serve(listen, replication.clone(), transport.clone()).await?),
+        Some(listen) => Some(
+            run_on(
+                &peer_runtime,
+                status::serve(listen, replication.clone(), transport.clone()),
+            )
+            .await??,
+        ),
         None => None,
     };
     let backend = Arc::new(cluster::ClusterBackend {
@@ -323,7 +349,35 @@ pub async fn start_cluster(
         replication,
         http_address,
         peer_address: transport.map(|t| t.local_addr()),
+        _peer_runtime: peer_runtime,
     })
+}
+
+/// The runtime of peer traffic and status; shut down without blocking,
+/// since its owner may be dropped inside another runtime.
+struct PeerRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for PeerRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Runs `future` on the peer runtime if there is one, else right here.
+async fn run_on<F>(runtime: &Option<PeerRuntime>, future: F) -> anyhow::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match runtime.as_ref().and_then(|r| r.0.as_ref()) {
+        Some(runtime) => runtime
+            .spawn(future)
+            .await
+            .context("a peer runtime task failed"),
+        None => Ok(future.await),
+    }
 }
 
 async fn start_with<B: duckraft_pgwire::Backend>(

@@ -312,7 +312,10 @@ impl Replication {
         )?;
         let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
-            .spawn(move || driver.run(rx, config.tick))
+            .spawn(move || {
+                crate::priority::raise_current_thread("replication");
+                driver.run(rx, config.tick)
+            })
             .context("cannot start the replication thread")?;
         Ok(Replication {
             inputs,
@@ -1202,37 +1205,32 @@ impl Driver {
         self.replicas.remove(&group);
         self.names.remove(&group);
         self.raft.remove_group(group);
-        let ids: Vec<ProposalId> = self
-            .waiters
-            .iter()
-            .filter(|(_, w)| w.group == group)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            self.answer(id, Answer::CatalogDropped);
-        }
+        self.waiters.retain(|_, w| {
+            let dropped = w.group == group;
+            if dropped {
+                let _ = w.reply.send(Answer::CatalogDropped);
+            }
+            !dropped
+        });
         for reply in self.queued_reads.remove(&group).unwrap_or_default() {
             let _ = reply.send(Err(Answer::CatalogDropped));
         }
-        let firsts: Vec<u64> = self
-            .reads_in_flight
-            .iter()
-            .filter(|(_, w)| w.group == group)
-            .map(|(first, _)| *first)
-            .collect();
-        for first in firsts {
-            let waiters = self.reads_in_flight.remove(&first).expect("listed");
-            for reply in waiters.replies {
+        self.reads_in_flight.retain(|_, w| {
+            if w.group != group {
+                return true;
+            }
+            for reply in w.replies.drain(..) {
                 let _ = reply.send(Err(Answer::CatalogDropped));
             }
-        }
-        let (gone, kept) = std::mem::take(&mut self.reads_awaiting_apply)
-            .into_iter()
-            .partition(|(g, _, _)| *g == group);
-        self.reads_awaiting_apply = kept;
-        for (_, _, reply) in gone {
-            let _ = reply.send(Err(Answer::CatalogDropped));
-        }
+            false
+        });
+        self.reads_awaiting_apply.retain(|(g, _, reply)| {
+            let dropped = *g == group;
+            if dropped {
+                let _ = reply.send(Err(Answer::CatalogDropped));
+            }
+            !dropped
+        });
         match self.catalogs.drop_replicated(name) {
             Ok(()) => info!(catalog = %name, %group, "dropped catalog and its group"),
             Err(e) => self.degrade(format!("cannot drop catalog \"{name}\": {e}")),

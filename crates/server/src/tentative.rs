@@ -49,6 +49,15 @@ impl SharedSession {
         self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Locks the session for a statement of its open transaction, or `None`
+    /// if the driver rolled that transaction back. Checked under the lock,
+    /// which the rollback holds: a statement run after an unnoticed rollback
+    /// would run outside any transaction and commit to this node alone.
+    pub fn lock_transaction(&self) -> Option<MutexGuard<'_, LocalSession>> {
+        let session = self.lock();
+        (!self.is_wounded() && session.engine.in_transaction()).then_some(session)
+    }
+
     pub fn interrupter(&self) -> Interrupter {
         self.interrupt.clone()
     }

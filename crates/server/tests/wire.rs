@@ -979,3 +979,109 @@ async fn introspection_results_follow_the_schema() {
     );
     server.stop().await;
 }
+
+/// The apply wounds tentative transactions whose row locks it meets; a
+/// statement the session runs after such a rollback must not run outside a
+/// transaction, where DuckDB would commit it to this node alone. Transactions
+/// and autocommit writes fight over one row; afterwards the node holds
+/// exactly the acknowledged writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wounded_transactions_leave_nothing_behind() {
+    const TRANSACTIONS: usize = 120;
+    const AUTOCOMMITS: usize = 240;
+    let server = TestServer::start(|_| {}).await;
+    let setup = server.connect("duckraft").await;
+    setup
+        .batch_execute(
+            "CREATE TABLE counter (k INTEGER PRIMARY KEY, v BIGINT); \
+             INSERT INTO counter VALUES (1, 0); \
+             CREATE TABLE marks (id TEXT PRIMARY KEY)",
+        )
+        .await
+        .unwrap();
+
+    let mut tasks = Vec::new();
+    for writer in 0..2 {
+        let client = server.connect("duckraft").await;
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for n in 0..TRANSACTIONS {
+                let id = format!("w{writer}-{n}");
+                let attempt = async {
+                    client.batch_execute("BEGIN").await?;
+                    client
+                        .batch_execute("UPDATE counter SET v = v + 1 WHERE k = 1")
+                        .await?;
+                    for part in ["a", "b", "c"] {
+                        client
+                            .execute("INSERT INTO marks VALUES ($1)", &[&format!("{id}{part}")])
+                            .await?;
+                    }
+                    client.batch_execute("COMMIT").await
+                };
+                match attempt.await {
+                    Ok(()) => acknowledged.push(id),
+                    Err(error) => {
+                        let code = code(&error);
+                        assert!(
+                            ["40001", "25P02"].contains(&code.as_str()),
+                            "unexpected failure: {error:?}"
+                        );
+                        client.batch_execute("ROLLBACK").await.unwrap();
+                    }
+                }
+            }
+            (acknowledged, 0usize)
+        }));
+    }
+    let client = server.connect("duckraft").await;
+    tasks.push(tokio::spawn(async move {
+        let mut acknowledged = 0;
+        for _ in 0..AUTOCOMMITS {
+            match client
+                .batch_execute("UPDATE counter SET v = v + 1 WHERE k = 1")
+                .await
+            {
+                Ok(()) => acknowledged += 1,
+                Err(error) => assert_eq!(code(&error), "40001", "{error:?}"),
+            }
+        }
+        (Vec::new(), acknowledged)
+    }));
+
+    let mut expected_marks = Vec::new();
+    let mut autocommits = 0;
+    for task in tasks {
+        let (marks, updates) = task.await.unwrap();
+        expected_marks.extend(
+            marks
+                .iter()
+                .flat_map(|id| ["a", "b", "c"].map(|part| format!("{id}{part}"))),
+        );
+        autocommits += updates;
+    }
+    expected_marks.sort();
+    let transactions = expected_marks.len() / 3;
+    assert!(transactions > 0, "no transaction ever committed");
+
+    let marks: Vec<String> = setup
+        .query("SELECT id FROM marks ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let counter: i64 = setup
+        .query_one("SELECT v FROM counter WHERE k = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let leaked: Vec<&String> = marks
+        .iter()
+        .filter(|m| expected_marks.binary_search(m).is_err())
+        .collect();
+    assert!(leaked.is_empty(), "writes nobody acknowledged: {leaked:?}");
+    assert_eq!(marks, expected_marks);
+    assert_eq!(counter, (transactions + autocommits) as i64);
+    server.stop().await;
+}

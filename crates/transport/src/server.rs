@@ -163,6 +163,14 @@ async fn receive(req: Request<Incoming>, from: &str, shared: &Shared) -> StatusC
             return StatusCode::BAD_REQUEST;
         }
     };
+    // A stream cut off with the connection can end early without an error.
+    if declared.is_some_and(|len| len != payload.len() as u64) {
+        tracing::debug!(
+            peer = from,
+            "message body shorter than its content-length; dropped"
+        );
+        return StatusCode::BAD_REQUEST;
+    }
     // Waiting here (rather than refusing) pushes back on the sender through HTTP/2 flow control
     // and its in-flight limit when the consumer is slow.
     match shared.inbound.send((from.to_owned(), payload)).await {
