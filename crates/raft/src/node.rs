@@ -677,6 +677,14 @@ impl MultiRaft {
             .is_some_and(|g| g.raw.raft.state == StateRole::Leader)
     }
 
+    /// The group's leader as this node knows it, if any.
+    pub fn leader(&self, group: GroupId) -> Option<NodeId> {
+        self.groups
+            .get(&group)
+            .map(|g| g.raw.raft.leader_id)
+            .filter(|&id| id != raft::INVALID_ID)
+    }
+
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages
     }

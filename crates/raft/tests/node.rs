@@ -213,6 +213,10 @@ fn elects_leaders_and_replicates_every_group_to_every_node() {
         .leader(GroupId::CONTROL)
         .expect("control group elects a leader");
     assert!(h.leader(CATALOG).is_some());
+    for (id, (raft, _)) in &h.nodes {
+        assert_eq!(raft.leader(GroupId::CONTROL), Some(leader), "node {id}");
+        assert_eq!(raft.leader(GroupId(999)), None, "no such group");
+    }
     // Propose through a follower: raft-rs forwards to the leader.
     let follower = (1..=3).find(|id| *id != leader).unwrap();
     for i in 0..5 {

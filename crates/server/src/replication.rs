@@ -147,9 +147,25 @@ struct Waiter {
     group: GroupId,
     data: Vec<u8>,
     reply: Sender<Answer>,
+    /// Some attempt was accepted: the write may have been committed.
     proposed: bool,
+    /// The last attempt was accepted, and the leader it went to.
+    accepted_by: Option<NodeId>,
     last_attempt: Instant,
     deadline: Instant,
+}
+
+impl Waiter {
+    fn attempt(&mut self, raft: &mut MultiRaft, now: Instant) {
+        self.last_attempt = now;
+        let accepted = raft.propose(self.group, self.data.clone()).is_ok();
+        self.proposed |= accepted;
+        self.accepted_by = if accepted {
+            raft.leader(self.group)
+        } else {
+            None
+        };
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -619,10 +635,11 @@ impl Driver {
                     data: command::encode(&envelope),
                     reply,
                     proposed: false,
+                    accepted_by: None,
                     last_attempt: now,
                     deadline: now + WRITE_TIMEOUT,
                 };
-                waiter.proposed = self.raft.propose(group, waiter.data.clone()).is_ok();
+                waiter.attempt(&mut self.raft, now);
                 self.counters.proposals += 1;
                 self.waiters.insert(id, waiter);
             }
@@ -681,19 +698,29 @@ impl Driver {
         }
     }
 
-    /// Re-proposes slow writes (same id: dedup makes it safe) and gives up
-    /// on the ones past their deadline.
+    /// Re-proposes writes (same id: dedup makes it safe) that are slow, that
+    /// were refused (no leader yet), or whose leader has changed since (a
+    /// proposal forwarded to a dead leader is lost, and waiting out the slow
+    /// timer would add up to a second to every failover); gives up on the
+    /// ones past their deadline.
     fn retry_waiters(&mut self) {
         let now = Instant::now();
         let mut expired = Vec::new();
         for (id, w) in self.waiters.iter_mut() {
             if now >= w.deadline {
                 expired.push(*id);
-            } else if now.duration_since(w.last_attempt) >= REPROPOSE_AFTER
-                || (!w.proposed && now.duration_since(w.last_attempt) >= Duration::from_millis(100))
-            {
-                w.last_attempt = now;
-                w.proposed |= self.raft.propose(w.group, w.data.clone()).is_ok();
+                continue;
+            }
+            let leader = self.raft.leader(w.group);
+            let retry = match w.accepted_by {
+                None => true,
+                Some(accepted_by) => {
+                    leader.is_some_and(|l| l != accepted_by)
+                        || now.duration_since(w.last_attempt) >= REPROPOSE_AFTER
+                }
+            };
+            if retry {
+                w.attempt(&mut self.raft, now);
             }
         }
         for id in expired {
