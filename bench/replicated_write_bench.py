@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,6 +128,21 @@ def verify(endpoint: harness.Endpoint, acked: list[int], key_range: tuple[int, i
         time.sleep(0.2)
 
 
+def elections(cluster: harness.DuckraftClusterServer) -> int:
+    """Leader elections the running nodes have observed, summed over nodes and groups."""
+    total = 0
+    for name in cluster.names:
+        node = cluster.node(name)
+        if not node.running:
+            continue
+        url = f"http://127.0.0.1:{node.http_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("duckraft_elections_observed_total"):
+                    total += int(float(line.split()[-1]))
+    return total
+
+
 def failover_rounds(cluster: harness.DuckraftClusterServer, rounds: int) -> list[float]:
     times = []
     for r in range(rounds):
@@ -163,6 +179,7 @@ def main() -> int:
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--failovers", type=int, default=5)
     p.add_argument("--backends", default="postgres,duckraft-1,duckraft-3")
+    p.add_argument("--tick-ms", type=int, default=None, help="Raft tick of the cluster (default: the binary's)")
     args = p.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     backends = args.backends.split(",")
@@ -179,7 +196,9 @@ def main() -> int:
                 endpoints = [endpoint]
             else:
                 # The compatibility suite's cluster: 3 processes on loopback with mTLS.
-                cluster = harness.DuckraftClusterServer(3, base_dir=work / "cluster", rust_log="warn")
+                cluster = harness.DuckraftClusterServer(
+                    3, base_dir=work / "cluster", rust_log="warn", tick_ms=args.tick_ms
+                )
                 cluster.start()
                 endpoints = list(cluster.endpoint.members)
             try:
@@ -187,7 +206,11 @@ def main() -> int:
                     conn.execute("CREATE TABLE bench (k BIGINT PRIMARY KEY, v TEXT)")
                 for i, n in enumerate(counts):
                     base = (i + 1) * 1_000_000_000
+                    before = elections(cluster) if cluster is not None else None
                     result = run_load(endpoints, n, args.duration, base)
+                    if cluster is not None:
+                        # Load must not look like a dead leader: each one costs a failover.
+                        result["elections"] = elections(cluster) - before
                     verify(endpoints[-1], result.pop("acked_keys"), (base, base + 1_000_000_000))
                     result["backend"] = backend
                     results.append(result)
@@ -217,17 +240,18 @@ def main() -> int:
         f"# Replicated write benchmark, {stamp}",
         "",
         f"Machine: {os.cpu_count()} CPUs, {platform.platform()}. Debug build of duckraft "
-        "(libduckdb-sys at opt-level 2). Single-row autocommit INSERT, "
+        f"(libduckdb-sys at opt-level 2; {f'Raft tick {args.tick_ms} ms' if args.tick_ms else 'default Raft tick'}). "
+        "Single-row autocommit INSERT, "
         f"{args.duration:.0f} s per backend and client count; duckraft-3 clients spread over all nodes.",
         "",
-        "| backend | clients | commits/s | p50 ms | p99 ms | failures | vs PostgreSQL |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| backend | clients | commits/s | p50 ms | p99 ms | failures | elections during load | vs PostgreSQL |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         ratio = r["commits_per_s"] / baseline[r["clients"]] if baseline.get(r["clients"]) else None
         lines.append(
             f"| {r['backend']} | {r['clients']} | {r['commits_per_s']:.1f} | {r['p50_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {r['failures']} | {f'{ratio:.2f}x' if ratio else '-'} |"
+            f"{r['p99_ms']:.1f} | {r['failures']} | {r.get('elections', '-')} | {f'{ratio:.2f}x' if ratio else '-'} |"
         )
     if failover:
         lines += [

@@ -478,8 +478,10 @@ class DuckraftClusterServer:
         max_connections: int | None = None,
         # Session start/end lines of 200 clients would bury everything else.
         rust_log: str = "info,duckraft_pgwire::connection=warn",
+        tick_ms: int | None = None,
     ):
         self.binary = Path(binary or duckraft_binary())
+        self.tick_ms = tick_ms
         self.base_dir = Path(base_dir) if base_dir else None  # a temp dir, made by start()
         self.size = size
         self.max_connections = max_connections
@@ -580,6 +582,8 @@ class DuckraftClusterServer:
         ]
         if self.max_connections is not None:
             argv += ["--max-connections", str(self.max_connections)]
+        if self.tick_ms is not None:
+            argv += ["--tick-ms", str(self.tick_ms)]
         env = dict(os.environ)
         env["DUCKRAFT_PASSWORD"] = PASSWORD
         env["RUST_LOG"] = os.environ.get("RUST_LOG", self.rust_log)

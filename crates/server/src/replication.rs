@@ -578,8 +578,13 @@ impl Driver {
                 info!("replication stopped");
                 return;
             }
-            if Instant::now() >= next_tick {
-                next_tick += tick;
+            let now = Instant::now();
+            if now >= next_tick {
+                // After a stall (a long apply or fsync) tick once, not once
+                // per missed tick: a burst would expire election and quorum
+                // timers before peers' messages get a turn. Go's time.Ticker,
+                // which drives etcd, drops missed ticks the same way.
+                next_tick = (next_tick + tick).max(now + tick / 2);
                 if self.degraded.is_none() {
                     self.raft.tick();
                     if self.draining {
