@@ -140,8 +140,9 @@ struct ServeArgs {
     /// Directory with ca.pem, <node-id>.pem and <node-id>-key.pem (see `duckraft certs`)
     #[arg(long, requires = "node_id")]
     tls_dir: Option<PathBuf>,
-    /// Raft tick interval in milliseconds
-    #[arg(long, default_value_t = 100)]
+    /// Raft tick interval in milliseconds (heartbeats every 2 ticks, election
+    /// timeouts drawn from 10 to 20 ticks)
+    #[arg(long, default_value_t = duckraft_server::DEFAULT_TICK.as_millis() as u64)]
     tick_ms: u64,
     /// Snapshot a group and compact its log once this many entries follow its last snapshot
     #[arg(long, hide = true, default_value_t = duckraft_server::replication::Compaction::default().threshold_entries)]
