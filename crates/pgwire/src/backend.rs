@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
+use duckraft_sql::{Column, IsolationLevel, RoleStatement, SqlKind, Value};
 
 use crate::error::PgError;
 use crate::scram::ScramVerifier;
@@ -81,6 +81,10 @@ pub trait Session: Send + 'static {
 
     fn create_database(&mut self, name: &str) -> Result<(), PgError>;
     fn drop_database(&mut self, name: &str, if_exists: bool) -> Result<(), PgError>;
+
+    /// `CREATE|ALTER|DROP ROLE|USER`; the front door refuses it inside a
+    /// transaction block (25001) before calling.
+    fn role(&mut self, statement: &RoleStatement) -> Result<(), PgError>;
 
     /// Tells the engine a session setting's new value, after the protocol
     /// layer validated it (so SQL such as `current_setting()` sees it too).

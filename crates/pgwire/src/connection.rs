@@ -1023,6 +1023,14 @@ impl<B: Backend> Connection<B> {
                 self.complete("DROP DATABASE");
                 Ok(None)
             }
+            Statement::Role(role) => {
+                let tag = role.tag();
+                self.require_no_block(tag)?;
+                let role = role.clone();
+                self.blocking(move |s| s.role(&role)).await?;
+                self.complete(tag);
+                Ok(None)
+            }
             Statement::CopyFrom {
                 table,
                 columns,
