@@ -1453,6 +1453,23 @@ async fn three_processes_replicate_login_roles() {
         let error = connect_as(ports[2], user, password).await.unwrap_err();
         assert_eq!(code(&error), Some("28P01"), "{user}: {error:?}");
     }
+    let roles: Vec<(String, bool, bool)> = alice
+        .query(
+            "SELECT rolname::TEXT, rolsuper, rolcanlogin FROM pg_roles ORDER BY rolname",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("alice".to_string(), false, true),
+            ("duckraft".to_string(), true, true)
+        ]
+    );
     // Not a superuser: no databases, no roles; its own password is fine.
     for sql in [
         "CREATE DATABASE alice_db",

@@ -529,6 +529,9 @@ impl Driver {
             }
         }
         *catalog_groups.lock().expect("catalog lock") = groups.into_iter().collect();
+        catalogs
+            .publish_roles(control.users())
+            .map_err(|e| anyhow::anyhow!("publishing roles to the catalogs: {e}"))?;
         let roles = Arc::new(RwLock::new(control.users().clone()));
         info!(
             node = %config.membership.node,
@@ -1129,7 +1132,15 @@ impl Driver {
         if group == GroupId::CONTROL {
             match self.control.apply(&committed) {
                 Ok(outcomes) => {
-                    if !outcomes.is_empty() {
+                    let roles_changed = outcomes.iter().any(|(_, _, outcome)| {
+                        matches!(
+                            outcome,
+                            ControlOutcome::UserPut { .. }
+                                | ControlOutcome::UserDropped { .. }
+                                | ControlOutcome::RolesDropped { .. }
+                        )
+                    });
+                    if roles_changed {
                         self.publish_roles();
                     }
                     for (_, id, outcome) in outcomes {
@@ -1181,6 +1192,9 @@ impl Driver {
     /// of a role change is answered.
     fn publish_roles(&self) {
         *self.roles.write().expect("roles lock") = self.control.users().clone();
+        if let Err(e) = self.catalogs.publish_roles(self.control.users()) {
+            warn!(error = %e, "cannot show the roles in pg_roles");
+        }
     }
 
     /// Control outcomes that change this node's groups.
