@@ -1490,8 +1490,20 @@ async fn three_processes_replicate_login_roles() {
         let error = connect_as(port, "alice", "alice-1").await.unwrap_err();
         assert_eq!(code(&error), Some("28P01"), "{error:?}");
     }
+    // What psql's \password sends: a SCRAM verifier, stored as given.
+    let password_encryption: String = alice
+        .query_one("SHOW password_encryption", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(password_encryption, "scram-sha-256");
+    let verifier =
+        duckraft_pgwire::scram::ScramVerifier::new("alice-3", b"0123456789abcdef".to_vec(), 4096);
     alice
-        .batch_execute("ALTER USER alice PASSWORD 'alice-3'")
+        .batch_execute(&format!(
+            "ALTER USER current_user PASSWORD '{}'",
+            verifier.encode()
+        ))
         .await
         .unwrap();
     login_eventually(ports[0], "alice", "alice-3").await;

@@ -367,6 +367,8 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("idle_in_transaction_session_timeout", "0"),
     ("max_identifier_length", "63"),
     ("max_connections", "100"),
+    // psql's \password asks, then sends a verifier of this kind.
+    ("password_encryption", "scram-sha-256"),
 ];
 
 /// Settings reported in ParameterStatus at startup and when they change.
