@@ -1490,6 +1490,12 @@ async fn three_processes_replicate_login_roles() {
         let error = connect_as(port, "alice", "alice-1").await.unwrap_err();
         assert_eq!(code(&error), Some("28P01"), "{error:?}");
     }
+    let superuser: String = alice
+        .query_one("SHOW is_superuser", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(superuser, "off");
     // What psql's \password sends: a SCRAM verifier, stored as given.
     let password_encryption: String = alice
         .query_one("SHOW password_encryption", &[])

@@ -44,6 +44,10 @@ pub trait Backend: Send + Sync + 'static {
     /// The SCRAM verifier of a login user, or `None` if there is no such user.
     fn user_verifier(&self, user: &str) -> Option<ScramVerifier>;
 
+    /// Whether an authenticated user is a superuser now (reported to the
+    /// client as `is_superuser` at startup). Reads memory only.
+    fn is_superuser(&self, user: &str) -> bool;
+
     /// A per-server secret used to make unknown users indistinguishable from wrong passwords.
     fn server_secret(&self) -> Vec<u8>;
 

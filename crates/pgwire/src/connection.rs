@@ -526,6 +526,13 @@ impl<B: Backend> Connection<B> {
         }
         self.settings
             .insert("server_version".into(), self.context.server_version.clone());
+        let superuser = if self.context.backend.is_superuser(&user) {
+            "on"
+        } else {
+            "off"
+        };
+        self.settings
+            .insert("is_superuser".into(), superuser.to_string());
         self.settings.insert("session_authorization".into(), user);
         self.settings
             .insert("backend_pid".into(), self.process_id.to_string());

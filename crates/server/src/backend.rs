@@ -34,6 +34,10 @@ impl Backend for LocalBackend {
             .and_then(|record| ScramVerifier::decode(&record.verifier))
     }
 
+    fn is_superuser(&self, user: &str) -> bool {
+        self.users.get(user).is_some_and(|record| record.superuser)
+    }
+
     fn server_secret(&self) -> Vec<u8> {
         self.server_secret.clone()
     }

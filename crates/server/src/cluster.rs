@@ -59,6 +59,10 @@ impl Backend for ClusterBackend {
         role.verifier.as_deref().and_then(ScramVerifier::decode)
     }
 
+    fn is_superuser(&self, user: &str) -> bool {
+        is_superuser(&self.local.users, &self.replication, user)
+    }
+
     fn server_secret(&self) -> Vec<u8> {
         self.local.server_secret()
     }
@@ -189,6 +193,15 @@ fn control_done(answer: Answer, done: fn(&ControlOutcome) -> bool) -> Result<(),
         }
         Answer::Control(outcome) if done(&outcome) => Ok(()),
         other => Err(answer_error(other)),
+    }
+}
+
+/// The bootstrap superuser, or a replicated role with SUPERUSER, as
+/// applied now (privileges follow ALTER and DROP ROLE at once).
+fn is_superuser(bootstrap: &Users, replication: &Replication, user: &str) -> bool {
+    match bootstrap.get(user) {
+        Some(record) => record.superuser,
+        None => replication.role(user).is_some_and(|role| role.superuser),
     }
 }
 
@@ -383,20 +396,8 @@ impl ClusterSession {
         }
     }
 
-    /// The bootstrap superuser, or a replicated role with SUPERUSER, as
-    /// applied now (privileges follow ALTER and DROP ROLE at once).
-    fn is_superuser(&self) -> bool {
-        match self.bootstrap.get(&self.user) {
-            Some(record) => record.superuser,
-            None => self
-                .replication
-                .role(&self.user)
-                .is_some_and(|role| role.superuser),
-        }
-    }
-
     fn require_superuser(&self, what: &str) -> Result<(), PgError> {
-        if self.is_superuser() {
+        if is_superuser(&self.bootstrap, &self.replication, &self.user) {
             Ok(())
         } else {
             Err(permission_denied(what))
