@@ -1526,8 +1526,9 @@ async fn three_processes_replicate_login_roles() {
         .unwrap();
     let error = alice0.batch_execute("DROP USER alice").await.unwrap_err();
     assert_eq!(code(&error), Some("55006"), "{error:?}");
+    // Through the extended protocol too.
     admin
-        .batch_execute("ALTER USER alice NOSUPERUSER")
+        .execute("ALTER USER alice NOSUPERUSER", &[])
         .await
         .unwrap();
 

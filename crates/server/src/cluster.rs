@@ -456,17 +456,10 @@ impl ClusterSession {
         }
         let password = match &options.password {
             None => None,
-            Some(password) => Some(
-                match password
-                    .as_deref()
-                    .map(password_verifier)
-                    .transpose()?
-                    .flatten()
-                {
-                    Some(verifier) => PasswordChange::Set(verifier),
-                    None => PasswordChange::Clear,
-                },
-            ),
+            Some(None) => Some(PasswordChange::Clear),
+            Some(Some(text)) => {
+                Some(password_verifier(text)?.map_or(PasswordChange::Clear, PasswordChange::Set))
+            }
         };
         let change = RoleChange {
             password,
