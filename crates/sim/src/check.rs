@@ -445,7 +445,12 @@ impl CatalogModel {
                 }
                 applied
             }
-            Op::CreateCatalog(_) | Op::PutUser { .. } | Op::DropUser { .. } => {
+            Op::CreateCatalog(_)
+            | Op::PutUser { .. }
+            | Op::DropUser { .. }
+            | Op::CreateRole { .. }
+            | Op::AlterPassword { .. }
+            | Op::DropRoles { .. } => {
                 return Err(format!("{group} committed control operation {pid:?}"))
             }
         };
