@@ -1370,3 +1370,192 @@ async fn a_node_behind_the_compacted_control_log_reconciles_its_catalogs_from_a_
         .get(0);
     assert_eq!(rows, 8);
 }
+
+async fn connect_as(
+    port: u16,
+    user: &str,
+    password: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user(user)
+        .password(password)
+        .dbname("duckraft")
+        .connect_timeout(Duration::from_secs(5))
+        .connect(tokio_postgres::NoTls)
+        .await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Logs in once the node has applied the role (or its new password).
+async fn login_eventually(port: u16, user: &str, password: &str) -> tokio_postgres::Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match connect_as(port, user, password).await {
+            Ok(client) => return client,
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "{user} cannot log in on port {port}: {e:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until a login is refused as a wrong password (28P01).
+async fn login_refused_eventually(port: u16, user: &str, password: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match connect_as(port, user, password).await {
+            Err(e) if code(&e) == Some("28P01") => return,
+            other => assert!(
+                Instant::now() < deadline,
+                "{user} on port {port} was never refused: {:?}",
+                other.map(|_| "logged in")
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_replicate_login_roles() {
+    let mut cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.pg).collect();
+    let admin = connect_to_eventually(ports[0], "duckraft").await;
+    admin
+        .batch_execute("CREATE USER alice WITH PASSWORD 'alice-1'")
+        .await
+        .unwrap();
+    for (sql, expected) in [
+        ("CREATE USER alice PASSWORD 'x'", "42710"),
+        ("CREATE USER duckraft PASSWORD 'x'", "42710"),
+        ("CREATE USER carol CREATEDB", "0A000"),
+        ("ALTER USER nosuch PASSWORD 'x'", "42704"),
+        ("DROP USER nosuch", "42704"),
+        ("DROP USER duckraft", "2BP01"),
+    ] {
+        let error = admin.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&error), Some(expected), "{sql}: {error:?}");
+    }
+    admin.batch_execute("BEGIN").await.unwrap();
+    let error = admin.batch_execute("CREATE USER carol").await.unwrap_err();
+    assert_eq!(code(&error), Some("25001"), "{error:?}");
+    admin.batch_execute("ROLLBACK").await.unwrap();
+
+    // Created on node 0, the user logs in on node 2; a wrong password and
+    // an unknown user look the same.
+    let alice = login_eventually(ports[2], "alice", "alice-1").await;
+    for (user, password) in [("alice", "wrong"), ("nobody", "alice-1")] {
+        let error = connect_as(ports[2], user, password).await.unwrap_err();
+        assert_eq!(code(&error), Some("28P01"), "{user}: {error:?}");
+    }
+    let roles: Vec<(String, bool, bool)> = alice
+        .query(
+            "SELECT rolname::TEXT, rolsuper, rolcanlogin FROM pg_roles ORDER BY rolname",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("alice".to_string(), false, true),
+            ("duckraft".to_string(), true, true)
+        ]
+    );
+    // Not a superuser: no databases, no roles; its own password is fine.
+    for sql in [
+        "CREATE DATABASE alice_db",
+        "CREATE USER carol",
+        "DROP USER alice",
+    ] {
+        let error = alice.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&error), Some("42501"), "{sql}: {error:?}");
+    }
+
+    // A new password holds on every node, the old one on none.
+    admin
+        .batch_execute("ALTER USER alice WITH PASSWORD 'alice-2'")
+        .await
+        .unwrap();
+    for &port in &ports {
+        login_eventually(port, "alice", "alice-2").await;
+        let error = connect_as(port, "alice", "alice-1").await.unwrap_err();
+        assert_eq!(code(&error), Some("28P01"), "{error:?}");
+    }
+    let superuser: String = alice
+        .query_one("SHOW is_superuser", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(superuser, "off");
+    // What psql's \password sends: a SCRAM verifier, stored as given.
+    let password_encryption: String = alice
+        .query_one("SHOW password_encryption", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(password_encryption, "scram-sha-256");
+    let verifier =
+        duckraft_pgwire::scram::ScramVerifier::new("alice-3", b"0123456789abcdef".to_vec(), 4096);
+    alice
+        .batch_execute(&format!(
+            "ALTER USER current_user PASSWORD '{}'",
+            verifier.encode()
+        ))
+        .await
+        .unwrap();
+    login_eventually(ports[0], "alice", "alice-3").await;
+
+    // SUPERUSER takes effect for the session on the proposing node at once.
+    admin
+        .batch_execute("ALTER USER alice SUPERUSER")
+        .await
+        .unwrap();
+    let alice0 = login_eventually(ports[0], "alice", "alice-3").await;
+    alice0
+        .batch_execute("CREATE DATABASE alice_db")
+        .await
+        .unwrap();
+    let error = alice0.batch_execute("DROP USER alice").await.unwrap_err();
+    assert_eq!(code(&error), Some("55006"), "{error:?}");
+    // Through the extended protocol too.
+    admin
+        .execute("ALTER USER alice NOSUPERUSER", &[])
+        .await
+        .unwrap();
+
+    // A restarted node still has the role.
+    cluster.kill(1);
+    cluster.start(1);
+    cluster.wait_ready(&[1], Duration::from_secs(60));
+    login_eventually(ports[1], "alice", "alice-3").await;
+
+    // Dropped: no node lets it in any more. A session that was already
+    // open keeps running, as in PostgreSQL, without privileges.
+    let admin = connect_to_eventually(ports[0], "duckraft").await;
+    admin.batch_execute("DROP USER alice").await.unwrap();
+    for &port in &ports {
+        login_refused_eventually(port, "alice", "alice-3").await;
+    }
+    let error = admin.batch_execute("DROP USER alice").await.unwrap_err();
+    assert_eq!(code(&error), Some("42704"), "{error:?}");
+    admin
+        .batch_execute("DROP USER IF EXISTS alice, nosuch")
+        .await
+        .unwrap();
+    alice0.batch_execute("SELECT 1").await.unwrap();
+    let error = alice0
+        .batch_execute("DROP DATABASE alice_db")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), Some("42501"), "{error:?}");
+    drop(alice);
+}

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing::info;
 
+use crate::command::Role;
 use crate::error::EngineError;
 use crate::raw::{Describer, RawDatabase};
 
@@ -77,6 +78,33 @@ impl Catalog {
             .execute_batch(&sql)
     }
 
+    /// Replaces the replicated roles in `duckraft_roles` (`pg_roles`,
+    /// `pg_user`, `pg_authid`); the bootstrap superuser's row (oid 10) stays.
+    fn publish_roles(&self, roles: &BTreeMap<String, Role>) -> Result<(), EngineError> {
+        let text = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let values: Vec<String> = roles
+            .iter()
+            .map(|(name, role)| format!("({}, {}, {})", text(name), role.superuser, role.login))
+            .collect();
+        let mut sql =
+            String::from("BEGIN; DELETE FROM duckraft_pg.main.duckraft_roles WHERE oid <> 10;");
+        if !values.is_empty() {
+            sql.push_str(&format!(
+                " INSERT INTO duckraft_pg.main.duckraft_roles
+                  SELECT duckraft_pg.main.duckraft_oid('r', name), name, super, login
+                  FROM (VALUES {}) AS v(name, super, login)
+                  WHERE name NOT IN (SELECT rolname FROM duckraft_pg.main.duckraft_roles)
+                  ON CONFLICT DO NOTHING;",
+                values.join(", ")
+            ));
+        }
+        sql.push_str(" COMMIT");
+        self.describer
+            .lock()
+            .expect("describer poisoned")
+            .execute_batch(&sql)
+    }
+
     pub fn describe(&self, sql: &str) -> Result<crate::raw::StatementShape, EngineError> {
         self.describer
             .lock()
@@ -92,6 +120,9 @@ pub const SESSION_SETUP_SQL: &str = "SET search_path = 'public,duckraft_pg.main'
 pub struct Catalogs {
     config: EngineConfig,
     open: Mutex<BTreeMap<String, Arc<Catalog>>>,
+    /// The replicated roles, as last published; every catalog opened later
+    /// shows them too.
+    roles: Mutex<BTreeMap<String, Role>>,
     /// Serialises create and drop so the directory and the map agree.
     ddl: Mutex<()>,
 }
@@ -119,6 +150,7 @@ impl Catalogs {
         let catalogs = Catalogs {
             config,
             open: Mutex::new(BTreeMap::new()),
+            roles: Mutex::new(BTreeMap::new()),
             ddl: Mutex::new(()),
         };
         if !catalogs.path(DEFAULT_CATALOG).exists() {
@@ -195,7 +227,25 @@ impl Catalogs {
             database,
         };
         catalog.publish_databases(&self.names()?)?;
+        catalog.publish_roles(&self.roles.lock().expect("roles poisoned"))?;
         Ok(catalog)
+    }
+
+    /// Tells every open catalog, and every catalog opened later, which
+    /// replicated roles exist (for `pg_roles` and friends).
+    pub fn publish_roles(&self, roles: &BTreeMap<String, Role>) -> Result<(), EngineError> {
+        *self.roles.lock().expect("roles poisoned") = roles.clone();
+        let open: Vec<Arc<Catalog>> = self
+            .open
+            .lock()
+            .expect("catalog map poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for catalog in open {
+            catalog.publish_roles(roles)?;
+        }
+        Ok(())
     }
 
     /// Tells every open catalog which databases exist, for `pg_database`.

@@ -100,13 +100,76 @@ pub struct RowBatch {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// Control-plane commands. New variants may be added within version 1:
+/// an old entry keeps its bytes and its meaning, and a node that does not
+/// know a variant fails closed on decoding it (upgrade every node before
+/// using a new statement).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ControlCommand {
-    CreateCatalog { name: String },
-    DropCatalog { name: String },
-    PutUser { name: String, verifier: String },
-    DropUser { name: String },
+    CreateCatalog {
+        name: String,
+    },
+    DropCatalog {
+        name: String,
+    },
+    /// Creates a login role with this verifier (not a superuser), or sets
+    /// an existing role's verifier and keeps its attributes.
+    PutUser {
+        name: String,
+        verifier: String,
+    },
+    /// Drops one role; 42704 if it does not exist.
+    DropUser {
+        name: String,
+    },
+    /// `CREATE ROLE`/`CREATE USER`; 42710 if the role exists.
+    CreateRole {
+        name: String,
+        role: Role,
+    },
+    /// `ALTER ROLE`; 42704 if the role does not exist. Unset fields keep
+    /// their value.
+    AlterRole {
+        name: String,
+        change: RoleChange,
+    },
+    /// `DROP ROLE a, b, ...`: all or nothing; without `if_exists` a missing
+    /// role fails the whole command with 42704.
+    DropRoles {
+        names: Vec<String>,
+        if_exists: bool,
+    },
+}
+
+/// A replicated role: what a login is checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// PostgreSQL's `SCRAM-SHA-256$<iter>:<salt>$<stored>:<server>`; never a
+    /// plaintext password. `None`: no password, so no login.
+    pub verifier: Option<String>,
+    pub superuser: bool,
+    /// May log in (`LOGIN`); `CREATE USER` defaults to true, `CREATE ROLE` to false.
+    pub login: bool,
+}
+
+/// The attributes an `ALTER ROLE` changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub password: Option<PasswordChange>,
+    pub superuser: Option<bool>,
+    pub login: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PasswordChange {
+    /// A SCRAM verifier, as in [`Role::verifier`].
+    Set(String),
+    /// `PASSWORD NULL`.
+    Clear,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

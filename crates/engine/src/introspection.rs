@@ -125,6 +125,8 @@ FROM (
     UNION ALL
     SELECT concat_ws('|', 'd', datname, oid) FROM duckraft_pg.main.duckraft_databases
     UNION ALL
+    SELECT concat_ws('|', 'r', oid, rolname, rolsuper, rolcanlogin) FROM duckraft_pg.main.duckraft_roles
+    UNION ALL
     SELECT concat_ws('|', 'p', current_setting('search_path'))
 )";
 

@@ -2,8 +2,8 @@
 
 use duckdb::Connection;
 use duckraft_engine::command::{
-    self, Command, ControlCommand, DecodeError, Envelope, ProposalId, RowBatch, WriteBatch,
-    WriteOp, FORMAT_VERSION,
+    self, Command, ControlCommand, DecodeError, Envelope, PasswordChange, ProposalId, Role,
+    RoleChange, RowBatch, WriteBatch, WriteOp, FORMAT_VERSION,
 };
 use duckraft_engine::replica::{
     Committed, Outcome, Replica, ReplicaError, CONTROL_MISROUTED_SQLSTATE, STALE_RETRY_SQLSTATE,
@@ -203,6 +203,33 @@ fn replica_command_round_trips_every_value_variant() {
         ControlCommand::DropUser {
             name: "alice".into(),
         },
+        ControlCommand::CreateRole {
+            name: "bob".into(),
+            role: Role {
+                verifier: None,
+                superuser: true,
+                login: false,
+            },
+        },
+        ControlCommand::AlterRole {
+            name: "bob".into(),
+            change: RoleChange {
+                password: Some(PasswordChange::Set("SCRAM-SHA-256$1:c2FsdA==$a:b".into())),
+                superuser: None,
+                login: Some(true),
+            },
+        },
+        ControlCommand::AlterRole {
+            name: "bob".into(),
+            change: RoleChange {
+                password: Some(PasswordChange::Clear),
+                ..RoleChange::default()
+            },
+        },
+        ControlCommand::DropRoles {
+            names: vec!["alice".into(), "bob".into()],
+            if_exists: true,
+        },
     ] {
         let envelope = Envelope {
             id: None,
@@ -244,6 +271,55 @@ fn replica_command_encoding_is_pinned() {
         String::from_utf8(command::encode(&envelope)).unwrap(),
         expected
     );
+}
+
+/// Role commands were added to version 1 without changing the bytes of
+/// the user commands written before them.
+#[test]
+fn control_user_entries_written_before_roles_still_decode() {
+    let put = concat!(
+        "\u{1}",
+        r#"{"id":{"client":7,"seq":1},"command":{"control":{"put_user":"#,
+        r#"{"name":"alice","verifier":"SCRAM-SHA-256$4096:c2FsdA==$a:b"}}}}"#
+    );
+    let envelope = Envelope {
+        id: Some(ProposalId { client: 7, seq: 1 }),
+        command: Command::Control(ControlCommand::PutUser {
+            name: "alice".into(),
+            verifier: "SCRAM-SHA-256$4096:c2FsdA==$a:b".into(),
+        }),
+    };
+    assert_eq!(command::decode(put.as_bytes()).unwrap(), envelope);
+    assert_eq!(command::encode(&envelope), put.as_bytes());
+    let drop = "\u{1}{\"id\":null,\"command\":{\"control\":{\"drop_user\":{\"name\":\"alice\"}}}}";
+    assert_eq!(
+        command::decode(drop.as_bytes()).unwrap().command,
+        Command::Control(ControlCommand::DropUser {
+            name: "alice".into()
+        })
+    );
+    let create = concat!(
+        "\u{1}",
+        r#"{"id":null,"command":{"control":{"create_role":{"name":"bob","#,
+        r#""role":{"verifier":null,"superuser":false,"login":true}}}}}"#
+    );
+    assert_eq!(
+        command::decode(create.as_bytes()).unwrap().command,
+        Command::Control(ControlCommand::CreateRole {
+            name: "bob".into(),
+            role: Role {
+                verifier: None,
+                superuser: false,
+                login: true
+            }
+        })
+    );
+    // Strict as ever: a role record with an unknown field is refused.
+    let unknown = create.replace(r#""login":true"#, r#""login":true,"createdb":true"#);
+    assert!(matches!(
+        command::decode(unknown.as_bytes()),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! reproduces the state, and every kind of bad snapshot is refused before
 //! anything changes.
 
-use duckraft_engine::command::{self, Command, ControlCommand, Envelope, WriteBatch, WriteOp};
+use duckraft_engine::command::{
+    self, Command, ControlCommand, Envelope, Role, WriteBatch, WriteOp,
+};
 use duckraft_engine::control::ControlPlane;
 use duckraft_engine::replica::{Committed, Replica};
 use duckraft_engine::snapshot::{self, InstallFailure, SnapshotError};
@@ -229,7 +231,18 @@ fn a_control_plane_snapshot_round_trips_its_registry() {
             command: Command::Control(ControlCommand::CreateCatalog { name: name.into() }),
         })
     };
-    let log = [Vec::new(), create("a"), create("b")];
+    let admin = command::encode(&Envelope {
+        id: None,
+        command: Command::Control(ControlCommand::CreateRole {
+            name: "admin".into(),
+            role: Role {
+                verifier: Some("SCRAM-SHA-256$4096:c2FsdA==$a:b".into()),
+                superuser: true,
+                login: true,
+            },
+        }),
+    });
+    let log = [Vec::new(), create("a"), create("b"), admin];
     let entries: Vec<Committed> = log
         .iter()
         .enumerate()
@@ -246,8 +259,11 @@ fn a_control_plane_snapshot_round_trips_its_registry() {
     let other_path = other.path().join("cp-metadata.duckdb");
     let target = open_control(&other_path).unwrap();
     let installed = snapshot::install_control(&other_path, target, &bytes, open_control).unwrap();
-    assert_eq!(installed.applied_index(), 3);
+    assert_eq!(installed.applied_index(), 4);
     assert_eq!(installed.catalogs(), control.catalogs());
+    // Roles travel with the registry, superuser flag included.
+    assert_eq!(installed.users(), control.users());
+    assert!(installed.users()["admin"].superuser);
 
     let (mut header, file) = snapshot::decode(&bytes).unwrap();
     header.group = GROUP;
@@ -258,5 +274,5 @@ fn a_control_plane_snapshot_round_trips_its_registry() {
         open_control,
     ));
     assert!(matches!(failure.error, SnapshotError::WrongGroup { .. }));
-    assert_eq!(failure.kept.unwrap().applied_index(), 3);
+    assert_eq!(failure.kept.unwrap().applied_index(), 4);
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
+use duckraft_sql::{Column, IsolationLevel, RoleStatement, SqlKind, Value};
 
 use crate::error::PgError;
 use crate::scram::ScramVerifier;
@@ -43,6 +43,10 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The SCRAM verifier of a login user, or `None` if there is no such user.
     fn user_verifier(&self, user: &str) -> Option<ScramVerifier>;
+
+    /// Whether an authenticated user is a superuser now (reported to the
+    /// client as `is_superuser` at startup). Reads memory only.
+    fn is_superuser(&self, user: &str) -> bool;
 
     /// A per-server secret used to make unknown users indistinguishable from wrong passwords.
     fn server_secret(&self) -> Vec<u8>;
@@ -81,6 +85,10 @@ pub trait Session: Send + 'static {
 
     fn create_database(&mut self, name: &str) -> Result<(), PgError>;
     fn drop_database(&mut self, name: &str, if_exists: bool) -> Result<(), PgError>;
+
+    /// `CREATE|ALTER|DROP ROLE|USER`; the front door refuses it inside a
+    /// transaction block (25001) before calling.
+    fn role(&mut self, statement: &RoleStatement) -> Result<(), PgError>;
 
     /// Tells the engine a session setting's new value, after the protocol
     /// layer validated it (so SQL such as `current_setting()` sees it too).

@@ -367,6 +367,8 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("idle_in_transaction_session_timeout", "0"),
     ("max_identifier_length", "63"),
     ("max_connections", "100"),
+    // psql's \password asks, then sends a verifier of this kind.
+    ("password_encryption", "scram-sha-256"),
 ];
 
 /// Settings reported in ParameterStatus at startup and when they change.
@@ -524,6 +526,13 @@ impl<B: Backend> Connection<B> {
         }
         self.settings
             .insert("server_version".into(), self.context.server_version.clone());
+        let superuser = if self.context.backend.is_superuser(&user) {
+            "on"
+        } else {
+            "off"
+        };
+        self.settings
+            .insert("is_superuser".into(), superuser.to_string());
         self.settings.insert("session_authorization".into(), user);
         self.settings
             .insert("backend_pid".into(), self.process_id.to_string());
@@ -1021,6 +1030,14 @@ impl<B: Backend> Connection<B> {
                 self.blocking(move |s| s.drop_database(&name, if_exists))
                     .await?;
                 self.complete("DROP DATABASE");
+                Ok(None)
+            }
+            Statement::Role(role) => {
+                let tag = role.tag();
+                self.require_no_block(tag)?;
+                let role = role.clone();
+                self.blocking(move |s| s.role(&role)).await?;
+                self.complete(tag);
                 Ok(None)
             }
             Statement::CopyFrom {

@@ -10,7 +10,7 @@ use duckraft_engine::users::{UserRecord, Users};
 use duckraft_engine::{Catalogs, EngineError, EngineSession};
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
-use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
+use duckraft_sql::{Column, IsolationLevel, RoleStatement, SqlKind, Value};
 
 pub struct LocalBackend {
     pub catalogs: Arc<Catalogs>,
@@ -32,6 +32,10 @@ impl Backend for LocalBackend {
         self.users
             .get(user)
             .and_then(|record| ScramVerifier::decode(&record.verifier))
+    }
+
+    fn is_superuser(&self, user: &str) -> bool {
+        self.users.get(user).is_some_and(|record| record.superuser)
     }
 
     fn server_secret(&self) -> Vec<u8> {
@@ -147,6 +151,15 @@ impl Session for LocalSession {
             .drop_catalog(name, if_exists)
             .map(|_| ())
             .map_err(pg_error)
+    }
+
+    /// Roles are replicated state; the unreplicated reference has only
+    /// its bootstrap superuser.
+    fn role(&mut self, statement: &RoleStatement) -> Result<(), PgError> {
+        Err(PgError::feature_not_supported(format!(
+            "{} needs the replicated server",
+            statement.tag()
+        )))
     }
 
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError> {

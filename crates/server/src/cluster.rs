@@ -7,22 +7,35 @@
 //! [`crate::tentative`]) and become one log entry at COMMIT, carrying their
 //! snapshot index, read set and write set for the apply's conflict check.
 //! `ROLLBACK` and read-only transactions propose nothing.
+//!
+//! Roles: `CREATE`/`ALTER`/`DROP ROLE` are cp-metadata entries. A plaintext
+//! password becomes a SCRAM verifier here, at the proposer, so the log never
+//! holds it. Logins check the roles this node applied
+//! ([`Replication::role`]); the bootstrap superuser (`DUCKRAFT_PASSWORD`)
+//! is local to each node, shadows any role of its name, and can be neither
+//! altered nor dropped through SQL. Privileges are read from the applied
+//! roles at each statement that needs them (only superusers manage roles
+//! and databases). As in PostgreSQL, a session whose role is dropped keeps
+//! running; it loses the privileges the role had.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use duckraft_engine::command::{ControlCommand, ProposalId, RowBatch, WriteBatch, WriteOp};
+use duckraft_engine::command::{
+    ControlCommand, PasswordChange, ProposalId, Role, RoleChange, RowBatch, WriteBatch, WriteOp,
+};
 use duckraft_engine::control::ControlOutcome;
 use duckraft_engine::replica::Outcome;
+use duckraft_engine::users::Users;
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
 use duckraft_raft::GroupId;
 use duckraft_sql::access::{self, Access};
 use duckraft_sql::determinism::{self, PinContext, WriteClass};
 use duckraft_sql::lexer::{significant, tokenize};
-use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
+use duckraft_sql::{Column, IsolationLevel, RoleOptions, RoleStatement, SqlKind, Value};
 
 use crate::backend::{pg_error, LocalBackend};
 use crate::replication::{Answer, Replication};
@@ -36,8 +49,18 @@ pub struct ClusterBackend {
 impl Backend for ClusterBackend {
     type Session = ClusterSession;
 
+    /// The node's bootstrap superuser, else a replicated role that may log
+    /// in and has a password. Anything else looks like a wrong password.
     fn user_verifier(&self, user: &str) -> Option<ScramVerifier> {
-        self.local.user_verifier(user)
+        if self.local.users.get(user).is_some() {
+            return self.local.user_verifier(user);
+        }
+        let role = self.replication.role(user).filter(|role| role.login)?;
+        role.verifier.as_deref().and_then(ScramVerifier::decode)
+    }
+
+    fn is_superuser(&self, user: &str) -> bool {
+        is_superuser(&self.local.users, &self.replication, user)
     }
 
     fn server_secret(&self) -> Vec<u8> {
@@ -71,6 +94,7 @@ impl Backend for ClusterBackend {
             canceled,
             inner,
             replication: self.replication.clone(),
+            bootstrap: self.local.users.clone(),
             // Random, so ids never repeat across sessions, nodes or restarts.
             client: rand::random(),
             seq: 0,
@@ -91,6 +115,8 @@ pub struct ClusterSession {
     /// would otherwise be lost.
     canceled: Arc<AtomicBool>,
     replication: Replication,
+    /// The node's local users file: its bootstrap superuser.
+    bootstrap: Arc<Users>,
     client: u64,
     seq: u64,
     transaction: Option<OpenTransaction>,
@@ -156,6 +182,64 @@ fn answer_error(answer: Answer) -> PgError {
         }
         other => PgError::new("XX000", format!("unexpected answer to a write: {other:?}")),
     }
+}
+
+/// Ok when this node applied the control entry with an outcome `done`
+/// accepts, first time or as a retry.
+fn control_done(answer: Answer, done: fn(&ControlOutcome) -> bool) -> Result<(), PgError> {
+    match answer {
+        Answer::Control(ControlOutcome::Duplicate(first)) => {
+            control_done(Answer::Control(*first), done)
+        }
+        Answer::Control(outcome) if done(&outcome) => Ok(()),
+        other => Err(answer_error(other)),
+    }
+}
+
+/// The bootstrap superuser, or a replicated role with SUPERUSER, as
+/// applied now (privileges follow ALTER and DROP ROLE at once).
+fn is_superuser(bootstrap: &Users, replication: &Replication, user: &str) -> bool {
+    match bootstrap.get(user) {
+        Some(record) => record.superuser,
+        None => replication.role(user).is_some_and(|role| role.superuser),
+    }
+}
+
+/// `ALTER USER current_user ...`: PostgreSQL reserves these names for the
+/// session's own role.
+fn is_current_role_keyword(name: &str) -> bool {
+    matches!(name, "current_user" | "current_role" | "session_user")
+}
+
+fn permission_denied(what: &str) -> PgError {
+    PgError::new("42501", format!("permission denied to {what}"))
+}
+
+/// What a role's password is stored as: a SCRAM verifier given by the
+/// client (psql's `\password` sends one) as is, plaintext turned into one
+/// with a random salt. An empty password means none, as in PostgreSQL.
+fn password_verifier(password: &str) -> Result<Option<String>, PgError> {
+    if password.is_empty() {
+        return Ok(None);
+    }
+    if ScramVerifier::decode(password).is_some_and(|v| v.iterations >= 1) {
+        return Ok(Some(password.to_string()));
+    }
+    let md5_hash = password.len() == 35
+        && password.starts_with("md5")
+        && password[3..].bytes().all(|b| b.is_ascii_hexdigit());
+    if md5_hash {
+        return Err(PgError::feature_not_supported(
+            "MD5 password hashes are not supported; give the password or a SCRAM-SHA-256 verifier",
+        ));
+    }
+    let salt: [u8; 16] = rand::random();
+    let verifier = ScramVerifier::new(
+        password,
+        salt.to_vec(),
+        duckraft_pgwire::scram::SCRAM_ITERATIONS_DEFAULT,
+    );
+    Ok(Some(verifier.encode()))
 }
 
 fn affected_rows(answer: Answer) -> Result<u64, PgError> {
@@ -310,6 +394,114 @@ impl ClusterSession {
         } else {
             error
         }
+    }
+
+    fn require_superuser(&self, what: &str) -> Result<(), PgError> {
+        if is_superuser(&self.bootstrap, &self.replication, &self.user) {
+            Ok(())
+        } else {
+            Err(permission_denied(what))
+        }
+    }
+
+    fn is_bootstrap(&self, name: &str) -> bool {
+        self.bootstrap.get(name).is_some()
+    }
+
+    fn create_role(&mut self, name: &str, options: &RoleOptions) -> Result<(), PgError> {
+        self.require_superuser("create role")?;
+        if name.starts_with("pg_") || is_current_role_keyword(name) {
+            return Err(PgError::new(
+                "42939",
+                format!("role name \"{name}\" is reserved"),
+            ));
+        }
+        if self.is_bootstrap(name) {
+            return Err(PgError::new(
+                "42710",
+                format!("role \"{name}\" already exists"),
+            ));
+        }
+        let verifier = match options.password.clone().flatten() {
+            Some(password) => password_verifier(&password)?,
+            None => None,
+        };
+        let role = Role {
+            verifier,
+            superuser: options.superuser.unwrap_or(false),
+            login: options.login.unwrap_or(false),
+        };
+        let id = self.next_id();
+        let answer = self.replication.propose_control(
+            id,
+            ControlCommand::CreateRole {
+                name: name.to_string(),
+                role,
+            },
+        );
+        control_done(answer, |o| matches!(o, ControlOutcome::UserPut { .. }))
+    }
+
+    /// A superuser alters any role; any role may change its own password.
+    fn alter_role(&mut self, name: &str, options: &RoleOptions) -> Result<(), PgError> {
+        let own_password =
+            name == self.user && options.superuser.is_none() && options.login.is_none();
+        if !own_password {
+            self.require_superuser("alter role")?;
+        }
+        if self.is_bootstrap(name) {
+            return Err(PgError::feature_not_supported(format!(
+                "role \"{name}\" is the bootstrap superuser, set on each node by DUCKRAFT_PASSWORD; ALTER ROLE cannot change it"
+            )));
+        }
+        let password = match &options.password {
+            None => None,
+            Some(None) => Some(PasswordChange::Clear),
+            Some(Some(text)) => {
+                Some(password_verifier(text)?.map_or(PasswordChange::Clear, PasswordChange::Set))
+            }
+        };
+        let change = RoleChange {
+            password,
+            superuser: options.superuser,
+            login: options.login,
+        };
+        let id = self.next_id();
+        let answer = self.replication.propose_control(
+            id,
+            ControlCommand::AlterRole {
+                name: name.to_string(),
+                change,
+            },
+        );
+        control_done(answer, |o| matches!(o, ControlOutcome::UserPut { .. }))
+    }
+
+    /// All or nothing, in one cp-metadata entry.
+    fn drop_roles(&mut self, names: &[String], if_exists: bool) -> Result<(), PgError> {
+        self.require_superuser("drop role")?;
+        for name in names {
+            if self.is_bootstrap(name) {
+                return Err(PgError::new(
+                    "2BP01",
+                    format!(
+                        "cannot drop role \"{name}\" because it is required by the database system"
+                    ),
+                ));
+            }
+            if *name == self.user {
+                return Err(PgError::new("55006", "current user cannot be dropped"));
+            }
+        }
+        let id = self.next_id();
+        let answer = self.replication.propose_control(
+            id,
+            ControlCommand::DropRoles {
+                names: names.to_vec(),
+                if_exists,
+            },
+        );
+        control_done(answer, |o| matches!(o, ControlOutcome::RolesDropped { .. }))
     }
 
     fn next_id(&mut self) -> ProposalId {
@@ -650,6 +842,7 @@ impl Session for ClusterSession {
     }
 
     fn create_database(&mut self, name: &str) -> Result<(), PgError> {
+        self.require_superuser("create database")?;
         duckraft_engine::catalog::validate_catalog_name(name).map_err(pg_error)?;
         let id = self.next_id();
         let answer = self.replication.propose_control(
@@ -680,6 +873,7 @@ impl Session for ClusterSession {
                 "DROP DATABASE cannot run inside a transaction block",
             ));
         }
+        self.require_superuser("drop database")?;
         if name == self.database {
             return Err(PgError::new(
                 "55006",
@@ -720,6 +914,35 @@ impl Session for ClusterSession {
         }
     }
 
+    /// PostgreSQL allows role commands in a transaction block; they cannot
+    /// be part of a replicated transaction here, so they are refused there.
+    fn role(&mut self, statement: &RoleStatement) -> Result<(), PgError> {
+        if self.transaction.is_some() {
+            return Err(PgError::new(
+                "25001",
+                format!("{} cannot run inside a transaction block", statement.tag()),
+            ));
+        }
+        let resolve = |name: &String| {
+            if is_current_role_keyword(name) {
+                self.user.clone()
+            } else {
+                name.clone()
+            }
+        };
+        match statement {
+            RoleStatement::Create { name, options } => self.create_role(name, options),
+            RoleStatement::Alter { name, options } => {
+                let name = resolve(name);
+                self.alter_role(&name, options)
+            }
+            RoleStatement::Drop { names, if_exists } => {
+                let names: Vec<String> = names.iter().map(resolve).collect();
+                self.drop_roles(&names, *if_exists)
+            }
+        }
+    }
+
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError> {
         if name.eq_ignore_ascii_case("duckraft.read_consistency") {
             self.consistency = match value.unwrap_or("linearizable") {
@@ -733,5 +956,31 @@ impl Session for ClusterSession {
 
     fn interrupter(&self) -> Interrupter {
         self.interrupter.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_become_verifiers_and_verifiers_are_kept() {
+        let stored = password_verifier("s3cret").unwrap().unwrap();
+        assert!(!stored.contains("s3cret"));
+        let verifier = ScramVerifier::decode(&stored).unwrap();
+        assert!(verifier.verify_password("s3cret"));
+        assert!(!verifier.verify_password("other"));
+        // Random salt: the same password never gives the same verifier.
+        assert_ne!(password_verifier("s3cret").unwrap().unwrap(), stored);
+        // What psql's \password sends is stored as given.
+        assert_eq!(password_verifier(&stored).unwrap(), Some(stored.clone()));
+        assert_eq!(password_verifier("").unwrap(), None);
+        let md5 = format!("md5{}", "0123456789abcdef".repeat(2));
+        assert_eq!(password_verifier(&md5).unwrap_err().code, "0A000");
+        // Text that only looks like a verifier is a password.
+        let lookalike = password_verifier("SCRAM-SHA-256$x").unwrap().unwrap();
+        assert!(ScramVerifier::decode(&lookalike)
+            .unwrap()
+            .verify_password("SCRAM-SHA-256$x"));
     }
 }

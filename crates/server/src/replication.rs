@@ -14,15 +14,21 @@
 //! rewritten and older segments deleted. A snapshot from a leader is
 //! verified and installed before the node persists it; a refused one is
 //! logged, counted and never installed (the group stops on this node).
+//!
+//! Roles: after every cp-metadata apply (and snapshot install) the driver
+//! publishes the applied roles to a shared read-only map, which logins and
+//! privilege checks read; a session never waits for the driver to log in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use duckraft_engine::command::{self, Command, ControlCommand, Envelope, ProposalId, WriteBatch};
+use duckraft_engine::command::{
+    self, Command, ControlCommand, Envelope, ProposalId, Role, WriteBatch,
+};
 use duckraft_engine::control::{ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
 use duckraft_engine::snapshot::{self, SnapshotError};
@@ -56,6 +62,10 @@ pub type PeerSender = Box<dyn Fn(&str, Vec<u8>) + Send>;
 
 /// Catalog name to group id, shared between the driver and sessions.
 type CatalogGroups = Arc<Mutex<BTreeMap<String, GroupId>>>;
+
+/// Role name to role as cp-metadata applied them on this node; written only
+/// by the driver.
+type Roles = Arc<RwLock<BTreeMap<String, Role>>>;
 
 #[derive(Clone, Debug)]
 pub struct Membership {
@@ -253,6 +263,7 @@ pub struct Replication {
     driver: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
+    roles: Roles,
     pub tentatives: Arc<Tentatives>,
 }
 
@@ -326,6 +337,7 @@ impl Replication {
             catalog_groups.clone(),
             tentatives.clone(),
         )?;
+        let roles = driver.roles.clone();
         let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
             .spawn(move || {
@@ -338,6 +350,7 @@ impl Replication {
             driver: Arc::new(Mutex::new(Some(driver))),
             report,
             catalog_groups,
+            roles,
             tentatives,
         })
     }
@@ -367,6 +380,11 @@ impl Replication {
             .expect("catalog lock")
             .get(catalog)
             .copied()
+    }
+
+    /// A replicated role as this node applied it.
+    pub fn role(&self, name: &str) -> Option<Role> {
+        self.roles.read().expect("roles lock").get(name).cloned()
     }
 
     /// Proposes and blocks until this node applied the entry or gave up.
@@ -449,6 +467,7 @@ struct Driver {
     waiters: BTreeMap<ProposalId, Waiter>,
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
+    roles: Roles,
     degraded: Option<String>,
     draining: bool,
     stopped: bool,
@@ -526,6 +545,10 @@ impl Driver {
             }
         }
         *catalog_groups.lock().expect("catalog lock") = groups.into_iter().collect();
+        catalogs
+            .publish_roles(control.users())
+            .map_err(|e| anyhow::anyhow!("publishing roles to the catalogs: {e}"))?;
+        let roles = Arc::new(RwLock::new(control.users().clone()));
         info!(
             node = %config.membership.node,
             raft_id = me,
@@ -544,6 +567,7 @@ impl Driver {
             waiters: BTreeMap::new(),
             report,
             catalog_groups,
+            roles,
             degraded: None,
             draining: false,
             stopped: false,
@@ -1079,6 +1103,7 @@ impl Driver {
             Ok(control) => {
                 self.control = control;
                 self.reconcile_catalogs();
+                self.publish_roles();
                 Ok(())
             }
             Err(failure) => match failure.kept {
@@ -1139,6 +1164,17 @@ impl Driver {
         if group == GroupId::CONTROL {
             match self.control.apply(&committed) {
                 Ok(outcomes) => {
+                    let roles_changed = outcomes.iter().any(|(_, _, outcome)| {
+                        matches!(
+                            outcome,
+                            ControlOutcome::UserPut { .. }
+                                | ControlOutcome::UserDropped { .. }
+                                | ControlOutcome::RolesDropped { .. }
+                        )
+                    });
+                    if roles_changed {
+                        self.publish_roles();
+                    }
                     for (_, id, outcome) in outcomes {
                         self.on_control(&outcome);
                         if let Some(id) = id {
@@ -1181,6 +1217,15 @@ impl Driver {
                 }
             }
             Err(e) => self.degrade(format!("catalog \"{name}\" apply failed: {e}")),
+        }
+    }
+
+    /// Shows sessions the roles cp-metadata applied, before any proposer
+    /// of a role change is answered.
+    fn publish_roles(&self) {
+        *self.roles.write().expect("roles lock") = self.control.users().clone();
+        if let Err(e) = self.catalogs.publish_roles(self.control.users()) {
+            warn!(error = %e, "cannot show the roles in pg_roles");
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use duckraft_engine::command::{self, Command, ControlCommand, ProposalId};
+use duckraft_engine::command::{self, Command, ControlCommand, PasswordChange, ProposalId};
 use duckraft_raft::{GroupId, NodeId};
 use sha2::{Digest, Sha256};
 
@@ -445,7 +445,12 @@ impl CatalogModel {
                 }
                 applied
             }
-            Op::CreateCatalog(_) | Op::PutUser { .. } | Op::DropUser { .. } => {
+            Op::CreateCatalog(_)
+            | Op::PutUser { .. }
+            | Op::DropUser { .. }
+            | Op::CreateRole { .. }
+            | Op::AlterPassword { .. }
+            | Op::DropRoles { .. } => {
                 return Err(format!("{group} committed control operation {pid:?}"))
             }
         };
@@ -571,6 +576,34 @@ pub fn control_oracle(obs: &Observations, history: &History) -> Result<ControlMo
                 true
             }
             ControlCommand::DropUser { name } => model.users.remove(&name).is_some(),
+            // The user table holds `''` for a role without a password.
+            ControlCommand::CreateRole { name, role } => {
+                let fresh = !model.users.contains_key(&name);
+                if fresh {
+                    model.users.insert(name, role.verifier.unwrap_or_default());
+                }
+                fresh
+            }
+            ControlCommand::AlterRole { name, change } => match model.users.get_mut(&name) {
+                Some(verifier) => {
+                    match change.password {
+                        Some(PasswordChange::Set(v)) => *verifier = v,
+                        Some(PasswordChange::Clear) => verifier.clear(),
+                        None => {}
+                    }
+                    true
+                }
+                None => false,
+            },
+            ControlCommand::DropRoles { names, if_exists } => {
+                let all = names.iter().all(|n| model.users.contains_key(n));
+                if all || if_exists {
+                    for name in &names {
+                        model.users.remove(name);
+                    }
+                }
+                all || if_exists
+            }
         };
         model.outcomes.insert(pid, applied);
     }

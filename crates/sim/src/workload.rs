@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use duckraft_engine::command::{
-    Command, ControlCommand, Envelope, ProposalId, RowBatch, WriteBatch, WriteOp,
+    Command, ControlCommand, Envelope, PasswordChange, ProposalId, Role, RoleChange, RowBatch,
+    WriteBatch, WriteOp,
 };
 use duckraft_raft::NodeId;
 use duckraft_sql::access::ALL;
@@ -76,6 +77,20 @@ pub enum Op {
     DropUser {
         name: String,
     },
+    /// `CREATE USER ... PASSWORD`; fails (42710) when the user exists.
+    CreateRole {
+        name: String,
+        verifier: String,
+    },
+    /// `ALTER USER ... PASSWORD`; fails (42704) when the user is absent.
+    AlterPassword {
+        name: String,
+        verifier: String,
+    },
+    /// `DROP USER name` as the all-or-nothing list command.
+    DropRoles {
+        name: String,
+    },
 }
 
 /// Side tables DDL may create; each can gain these many extra columns.
@@ -113,7 +128,12 @@ impl Ddl {
 impl Op {
     pub fn catalog(&self) -> Option<&str> {
         match self {
-            Op::CreateCatalog(_) | Op::PutUser { .. } | Op::DropUser { .. } => None,
+            Op::CreateCatalog(_)
+            | Op::PutUser { .. }
+            | Op::DropUser { .. }
+            | Op::CreateRole { .. }
+            | Op::AlterPassword { .. }
+            | Op::DropRoles { .. } => None,
             Op::CreateTable { catalog }
             | Op::Ddl { catalog, .. }
             | Op::Insert { catalog, .. }
@@ -135,6 +155,25 @@ impl Op {
             Op::DropUser { name } => {
                 Command::Control(ControlCommand::DropUser { name: name.clone() })
             }
+            Op::CreateRole { name, verifier } => Command::Control(ControlCommand::CreateRole {
+                name: name.clone(),
+                role: Role {
+                    verifier: Some(verifier.clone()),
+                    superuser: false,
+                    login: true,
+                },
+            }),
+            Op::AlterPassword { name, verifier } => Command::Control(ControlCommand::AlterRole {
+                name: name.clone(),
+                change: RoleChange {
+                    password: Some(PasswordChange::Set(verifier.clone())),
+                    ..RoleChange::default()
+                },
+            }),
+            Op::DropRoles { name } => Command::Control(ControlCommand::DropRoles {
+                names: vec![name.clone()],
+                if_exists: false,
+            }),
             Op::Ddl { change, .. } => {
                 Command::Catalog(batch(&[ALL], vec![WriteOp::Sql(change.sql())]))
             }
@@ -363,13 +402,15 @@ pub fn next_op(
         }
         _ => {
             let name = format!("u{}", rng.gen_range(0..USERS));
-            if rng.gen_bool(0.6) {
-                Op::PutUser {
-                    name,
-                    verifier: format!("SCRAM-SHA-256$4096:{v}"),
-                }
-            } else {
-                Op::DropUser { name }
+            // The format-1 user commands and the role commands take turns
+            // by sequence number, so the random stream stays as it was.
+            let verifier = format!("SCRAM-SHA-256$4096:{v}");
+            match (rng.gen_bool(0.6), seq % 3) {
+                (true, 0) => Op::PutUser { name, verifier },
+                (true, 1) => Op::CreateRole { name, verifier },
+                (true, _) => Op::AlterPassword { name, verifier },
+                (false, 0) => Op::DropRoles { name },
+                (false, _) => Op::DropUser { name },
             }
         }
     }

@@ -125,6 +125,8 @@ pub enum Statement {
         name: String,
         if_exists: bool,
     },
+    /// `CREATE|ALTER|DROP ROLE|USER`: replicated roles, never sent to DuckDB.
+    Role(RoleStatement),
     CopyFrom {
         /// Table reference as written (already valid SQL).
         table: String,
@@ -163,6 +165,38 @@ pub enum Statement {
         /// The command tag without a row count, e.g. `CREATE TABLE` or `INSERT`.
         tag: String,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleStatement {
+    /// `CREATE ROLE|USER name [WITH] options`. `options.login` is always
+    /// set: `CREATE USER` logs in unless `NOLOGIN`, `CREATE ROLE` only with `LOGIN`.
+    Create { name: String, options: RoleOptions },
+    /// `ALTER ROLE|USER name [WITH] options`; at least one option.
+    Alter { name: String, options: RoleOptions },
+    /// `DROP ROLE|USER [IF EXISTS] name [, ...]`.
+    Drop { names: Vec<String>, if_exists: bool },
+}
+
+impl RoleStatement {
+    /// PostgreSQL's command tag, which says ROLE for USER too.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            RoleStatement::Create { .. } => "CREATE ROLE",
+            RoleStatement::Alter { .. } => "ALTER ROLE",
+            RoleStatement::Drop { .. } => "DROP ROLE",
+        }
+    }
+}
+
+/// The role options duckraft supports; `None` means "not given".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleOptions {
+    /// `PASSWORD 'text'` is `Some(Some(text))` (plaintext or a SCRAM
+    /// verifier, as the client sent it); `PASSWORD NULL` is `Some(None)`.
+    pub password: Option<Option<String>>,
+    pub superuser: Option<bool>,
+    pub login: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +315,9 @@ pub fn classify(statement: &str) -> Result<Statement, ClassifyError> {
             let object = word_at(i);
             if object == "DATABASE" {
                 return parse_database_ddl(&keyword, &words[i + 1..]);
+            }
+            if (object == "ROLE" || object == "USER") && i == 1 {
+                return parse_role_ddl(&keyword, object == "USER", &words[2..]);
             }
             let object = match object.as_str() {
                 "FUNCTION" | "MACRO" => "FUNCTION".to_string(),
@@ -659,6 +696,113 @@ fn parse_database_ddl(verb: &str, words: &[&Token]) -> Result<Statement, Classif
     }
 }
 
+fn parse_role_ddl(verb: &str, user: bool, words: &[&Token]) -> Result<Statement, ClassifyError> {
+    let what = if user { "USER" } else { "ROLE" };
+    let name_of = |token: Option<&&Token>| match token {
+        Some(token) => token
+            .identifier()
+            .ok_or_else(|| syntax_error(format!("syntax error at or near \"{}\"", token.text))),
+        None => Err(syntax_error(format!(
+            "syntax error at end of input after {verb} {what}"
+        ))),
+    };
+    if verb == "DROP" {
+        let mut words = words;
+        let mut if_exists = false;
+        if words.len() >= 2 && words[0].is_word("IF") && words[1].is_word("EXISTS") {
+            if_exists = true;
+            words = &words[2..];
+        }
+        let mut names = vec![name_of(words.first())?];
+        let mut rest = &words[1.min(words.len())..];
+        while let Some(comma) = rest.first() {
+            if comma.kind != TokenKind::Comma {
+                return Err(syntax_error(format!(
+                    "syntax error at or near \"{}\"",
+                    comma.text
+                )));
+            }
+            names.push(name_of(rest.get(1))?);
+            rest = &rest[2.min(rest.len())..];
+        }
+        return Ok(Statement::Role(RoleStatement::Drop { names, if_exists }));
+    }
+    let name = name_of(words.first())?;
+    let mut rest = &words[1.min(words.len())..];
+    if rest.first().is_some_and(|t| t.is_word("WITH")) {
+        rest = &rest[1..];
+    }
+    let mut options = RoleOptions::default();
+    let redundant = || syntax_error("conflicting or redundant options");
+    fn set<T>(
+        slot: &mut Option<T>,
+        value: T,
+        redundant: ClassifyError,
+    ) -> Result<(), ClassifyError> {
+        if slot.is_some() {
+            return Err(redundant);
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+    while let Some(token) = rest.first() {
+        if token.kind != TokenKind::Word {
+            return Err(syntax_error(format!(
+                "syntax error at or near \"{}\"",
+                token.text
+            )));
+        }
+        let option = token.text.to_ascii_uppercase();
+        let password_at = match option.as_str() {
+            "PASSWORD" => Some(1),
+            "ENCRYPTED" if rest.get(1).is_some_and(|t| t.is_word("PASSWORD")) => Some(2),
+            _ => None,
+        };
+        if let Some(at) = password_at {
+            let password = match rest.get(at) {
+                Some(t) if t.is_word("NULL") => None,
+                Some(t)
+                    if t.kind == TokenKind::String && t.text.starts_with(['\'', 'e', 'E', '$']) =>
+                {
+                    Some(unquote_string(t.text))
+                }
+                Some(t) => {
+                    return Err(syntax_error(format!(
+                        "syntax error at or near \"{}\"",
+                        t.text
+                    )))
+                }
+                None => return Err(syntax_error("syntax error at end of input after PASSWORD")),
+            };
+            set(&mut options.password, password, redundant())?;
+            rest = &rest[at + 1..];
+            continue;
+        }
+        match option.as_str() {
+            "SUPERUSER" | "NOSUPERUSER" => {
+                set(&mut options.superuser, option == "SUPERUSER", redundant())?
+            }
+            "LOGIN" | "NOLOGIN" => set(&mut options.login, option == "LOGIN", redundant())?,
+            _ => {
+                return Ok(Statement::Unsupported {
+                    what: format!("{verb} {what} option {option}"),
+                })
+            }
+        }
+        rest = &rest[1..];
+    }
+    match verb {
+        "CREATE" => {
+            options.login.get_or_insert(user);
+            Ok(Statement::Role(RoleStatement::Create { name, options }))
+        }
+        _ if options == RoleOptions::default() => Err(syntax_error(format!(
+            "syntax error at end of input after ALTER {what} {name}"
+        ))),
+        _ => Ok(Statement::Role(RoleStatement::Alter { name, options })),
+    }
+}
+
 fn span<'a>(statement: &'a str, tokens: &[&Token]) -> &'a str {
     if tokens.is_empty() {
         return "";
@@ -978,6 +1122,115 @@ mod tests {
                 if_exists: true
             }
         );
+    }
+
+    #[test]
+    fn role_ddl() {
+        let role = |sql: &str| match classify(sql) {
+            Ok(Statement::Role(role)) => role,
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(
+            role("CREATE USER Alice WITH PASSWORD 'it''s' SUPERUSER"),
+            RoleStatement::Create {
+                name: "alice".into(),
+                options: RoleOptions {
+                    password: Some(Some("it's".into())),
+                    superuser: Some(true),
+                    login: Some(true),
+                },
+            }
+        );
+        // CREATE ROLE does not log in unless told to.
+        assert_eq!(
+            role("create role \"Readers\""),
+            RoleStatement::Create {
+                name: "Readers".into(),
+                options: RoleOptions {
+                    login: Some(false),
+                    ..RoleOptions::default()
+                },
+            }
+        );
+        assert_eq!(
+            role("CREATE ROLE r LOGIN ENCRYPTED PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a:b'"),
+            RoleStatement::Create {
+                name: "r".into(),
+                options: RoleOptions {
+                    password: Some(Some("SCRAM-SHA-256$4096:c2FsdA==$a:b".into())),
+                    superuser: None,
+                    login: Some(true),
+                },
+            }
+        );
+        assert_eq!(
+            role("CREATE USER u NOLOGIN"),
+            RoleStatement::Create {
+                name: "u".into(),
+                options: RoleOptions {
+                    login: Some(false),
+                    ..RoleOptions::default()
+                },
+            }
+        );
+        assert_eq!(
+            role("ALTER USER u WITH PASSWORD NULL NOSUPERUSER;"),
+            RoleStatement::Alter {
+                name: "u".into(),
+                options: RoleOptions {
+                    password: Some(None),
+                    superuser: Some(false),
+                    login: None,
+                },
+            }
+        );
+        assert_eq!(
+            role("DROP ROLE IF EXISTS a, \"B\""),
+            RoleStatement::Drop {
+                names: vec!["a".into(), "B".into()],
+                if_exists: true,
+            }
+        );
+        assert_eq!(
+            role("drop user a"),
+            RoleStatement::Drop {
+                names: vec!["a".into()],
+                if_exists: false,
+            }
+        );
+        assert_eq!(role("DROP USER a").tag(), "DROP ROLE");
+        assert_eq!(role("CREATE USER a").tag(), "CREATE ROLE");
+        assert_eq!(
+            classify("CREATE USER a CREATEDB").unwrap(),
+            Statement::Unsupported {
+                what: "CREATE USER option CREATEDB".into()
+            }
+        );
+        assert_eq!(
+            classify("ALTER ROLE a RENAME TO b").unwrap(),
+            Statement::Unsupported {
+                what: "ALTER ROLE option RENAME".into()
+            }
+        );
+        for bad in [
+            "CREATE USER",
+            "CREATE USER 'a'",
+            "CREATE USER a PASSWORD",
+            "CREATE USER a PASSWORD 1",
+            "CREATE USER a PASSWORD 'x' PASSWORD 'y'",
+            "CREATE USER a LOGIN NOLOGIN",
+            "ALTER USER a",
+            "DROP USER",
+            "DROP USER a b",
+            "DROP USER a,",
+        ] {
+            assert!(classify(bad).is_err(), "{bad}: {:?}", classify(bad));
+        }
+        // Not a role statement: the object kind comes right after the verb.
+        assert!(!matches!(
+            classify("CREATE TEMP ROLE x"),
+            Ok(Statement::Role(_))
+        ));
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub mod literal;
 pub mod types;
 
 pub use classify::{
-    classify, ClassifyError, CopyFormat, CopyOptions, IsolationLevel, SqlKind, Statement,
+    classify, ClassifyError, CopyFormat, CopyOptions, IsolationLevel, RoleOptions, RoleStatement,
+    SqlKind, Statement,
 };
 pub use lexer::split_statements;
 pub use types::{Column, Value};
