@@ -165,8 +165,8 @@ pub struct Sim {
     bit_flip_per_mille: u32,
     faults: FaultCounts,
     snapshot_knobs: SnapshotKnobs,
-    /// Draws for snapshot faults, apart from the main PRNG so that seeds
-    /// without snapshots keep their schedules.
+    /// Draws for the snapshot knobs and faults, apart from the main PRNG:
+    /// they do not shift the draws of the other knobs.
     snap_rng: ChaCha8Rng,
     /// Last field: removed after the nodes (and their DuckDB files) closed.
     run_dir: RunDir,
@@ -241,8 +241,9 @@ fn applied_index(node: &Node, group: GroupId) -> Option<u64> {
 
 /// Corrupts a snapshot in transit: one flipped bit in the database file
 /// (the checksum must catch it) or a header naming another group with a
-/// valid checksum (the group check must). Which byte does not depend on
-/// the file's length, which DuckDB does not promise to keep run to run.
+/// valid checksum (the group check must). The draws and the outcome do
+/// not depend on the file's length, which DuckDB does not promise to keep
+/// run to run: any flipped bit in the file fails the checksum alike.
 fn corrupt(data: &mut Vec<u8>, rng: &mut ChaCha8Rng) -> String {
     let Ok((header, file)) = snapshot::decode(data) else {
         return "not decodable".into();
