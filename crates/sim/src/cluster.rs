@@ -95,6 +95,10 @@ struct Node {
     pending_installs: Vec<PendingInstall>,
     /// Groups whose compaction failed, and when to try again.
     compact_retry_at: BTreeMap<GroupId, u64>,
+    /// A compaction happened since the log was last considered for a
+    /// rewrite (the server considers it right after compacting, with no
+    /// batch in flight; here a batch may still be waiting for its fsync).
+    rewrite_due: bool,
     running: Option<Running>,
     /// Why the node refused to run; a degraded node never serves.
     degraded: Option<String>,
@@ -402,6 +406,7 @@ impl Sim {
                 dir,
                 pending_installs: Vec::new(),
                 compact_retry_at: BTreeMap::new(),
+                rewrite_due: false,
                 running: None,
                 degraded: None,
                 control,
@@ -768,6 +773,9 @@ impl Sim {
         if threshold == 0 {
             return;
         }
+        if self.nodes[&id].rewrite_due {
+            self.reclaim_log(id);
+        }
         let now = self.now;
         let node = &self.nodes[&id];
         let Some(running) = node.running.as_ref() else {
@@ -801,6 +809,7 @@ impl Sim {
             }
         }
         if compacted {
+            self.nodes.get_mut(&id).expect("node").rewrite_due = true;
             self.reclaim_log(id);
         }
     }
@@ -811,14 +820,20 @@ impl Sim {
         let Some(running) = node.running.as_mut() else {
             return;
         };
-        let live: u64 = running.raft.status().iter().map(|s| s.log_bytes).sum();
-        let total = running.wal.total_bytes();
-        if min == 0 || total < min || total < WAL_DEAD_RATIO * live {
+        if min == 0 {
+            node.rewrite_due = false;
             return;
         }
         let Some(records) = running.raft.live_records() else {
+            // A batch is in flight: the next round looks again.
             return;
         };
+        node.rewrite_due = false;
+        let live: u64 = running.raft.status().iter().map(|s| s.log_bytes).sum();
+        let total = running.wal.total_bytes();
+        if total < min || total < WAL_DEAD_RATIO * live {
+            return;
+        }
         match running.wal.rewrite(&records) {
             Ok(()) => {
                 self.faults.log_rewrites += 1;
