@@ -302,8 +302,21 @@ pub fn export_catalog(
     voters: &[u64],
     replica: &Replica,
 ) -> Result<Vec<u8>, SnapshotError> {
+    export_replica(&catalogs.file_path(name), name, group, voters, replica)
+}
+
+/// Exports `replica`, whose database file is `path`, as catalog `name`
+/// (group `group`) at its applied index. [`export_catalog`] for a catalog
+/// of [`Catalogs`]; the simulator calls it on its own files.
+pub fn export_replica(
+    path: &Path,
+    name: &str,
+    group: u64,
+    voters: &[u64],
+    replica: &Replica,
+) -> Result<Vec<u8>, SnapshotError> {
     replica.checkpoint()?;
-    let file = read_checkpointed(&catalogs.file_path(name))?;
+    let file = read_checkpointed(path)?;
     let header = SnapshotHeader {
         group,
         name: name.to_string(),
@@ -323,25 +336,54 @@ pub fn install_catalog(
     replica: Replica,
     bytes: &[u8],
 ) -> Result<Replica, InstallFailure<Replica>> {
+    let close = || {
+        catalogs
+            .retire_replicated(name)
+            .map_err(|e| SnapshotError::Engine(e.to_string()))
+    };
+    let reopen = |_: &Path| {
+        let reopened = catalogs
+            .open(name)
+            .and_then(|catalog| catalog.connect())
+            .map_err(|e| SnapshotError::Engine(e.to_string()))?;
+        Ok(Replica::open(reopened)?)
+    };
+    install_replica(
+        &catalogs.file_path(name),
+        name,
+        group,
+        replica,
+        bytes,
+        close,
+        reopen,
+    )
+}
+
+/// Installs a snapshot of catalog `name` over the database file `path` in
+/// place of `replica`: the steps of [`install_catalog`], with the catalog's
+/// handling passed in. `close` runs once `replica` is dropped and must leave
+/// nothing open on the file; `reopen` opens the replica on the new file.
+pub fn install_replica(
+    path: &Path,
+    name: &str,
+    group: u64,
+    replica: Replica,
+    bytes: &[u8],
+    close: impl FnOnce() -> Result<(), SnapshotError>,
+    reopen: impl FnOnce(&Path) -> Result<Replica, SnapshotError>,
+) -> Result<Replica, InstallFailure<Replica>> {
     let (header, file) = match verify(bytes, group, name, replica.applied_index()) {
         Ok(verified) => verified,
         Err(error) => return Err(InstallFailure::refused(error, replica)),
     };
-    let path = catalogs.file_path(name);
-    let staging = match stage(&path, file) {
+    let staging = match stage(path, file) {
         Ok(staging) => staging,
         Err(error) => return Err(InstallFailure::refused(error, replica)),
     };
     drop(replica);
-    catalogs
-        .retire_replicated(name)
-        .map_err(|e| InstallFailure::failed(SnapshotError::Engine(e.to_string())))?;
-    commit_staged(&staging, &path).map_err(InstallFailure::failed)?;
-    let reopened = catalogs
-        .open(name)
-        .and_then(|catalog| catalog.connect())
-        .map_err(|e| InstallFailure::failed(SnapshotError::Engine(e.to_string())))?;
-    let replica = Replica::open(reopened).map_err(InstallFailure::failed)?;
+    close().map_err(InstallFailure::failed)?;
+    commit_staged(&staging, path).map_err(InstallFailure::failed)?;
+    let replica = reopen(path).map_err(InstallFailure::failed)?;
     if replica.applied_index() != header.index {
         return Err(InstallFailure::failed(SnapshotError::IndexMismatch {
             expected: header.index,

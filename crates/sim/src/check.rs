@@ -34,6 +34,10 @@ pub struct Observations {
     reads: Vec<ReadRecord>,
     /// Read indexes leaders handed out: (group, leader's term, index, leader).
     read_index_claims: Vec<(GroupId, u64, u64, NodeId)>,
+    /// Every image a node exported, by CRC32C and length: (group, index).
+    /// The genuine snapshots, against which every install is judged. (Not
+    /// SHA-256: images are megabytes, and this runs unoptimized in tests.)
+    exported: BTreeMap<(u32, usize), (GroupId, u64)>,
 }
 
 /// What the workload's reads look at in a catalog. `None` before the
@@ -140,6 +144,49 @@ impl Observations {
             *next += 1;
         }
         Ok(())
+    }
+
+    /// A node exported `data` as the state of `group` at `index`.
+    pub fn snapshot_exported(&mut self, group: GroupId, index: u64, data: &[u8]) {
+        self.exported
+            .insert((crc32c::crc32c(data), data.len()), (group, index));
+    }
+
+    /// SnapshotInstallGuarded: a node told Raft it installed `data` as the
+    /// state of `group` at `index`, its state machine having applied
+    /// `applied_before` and now `applied_after`. The image must be one some
+    /// node exported for this group at this index (not corrupted, not
+    /// another group's), newer than what was applied, and the state
+    /// machine must now hold exactly that index.
+    pub fn snapshot_installed(
+        &mut self,
+        node: NodeId,
+        group: GroupId,
+        index: u64,
+        data: &[u8],
+        applied_before: u64,
+        applied_after: u64,
+    ) {
+        let problem = match self.exported.get(&(crc32c::crc32c(data), data.len())) {
+            None => Some("bytes no node exported (corrupted in transit)".to_string()),
+            Some((g, _)) if *g != group => Some(format!("an image of {g}")),
+            Some((_, i)) if *i != index => Some(format!("an image of index {i}")),
+            Some(_) if index <= applied_before => {
+                Some(format!("not newer than its applied index {applied_before}"))
+            }
+            Some(_) if applied_after != index => Some(format!(
+                "but its state machine is at applied index {applied_after}"
+            )),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            self.fail(format!(
+                "SnapshotInstallGuarded: node {node} installed a snapshot of {group} at index {index}: {problem}"
+            ));
+            return;
+        }
+        let last = self.last_applied.entry((node, group)).or_insert(0);
+        *last = (*last).max(index);
     }
 
     /// A completed read, to be judged against the model at the end.

@@ -3,10 +3,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::path::{Path, PathBuf};
 
 use duckraft_engine::command::{self, ProposalId};
 use duckraft_engine::control::{ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica};
+use duckraft_engine::snapshot::{self, SnapshotError};
+use duckraft_raft::storage::SnapshotImage;
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{Entry, GroupId, MultiRaft, NodeConfig, NodeId};
 use rand::{Rng, SeedableRng};
@@ -16,7 +19,7 @@ use crate::check::{self, Observations, TraceItem};
 use crate::disk::SimDisk;
 use crate::net::{Net, NetConfig};
 use crate::workload::{self, Client, Frontier, History, Op, Verdict, Waiting};
-use crate::{FaultCounts, SeedReport, SimConfig};
+use crate::{FaultCounts, SeedReport, SimConfig, SnapshotKnobs};
 
 mod reads;
 
@@ -33,6 +36,13 @@ const READS_PER_TEN_STEPS: u32 = 3;
 /// that needs every vote, and with election-storm timeouts (close to the
 /// fsync latency) it may not elect a leader within the liveness window.
 const LOST_NODES_MAX: usize = 1;
+/// The control plane's database file in a node's directory.
+const CONTROL_FILE: &str = "cp-metadata.duckdb";
+/// As the server: rewrite the Raft log only once its segments hold this
+/// many times the live entries.
+const WAL_DEAD_RATIO: u64 = 4;
+/// A compaction whose export or compact failed is tried again this much later.
+const COMPACT_RETRY_US: u64 = 100_000;
 const _: () = assert!(
     3 - LOST_NODES_MAX > 3 / 2,
     "a 3-node cluster keeps a majority"
@@ -55,6 +65,9 @@ enum Event {
     Client(usize, u64),
     Chaos,
     Restart(NodeId),
+    /// An operator restarts a node whose incarnation refused a snapshot
+    /// (the group stopped there, as in production).
+    OperatorRestart(NodeId, u64),
     EndChaos,
 }
 
@@ -63,11 +76,29 @@ struct Running {
     wal: Wal<SimDisk>,
 }
 
+/// A leader's snapshot waiting to be installed: after the WAL batch that
+/// holds its term (`Some(batch)`) is durable, as the server's driver, which
+/// syncs every batch before it installs.
+struct PendingInstall {
+    group: GroupId,
+    image: SnapshotImage,
+    after_batch: Option<u64>,
+}
+
 /// One simulated process and the durable things that outlive it.
 struct Node {
     id: NodeId,
     incarnation: u64,
     disk: SimDisk,
+    /// The node's data directory: cp-metadata's and the catalogs' DuckDB files.
+    dir: PathBuf,
+    pending_installs: Vec<PendingInstall>,
+    /// Groups whose compaction failed, and when to try again.
+    compact_retry_at: BTreeMap<GroupId, u64>,
+    /// A compaction happened since the log was last considered for a
+    /// rewrite (the server considers it right after compacting, with no
+    /// batch in flight; here a batch may still be waiting for its fsync).
+    rewrite_due: bool,
     running: Option<Running>,
     /// Why the node refused to run; a degraded node never serves.
     degraded: Option<String>,
@@ -137,6 +168,104 @@ pub struct Sim {
     read_error_per_mille: u32,
     bit_flip_per_mille: u32,
     faults: FaultCounts,
+    snapshot_knobs: SnapshotKnobs,
+    /// Draws for the snapshot knobs and faults, apart from the main PRNG:
+    /// they do not shift the draws of the other knobs.
+    snap_rng: ChaCha8Rng,
+    /// Last field: removed after the nodes (and their DuckDB files) closed.
+    run_dir: RunDir,
+}
+
+/// The run's directory of DuckDB files, removed when the run ends.
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn new(seed: u64) -> RunDir {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        RunDir(base.join(format!("duckraft-sim-{}-{seed}-{n}", std::process::id())))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Opens the control plane on its file, with a second connection to read it.
+fn open_control(path: &Path) -> Result<(ControlPlane, duckdb::Connection), String> {
+    let conn = duckdb::Connection::open(path).map_err(|e| e.to_string())?;
+    conn.execute_batch("SET threads = 1")
+        .map_err(|e| e.to_string())?;
+    let reader = conn.try_clone().map_err(|e| e.to_string())?;
+    let control = ControlPlane::open(conn).map_err(|e| e.to_string())?;
+    Ok((control, reader))
+}
+
+/// Opens a catalog's replica on its file (created if missing) and a second
+/// connection to read it. Plain DuckDB files, not the server's `Catalogs`:
+/// opening one of those sets up the PostgreSQL compatibility layer, about a
+/// second per open, which sessions need and the simulator does not.
+fn open_replica(path: &Path) -> Result<(Replica, duckdb::Connection), String> {
+    let conn = duckdb::Connection::open(path).map_err(|e| e.to_string())?;
+    conn.execute_batch("SET threads = 1")
+        .map_err(|e| e.to_string())?;
+    let reader = conn.try_clone().map_err(|e| e.to_string())?;
+    let replica = Replica::open(conn).map_err(|e| e.to_string())?;
+    Ok((replica, reader))
+}
+
+fn catalog_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.duckdb"))
+}
+
+fn catalog_name(control: &ControlPlane, group: GroupId) -> Option<String> {
+    control
+        .catalogs()
+        .iter()
+        .find(|(_, g)| **g == group.0)
+        .map(|(name, _)| name.clone())
+}
+
+/// The state machine's applied index of `group` on `node`.
+fn applied_index(node: &Node, group: GroupId) -> Option<u64> {
+    if group == GroupId::CONTROL {
+        Some(node.control.applied_index())
+    } else {
+        node.replicas.get(&group).map(Replica::applied_index)
+    }
+}
+
+/// Corrupts a snapshot in transit: one flipped bit in the database file
+/// (the checksum must catch it) or a header naming another group with a
+/// valid checksum (the group check must). The draws and the outcome do
+/// not depend on the file's length, which DuckDB does not promise to keep
+/// run to run: any flipped bit in the file fails the checksum alike.
+fn corrupt(data: &mut Vec<u8>, rng: &mut ChaCha8Rng) -> String {
+    let Ok((header, file)) = snapshot::decode(data) else {
+        return "not decodable".into();
+    };
+    if rng.gen_bool(0.5) || file.is_empty() {
+        let header_len = data.len() - file.len();
+        let at = header_len + (rng.gen::<u64>() % file.len().max(1) as u64) as usize;
+        let bit = rng.gen_range(0..8);
+        if let Some(byte) = data.get_mut(at) {
+            *byte ^= 1 << bit;
+        }
+        "a flipped bit in the file".into()
+    } else {
+        let mut other = header.clone();
+        other.group = header.group + 1 + rng.gen_range(0..3);
+        *data = snapshot::encode(&other, file);
+        format!("header says group {}", other.group)
+    }
 }
 
 fn voters(n: usize) -> Vec<NodeId> {
@@ -190,7 +319,37 @@ impl Sim {
             read_error_per_mille = 0;
             bit_flip_per_mille = 0;
         }
+        // Snapshot knobs, from their own stream (see `snap_rng`).
+        let mut snap_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x736e_6170_7368_6f74);
+        let compaction_threshold = if snap_rng.gen_range(0..4) == 0 {
+            0
+        } else {
+            [5, 10, 20, 40][snap_rng.gen_range(0..4)]
+        };
+        let on = compaction_threshold > 0;
+        let snapshot_knobs = SnapshotKnobs {
+            compaction_threshold,
+            log_rewrite_bytes: if on && snap_rng.gen_bool(0.5) {
+                [4 << 10, 16 << 10, 64 << 10][snap_rng.gen_range(0..3)]
+            } else {
+                0
+            },
+            corrupt_per_mille: if on {
+                [0, 250, 500][snap_rng.gen_range(0..3)]
+            } else {
+                0
+            },
+            install_crash_per_mille: if on {
+                [0, 100, 300][snap_rng.gen_range(0..3)]
+            } else {
+                0
+            },
+        };
+        let run_dir = RunDir::new(config.seed);
         let mut sim = Sim {
+            snapshot_knobs,
+            snap_rng,
+            run_dir,
             rng,
             now: 0,
             queue: BinaryHeap::new(),
@@ -235,15 +394,19 @@ impl Sim {
             raft_config.election_tick = election_tick;
             raft_config.heartbeat_tick = heartbeat_tick;
             raft_config.bugs = sim.config.injection.raft;
-            let control_conn = memory_duckdb();
-            let control_reader = control_conn.try_clone().expect("DuckDB connection clones");
-            let mut control =
-                ControlPlane::open(control_conn).expect("control plane opens on DuckDB");
+            let dir = sim.run_dir.0.join(format!("node-{id}"));
+            std::fs::create_dir_all(&dir).expect("the node's directory is created");
+            let (mut control, control_reader) =
+                open_control(&dir.join(CONTROL_FILE)).expect("control plane opens on DuckDB");
             control.set_dedup(!sim.config.injection.skip_dedup);
             let node = Node {
                 id,
                 incarnation: 0,
                 disk: SimDisk::default(),
+                dir,
+                pending_installs: Vec::new(),
+                compact_retry_at: BTreeMap::new(),
+                rewrite_due: false,
                 running: None,
                 degraded: None,
                 control,
@@ -417,6 +580,11 @@ impl Sim {
                     return;
                 }
                 running.raft.wal_synced(batch);
+                for pending in &mut node.pending_installs {
+                    if pending.after_batch.is_some_and(|b| b <= batch) {
+                        pending.after_batch = None;
+                    }
+                }
                 self.drive(id);
             }
             Event::Client(c, wake) => {
@@ -432,6 +600,15 @@ impl Sim {
                 }
             }
             Event::Restart(id) => self.restart(id),
+            Event::OperatorRestart(id, incarnation) => {
+                let node = &self.nodes[&id];
+                if node.incarnation == incarnation && node.running.is_some() {
+                    self.note(format!("operator restarts node {id}"));
+                    self.crash(id);
+                    let after = self.snap_rng.gen_range(50_000..300_000);
+                    self.schedule(after, Event::Restart(id));
+                }
+            }
             Event::EndChaos => self.heal(),
         }
     }
@@ -439,6 +616,9 @@ impl Sim {
     /// Pumps one node's outputs until it has nothing more to say.
     fn drive(&mut self, id: NodeId) {
         loop {
+            if !self.install_ready(id) {
+                return;
+            }
             let node = self.nodes.get_mut(&id).expect("node");
             let incarnation = node.incarnation;
             if node.fail_closed.is_some() && node.running.is_some() {
@@ -454,6 +634,7 @@ impl Sim {
             if out.is_empty() {
                 break;
             }
+            let batch_id = out.wal.as_ref().map(|batch| batch.id);
             if let Some(batch) = out.wal {
                 if let Err(e) = running.wal.write(&batch.records) {
                     self.degrade(id, format!("log write failed: {e}"));
@@ -525,9 +706,366 @@ impl Sim {
             for (group, state) in out.read_states {
                 self.on_read_state(id, group, &state.request_ctx, state.index);
             }
+            for group in out.snapshot_requests {
+                self.export(id, group);
+            }
+            let node = self.nodes.get_mut(&id).expect("node");
+            for (group, image) in out.snapshots {
+                node.pending_installs.push(PendingInstall {
+                    group,
+                    image,
+                    after_batch: batch_id,
+                });
+            }
             self.answer_reads(id);
         }
+        self.compact_due(id);
         self.observe_leaders(id);
+    }
+
+    /// Exports `group`'s state machine at its applied index through the
+    /// engine's snapshot code and offers it to the node. Returns the index.
+    fn export(&mut self, id: NodeId, group: GroupId) -> Option<u64> {
+        let all = voters(self.config.nodes);
+        let node = &self.nodes[&id];
+        let exported = if group == GroupId::CONTROL {
+            let control = &node.control;
+            snapshot::export_control(&node.dir.join(CONTROL_FILE), &all, control)
+                .map(|data| (data, control.applied_index(), control.applied_term()))
+        } else {
+            let replica = node.replicas.get(&group)?;
+            let name = catalog_name(&node.control, group)?;
+            let path = catalog_path(&node.dir, &name);
+            snapshot::export_replica(&path, &name, group.0, &all, replica)
+                .map(|data| (data, replica.applied_index(), replica.applied_term()))
+        };
+        let (data, index, term) = match exported {
+            Ok(exported) if exported.1 > 0 => exported,
+            Ok(_) => return None,
+            Err(e) => {
+                self.note(format!("node {id} {group}: snapshot export failed: {e}"));
+                return None;
+            }
+        };
+        self.obs.snapshot_exported(group, index, &data);
+        let image = SnapshotImage {
+            index,
+            term,
+            voters: all,
+            data,
+        };
+        let running = self.nodes.get_mut(&id).expect("node").running.as_mut()?;
+        if let Err(e) = running.raft.serve_snapshot(group, image) {
+            self.note(format!(
+                "node {id} did not take its snapshot of {group}: {e}"
+            ));
+            return None;
+        }
+        self.faults.snapshots_exported += 1;
+        Some(index)
+    }
+
+    /// As the server: snapshots and compacts every group whose applied
+    /// index is the seed's threshold past its log's start, then rewrites
+    /// the log if dead segments dominate it.
+    fn compact_due(&mut self, id: NodeId) {
+        let threshold = self.snapshot_knobs.compaction_threshold;
+        if threshold == 0 {
+            return;
+        }
+        if self.nodes[&id].rewrite_due {
+            self.reclaim_log(id);
+        }
+        let now = self.now;
+        let node = &self.nodes[&id];
+        let Some(running) = node.running.as_ref() else {
+            return;
+        };
+        let due: Vec<GroupId> = running
+            .raft
+            .log_starts()
+            .into_iter()
+            .filter(|(group, first)| {
+                node.compact_retry_at.get(group).is_none_or(|at| now >= *at)
+                    && applied_index(node, *group).is_some_and(|a| a >= first - 1 + threshold)
+            })
+            .map(|(group, _)| group)
+            .collect();
+        let mut compacted = false;
+        for group in due {
+            let index = self.export(id, group);
+            let node = self.nodes.get_mut(&id).expect("node");
+            let Some(running) = node.running.as_mut() else {
+                return;
+            };
+            match index.map(|index| running.raft.compact(group, index)) {
+                Some(Ok(())) => {
+                    compacted = true;
+                    node.compact_retry_at.remove(&group);
+                }
+                _ => {
+                    node.compact_retry_at.insert(group, now + COMPACT_RETRY_US);
+                }
+            }
+        }
+        if compacted {
+            self.nodes.get_mut(&id).expect("node").rewrite_due = true;
+            self.reclaim_log(id);
+        }
+    }
+
+    fn reclaim_log(&mut self, id: NodeId) {
+        let min = self.snapshot_knobs.log_rewrite_bytes;
+        let node = self.nodes.get_mut(&id).expect("node");
+        let Some(running) = node.running.as_mut() else {
+            return;
+        };
+        if min == 0 {
+            node.rewrite_due = false;
+            return;
+        }
+        let Some(records) = running.raft.live_records() else {
+            // A batch is in flight: the next round looks again.
+            return;
+        };
+        node.rewrite_due = false;
+        let live: u64 = running.raft.status().iter().map(|s| s.log_bytes).sum();
+        let total = running.wal.total_bytes();
+        if total < min || total < WAL_DEAD_RATIO * live {
+            return;
+        }
+        match running.wal.rewrite(&records) {
+            Ok(()) => {
+                self.faults.log_rewrites += 1;
+                self.note(format!("node {id} rewrote its log"));
+            }
+            Err(e) => self.degrade(id, format!("log rewrite failed: {e}")),
+        }
+    }
+
+    /// Installs the snapshots whose term is durable. Returns whether the
+    /// node still runs.
+    fn install_ready(&mut self, id: NodeId) -> bool {
+        loop {
+            let node = self.nodes.get_mut(&id).expect("node");
+            if node.running.is_none() {
+                return false;
+            }
+            let Some(at) = node
+                .pending_installs
+                .iter()
+                .position(|p| p.after_batch.is_none())
+            else {
+                return true;
+            };
+            let pending = node.pending_installs.remove(at);
+            self.install(id, pending.group, pending.image);
+        }
+    }
+
+    /// What the server does with a leader's snapshot: check its metadata
+    /// against Raft's, verify and install it through the engine, and only
+    /// then acknowledge it; a refused one stops the group on this node.
+    fn install(&mut self, id: NodeId, group: GroupId, image: SnapshotImage) {
+        let mut data = image.data;
+        let knobs = self.snapshot_knobs;
+        // Also after healing: most installs are of nodes catching up then.
+        if knobs.corrupt_per_mille > 0 && self.snap_rng.gen_range(0..1000) < knobs.corrupt_per_mille
+        {
+            let what = corrupt(&mut data, &mut self.snap_rng);
+            self.faults.snapshots_corrupted += 1;
+            self.note(format!(
+                "node {id} {group}: the snapshot at {} is corrupted in transit ({what})",
+                image.index
+            ));
+        }
+        let applied_before = applied_index(&self.nodes[&id], group).unwrap_or(0);
+        let verified = snapshot::decode(&data)
+            .and_then(|(header, _)| {
+                if (header.index, header.term) == (image.index, image.term) {
+                    Ok(())
+                } else {
+                    Err(SnapshotError::MetadataMismatch {
+                        header_index: header.index,
+                        header_term: header.term,
+                        index: image.index,
+                        term: image.term,
+                    })
+                }
+            })
+            .and_then(|()| {
+                let node = &self.nodes[&id];
+                let name = if group == GroupId::CONTROL {
+                    snapshot::CONTROL_NAME.to_string()
+                } else {
+                    catalog_name(&node.control, group).unwrap_or_default()
+                };
+                snapshot::verify(&data, group.0, &name, applied_before).map(|_| ())
+            });
+        let result = match verified {
+            // The install verifies again; checking first keeps the read
+            // connections (which would keep the old database open) until
+            // the file is sure to be replaced.
+            Err(e) => Err(Some(e)),
+            Ok(()) if group == GroupId::CONTROL => self.install_control(id, &data),
+            Ok(()) => self.install_catalog(id, group, &data),
+        };
+        match result {
+            Ok(()) => {
+                self.faults.snapshots_installed += 1;
+                self.note(format!(
+                    "node {id} installed a snapshot of {group} at {}",
+                    image.index
+                ));
+                self.acknowledge_install(id, group, image.index, &data, applied_before);
+                if group == GroupId::CONTROL {
+                    // As the server: create the catalogs the registry lists.
+                    let listed: Vec<u64> = self.nodes[&id]
+                        .control
+                        .catalogs()
+                        .values()
+                        .copied()
+                        .collect();
+                    for catalog in listed {
+                        self.ensure_catalog(id, GroupId(catalog));
+                    }
+                }
+                self.maybe_crash_after_install(id);
+            }
+            Err(Some(e)) => {
+                self.faults.snapshots_refused += 1;
+                self.note(format!(
+                    "node {id} REFUSED a snapshot of {group} at {}: {e}",
+                    image.index
+                ));
+                if self.config.injection.snapshot_skip_verify {
+                    self.acknowledge_install(id, group, image.index, &data, applied_before);
+                } else {
+                    // The group stays stopped here until an operator acts.
+                    let incarnation = self.nodes[&id].incarnation;
+                    let after = self.snap_rng.gen_range(100_000..1_000_000);
+                    self.schedule(after, Event::OperatorRestart(id, incarnation));
+                }
+            }
+            Err(None) => {}
+        }
+    }
+
+    /// Tells Raft the snapshot is installed, after the checker judged what
+    /// the state machine now holds.
+    fn acknowledge_install(
+        &mut self,
+        id: NodeId,
+        group: GroupId,
+        index: u64,
+        data: &[u8],
+        applied_before: u64,
+    ) {
+        let applied_after = applied_index(&self.nodes[&id], group).unwrap_or(0);
+        self.obs
+            .snapshot_installed(id, group, index, data, applied_before, applied_after);
+        if let Some(running) = self.nodes.get_mut(&id).expect("node").running.as_mut() {
+            running.raft.snapshot_installed(group);
+        }
+    }
+
+    /// BUGGIFY: crash right after an install, before the log's `Compacted`
+    /// marker is durable; recovery must take the state machine's index.
+    fn maybe_crash_after_install(&mut self, id: NodeId) {
+        let chance = self.snapshot_knobs.install_crash_per_mille;
+        if chance == 0 || self.snap_rng.gen_range(0..1000) >= chance {
+            return;
+        }
+        let down = self.nodes.values().filter(|n| n.running.is_none()).count();
+        if down < self.config.nodes / 2 {
+            self.note(format!("node {id} installed a snapshot; crash it"));
+            self.crash(id);
+            let after = self.snap_rng.gen_range(5_000..60_000);
+            self.schedule(after, Event::Restart(id));
+        }
+    }
+
+    /// Installs a verified snapshot of a catalog through the engine.
+    /// `Err(None)`: the install failed and the node is degraded.
+    fn install_catalog(
+        &mut self,
+        id: NodeId,
+        group: GroupId,
+        data: &[u8],
+    ) -> Result<(), Option<SnapshotError>> {
+        let skip_dedup = self.config.injection.skip_dedup;
+        let skip_conflict_check = self.config.injection.skip_conflict_check;
+        let node = self.nodes.get_mut(&id).expect("node");
+        let (Some(name), Some(replica)) = (
+            catalog_name(&node.control, group),
+            node.replicas.remove(&group),
+        ) else {
+            self.degrade(id, format!("a snapshot for {group}, which has no replica"));
+            return Err(None);
+        };
+        // Its reads end, as a server's sessions on the catalog do; with the
+        // replica gone too, nothing keeps the database open.
+        node.readers.remove(&group);
+        let path = catalog_path(&node.dir, &name);
+        let mut reader = None;
+        let reopen = |path: &Path| {
+            let (replica, opened) = open_replica(path).map_err(SnapshotError::Engine)?;
+            reader = Some(opened);
+            Ok(replica)
+        };
+        let installed =
+            snapshot::install_replica(&path, &name, group.0, replica, data, || Ok(()), reopen);
+        match installed {
+            Ok(mut replica) => {
+                replica.set_dedup(!skip_dedup);
+                replica.set_conflict_check(!skip_conflict_check);
+                node.replicas.insert(group, replica);
+                node.readers
+                    .insert(group, reader.expect("reopened with a reader"));
+                Ok(())
+            }
+            Err(failure) => {
+                // Verified already, so even a refusal here (staging I/O)
+                // left the catalog without its read connection: fail.
+                let reason = format!("installing a snapshot of {name} failed: {}", failure.error);
+                self.degrade(id, reason);
+                Err(None)
+            }
+        }
+    }
+
+    fn install_control(&mut self, id: NodeId, data: &[u8]) -> Result<(), Option<SnapshotError>> {
+        let skip_dedup = self.config.injection.skip_dedup;
+        let node = self.nodes.get_mut(&id).expect("node");
+        let placeholder =
+            ControlPlane::open(memory_duckdb()).expect("a placeholder control plane opens");
+        let control = std::mem::replace(&mut node.control, placeholder);
+        // The reader would keep the old database open.
+        node.control_reader = memory_duckdb();
+        let path = node.dir.join(CONTROL_FILE);
+        let mut reader = None;
+        let reopen = |path: &Path| {
+            let (control, opened) = open_control(path).map_err(SnapshotError::Engine)?;
+            reader = Some(opened);
+            Ok(control)
+        };
+        let failure = match snapshot::install_control(&path, control, data, reopen) {
+            Ok(mut control) => {
+                control.set_dedup(!skip_dedup);
+                node.control = control;
+                node.control_reader = reader.expect("reopened with a reader");
+                return Ok(());
+            }
+            Err(failure) => failure,
+        };
+        // Verified already, so even a refusal here (staging I/O) left the
+        // node without a readable control plane: fail it.
+        let reason = format!(
+            "installing a cp-metadata snapshot failed: {}",
+            failure.error
+        );
+        self.degrade(id, reason);
+        Err(None)
     }
 
     fn observe_leaders(&mut self, id: NodeId) {
@@ -628,14 +1166,29 @@ impl Sim {
         let skip_dedup = self.config.injection.skip_dedup;
         let skip_conflict_check = self.config.injection.skip_conflict_check;
         let node = self.nodes.get_mut(&id).expect("node");
-        if let std::collections::btree_map::Entry::Vacant(slot) = node.replicas.entry(group) {
-            let conn = memory_duckdb();
-            let reader = conn.try_clone().expect("DuckDB connection clones");
-            let mut replica = Replica::open(conn).expect("replica opens on DuckDB");
-            replica.set_dedup(!skip_dedup);
-            replica.set_conflict_check(!skip_conflict_check);
-            slot.insert(replica);
-            node.readers.insert(group, reader);
+        if !node.replicas.contains_key(&group) {
+            let opened = match catalog_name(&node.control, group) {
+                Some(name) => open_replica(&catalog_path(&node.dir, &name))
+                    .and_then(|(mut replica, reader)| {
+                        // As the server: the file records its group.
+                        replica.bind_group(group.0).map_err(|e| e.to_string())?;
+                        Ok((replica, reader))
+                    })
+                    .map_err(|e| format!("cannot open catalog {name}: {e}")),
+                None => Err(format!("{group} is not in the catalog registry")),
+            };
+            match opened {
+                Ok((mut replica, reader)) => {
+                    replica.set_dedup(!skip_dedup);
+                    replica.set_conflict_check(!skip_conflict_check);
+                    node.replicas.insert(group, replica);
+                    node.readers.insert(group, reader);
+                }
+                Err(reason) => {
+                    self.degrade(id, reason);
+                    return;
+                }
+            }
         }
         if let Some(running) = node.running.as_mut() {
             if let Err(e) = running.raft.create_group(group, &voters(n)) {
@@ -651,6 +1204,7 @@ impl Sim {
         node.running = None;
         node.degraded = Some(reason.clone());
         node.incarnation += 1;
+        node.pending_installs.clear();
         self.obs.fail(format!("node {id} degraded: {reason}"));
     }
 
@@ -665,6 +1219,7 @@ impl Sim {
         node.running = None;
         node.degraded = Some(reason);
         node.incarnation += 1;
+        node.pending_installs.clear();
         node.leader_read_contexts.clear();
         let mut applied = vec![(GroupId::CONTROL, node.control.applied_index())];
         applied.extend(node.replicas.iter().map(|(g, r)| (*g, r.applied_index())));
@@ -791,6 +1346,7 @@ impl Sim {
         node.running = None;
         node.incarnation += 1;
         node.leader_read_contexts.clear();
+        node.pending_installs.clear();
         node.disk.crash(&mut self.rng, torn);
         self.note(format!("node {id} crashes (torn writes: {torn})"));
         // Sessions on the crashed node die; their pending writes are unknown.
@@ -1193,6 +1749,7 @@ impl Sim {
             state_hash,
             trace_hash,
             faults: self.faults,
+            snapshot_knobs: self.snapshot_knobs,
             event_log: self.log.iter().cloned().collect(),
             wall_ms: 0,
         }

@@ -30,6 +30,10 @@ pub const INJECTIONS: &[(&str, &str)] = &[
         "serve linearizable reads from the node's applied state, without a ReadIndex round",
     ),
     (
+        "snapshot-skip-verify",
+        "acknowledge a leader's snapshot to Raft even when the engine's verification refused it",
+    ),
+    (
         "skip-proposal-dedup",
         "apply a retried proposal again instead of answering from the dedup table",
     ),
@@ -51,6 +55,9 @@ pub struct Injection {
     /// A session-side bug: the simulated sessions' linearizable reads skip
     /// `MultiRaft::read_index`, as if `Replication::read_barrier` returned at once.
     pub read_without_read_index: bool,
+    /// A driver-side bug: a snapshot the engine's install refused is
+    /// acknowledged with `MultiRaft::snapshot_installed` anyway.
+    pub snapshot_skip_verify: bool,
 }
 
 impl Injection {
@@ -61,6 +68,7 @@ impl Injection {
             "apply-before-commit" => injection.raft.apply_before_commit = true,
             "read-without-read-index" => injection.read_without_read_index = true,
             "skip-proposal-dedup" => injection.skip_dedup = true,
+            "snapshot-skip-verify" => injection.snapshot_skip_verify = true,
             "skip-transaction-conflict-check" => injection.skip_conflict_check = true,
             "vote-without-persisting-term" => injection.raft.vote_without_persisting = true,
             _ => return None,
@@ -106,6 +114,16 @@ pub struct FaultCounts {
     pub bit_flips: u64,
     /// Nodes that refused to start after one of those and stayed down.
     pub fail_closed_nodes: u64,
+    /// Snapshots exported (for compaction or for a lagging peer).
+    pub snapshots_exported: u64,
+    /// Leaders' snapshots installed through the engine's verified install.
+    pub snapshots_installed: u64,
+    /// Snapshots corrupted in transit (a flipped bit or another group's header).
+    pub snapshots_corrupted: u64,
+    /// Snapshots the install refused.
+    pub snapshots_refused: u64,
+    /// `Wal::rewrite` runs.
+    pub log_rewrites: u64,
 }
 
 impl FaultCounts {
@@ -117,7 +135,28 @@ impl FaultCounts {
         self.disk_read_errors += other.disk_read_errors;
         self.bit_flips += other.bit_flips;
         self.fail_closed_nodes += other.fail_closed_nodes;
+        self.snapshots_exported += other.snapshots_exported;
+        self.snapshots_installed += other.snapshots_installed;
+        self.snapshots_corrupted += other.snapshots_corrupted;
+        self.snapshots_refused += other.snapshots_refused;
+        self.log_rewrites += other.log_rewrites;
     }
+}
+
+/// The seed's snapshot knobs (drawn per seed; 0 means off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotKnobs {
+    /// Snapshot and compact a group once its applied index is this many
+    /// entries past its log's start.
+    pub compaction_threshold: u64,
+    /// Rewrite the Raft log once its segments hold at least this many bytes
+    /// (and four times the live entries).
+    pub log_rewrite_bytes: u64,
+    /// Chance (per mille) that a leader's snapshot is corrupted in transit.
+    pub corrupt_per_mille: u32,
+    /// Chance (per mille) to crash a node right after it installed a
+    /// snapshot, before the log's `Compacted` marker is durable.
+    pub install_crash_per_mille: u32,
 }
 
 /// The outcome of one seed.
@@ -132,6 +171,7 @@ pub struct SeedReport {
     pub state_hash: String,
     pub trace_hash: String,
     pub faults: FaultCounts,
+    pub snapshot_knobs: SnapshotKnobs,
     /// The last events before the end of the run, for reading failures.
     pub event_log: Vec<String>,
     pub wall_ms: u64,
@@ -157,6 +197,19 @@ impl SeedReport {
             "disk_read_errors": self.faults.disk_read_errors,
             "bit_flips": self.faults.bit_flips,
             "fail_closed_nodes": self.faults.fail_closed_nodes,
+            "snapshot_knobs": {
+                "compaction_threshold": self.snapshot_knobs.compaction_threshold,
+                "log_rewrite_bytes": self.snapshot_knobs.log_rewrite_bytes,
+                "corrupt_per_mille": self.snapshot_knobs.corrupt_per_mille,
+                "install_crash_per_mille": self.snapshot_knobs.install_crash_per_mille,
+            },
+            "snapshots": {
+                "exported": self.faults.snapshots_exported,
+                "installed": self.faults.snapshots_installed,
+                "corrupted": self.faults.snapshots_corrupted,
+                "refused": self.faults.snapshots_refused,
+                "log_rewrites": self.faults.log_rewrites,
+            },
             "wall_ms": self.wall_ms,
         })
         .to_string()
@@ -186,6 +239,7 @@ pub fn run_seed(config: &SimConfig) -> SeedReport {
             state_hash: String::new(),
             trace_hash: String::new(),
             faults: FaultCounts::default(),
+            snapshot_knobs: SnapshotKnobs::default(),
             event_log: Vec::new(),
             wall_ms: 0,
         }

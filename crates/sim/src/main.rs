@@ -66,6 +66,7 @@ fn report_seed(args: &Args, seed: u64, report: &duckraft_sim::SeedReport) {
             .as_deref()
             .map(|i| format!(" --inject {i}"))
             .unwrap_or_default();
+        eprintln!("seed {seed}: snapshot knobs {:?}", report.snapshot_knobs);
         eprintln!(
             "seed {seed}: {}\nrepro: duckraft-sim --seed {seed} --nodes {}{inject} --chaos-secs {} --verbose\nlast events:",
             report.failure.as_deref().unwrap_or("passed"),
@@ -136,6 +137,14 @@ fn main() -> ExitCode {
         passed + failed,
         (passed + failed) as f64 / wall * 60.0,
         virtual_us as f64 / 1e6 / wall
+    );
+    eprintln!(
+        "snapshots: {} exported, {} installed, {} corrupted in transit, {} refused; {} log rewrites",
+        faults.snapshots_exported,
+        faults.snapshots_installed,
+        faults.snapshots_corrupted,
+        faults.snapshots_refused,
+        faults.log_rewrites
     );
     eprintln!(
         "reads: {} linearizable, {} session, {} local, {} unknown; disk faults at restart: \

@@ -34,6 +34,7 @@ const BOUNDS: &[(&str, u64)] = &[
     ("read-without-read-index", 10),
     ("skip-proposal-dedup", 20),
     ("skip-transaction-conflict-check", 10),
+    ("snapshot-skip-verify", 20),
     ("vote-without-persisting-term", 90),
 ];
 
