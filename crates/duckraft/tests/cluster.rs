@@ -1311,8 +1311,15 @@ async fn a_node_behind_the_compacted_control_log_reconciles_its_catalogs_from_a_
     for &i in &survivors {
         for (name, past) in [("cp-metadata", position), ("a", 0)] {
             loop {
-                let group = group_status(&cluster, i, name);
-                if group["snapshot_index"].as_u64().unwrap() > past {
+                // A survivor may not have created `a` yet.
+                let group = node_status(&cluster, i)["groups"]
+                    .as_array()
+                    .and_then(|groups| groups.iter().find(|g| g["name"] == name).cloned())
+                    .unwrap_or_default();
+                if group["snapshot_index"]
+                    .as_u64()
+                    .is_some_and(|index| index > past)
+                {
                     break;
                 }
                 assert!(
@@ -1338,7 +1345,11 @@ async fn a_node_behind_the_compacted_control_log_reconciles_its_catalogs_from_a_
             .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
             .and_then(|s| s["snapshots_installed"].as_u64())
             .unwrap_or(0);
-        if names == expected && installed >= 2 {
+        // cp-metadata may still arrive through appends its leader queued for
+        // this node before compacting (the transport delivers its queue on
+        // reconnect), so only catalog `a`, which the node never had, is sure
+        // to come by snapshot.
+        if names == expected && installed >= 1 {
             break;
         }
         assert!(
