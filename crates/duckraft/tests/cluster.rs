@@ -1222,11 +1222,18 @@ async fn a_node_behind_the_compacted_log_catches_up_by_snapshot() {
         Duration::from_secs(30),
     )
     .await;
+    hashes_converge(&cluster, "duckraft").await;
+    assert_eq!(count(cluster.nodes[behind].pg).await, 121);
+}
+
+/// Waits until every node reports the same state hashes, including one for
+/// `catalog`.
+async fn hashes_converge(cluster: &Cluster, catalog: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let hashes: Vec<serde_json::Value> = (0..3).map(|i| cluster.hashes(i)).collect();
-        if hashes[0]["duckraft"]["hash"].is_string() && hashes.iter().all(|h| *h == hashes[0]) {
-            break;
+        if hashes[0][catalog]["hash"].is_string() && hashes.iter().all(|h| *h == hashes[0]) {
+            return;
         }
         assert!(
             Instant::now() < deadline,
@@ -1234,7 +1241,6 @@ async fn a_node_behind_the_compacted_log_catches_up_by_snapshot() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(count(cluster.nodes[behind].pg).await, 121);
 }
 
 /// Names of the groups node `i` runs, if it answers.
@@ -1365,18 +1371,7 @@ async fn a_node_behind_the_compacted_control_log_reconciles_its_catalogs_from_a_
         .join("catalogs")
         .join("gone.duckdb")
         .exists());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let hashes: Vec<serde_json::Value> = (0..3).map(|i| cluster.hashes(i)).collect();
-        if hashes[0]["a"]["hash"].is_string() && hashes.iter().all(|h| *h == hashes[0]) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "state hashes never converged: {hashes:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    hashes_converge(&cluster, "a").await;
     let reader = connect_to_eventually(cluster.nodes[behind].pg, "a").await;
     let rows: i64 = reader
         .query_one("SELECT count(*) FROM t", &[])

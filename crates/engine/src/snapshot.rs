@@ -172,6 +172,22 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Checks that a snapshot's header names the index and term Raft delivered
+/// it with (and that it parses and checksums).
+pub fn check_metadata(bytes: &[u8], index: u64, term: u64) -> Result<(), SnapshotError> {
+    let (header, _) = decode(bytes)?;
+    if (header.index, header.term) == (index, term) {
+        Ok(())
+    } else {
+        Err(SnapshotError::MetadataMismatch {
+            header_index: header.index,
+            header_term: header.term,
+            index,
+            term,
+        })
+    }
+}
+
 /// Parses and checksums a snapshot; returns its header and the file bytes.
 pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), SnapshotError> {
     let mut r = Reader { bytes, at: 0 };

@@ -1006,19 +1006,7 @@ impl Driver {
             // Dropped by a control entry applied in the same round.
             return;
         }
-        let metadata = snapshot::decode(&image.data).and_then(|(header, _)| {
-            if (header.index, header.term) == (image.index, image.term) {
-                Ok(())
-            } else {
-                Err(SnapshotError::MetadataMismatch {
-                    header_index: header.index,
-                    header_term: header.term,
-                    index: image.index,
-                    term: image.term,
-                })
-            }
-        });
-        if let Err(e) = metadata {
+        if let Err(e) = snapshot::check_metadata(&image.data, image.index, image.term) {
             self.refuse_snapshot(group, image.index, e);
             return;
         }

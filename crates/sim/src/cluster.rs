@@ -880,28 +880,15 @@ impl Sim {
             ));
         }
         let applied_before = applied_index(&self.nodes[&id], group).unwrap_or(0);
-        let verified = snapshot::decode(&data)
-            .and_then(|(header, _)| {
-                if (header.index, header.term) == (image.index, image.term) {
-                    Ok(())
-                } else {
-                    Err(SnapshotError::MetadataMismatch {
-                        header_index: header.index,
-                        header_term: header.term,
-                        index: image.index,
-                        term: image.term,
-                    })
-                }
-            })
-            .and_then(|()| {
-                let node = &self.nodes[&id];
-                let name = if group == GroupId::CONTROL {
-                    snapshot::CONTROL_NAME.to_string()
-                } else {
-                    catalog_name(&node.control, group).unwrap_or_default()
-                };
-                snapshot::verify(&data, group.0, &name, applied_before).map(|_| ())
-            });
+        let verified = snapshot::check_metadata(&data, image.index, image.term).and_then(|()| {
+            let node = &self.nodes[&id];
+            let name = if group == GroupId::CONTROL {
+                snapshot::CONTROL_NAME.to_string()
+            } else {
+                catalog_name(&node.control, group).unwrap_or_default()
+            };
+            snapshot::verify(&data, group.0, &name, applied_before).map(|_| ())
+        });
         let result = match verified {
             // The install verifies again; checking first keeps the read
             // connections (which would keep the old database open) until
