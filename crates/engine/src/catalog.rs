@@ -40,6 +40,10 @@ pub struct Catalog {
     pub name: String,
     /// Results of catalog introspection queries, shared by all sessions.
     pub introspection: crate::introspection::IntrospectionCache,
+    /// The catalog's own view and macro names, with the log index of the
+    /// schema change they are current as of (see
+    /// `EngineSession::view_and_macro_names`).
+    pub hidden_relations: Mutex<Option<(u64, Arc<Vec<String>>)>>,
     /// Set when a replicated DROP DATABASE removed this catalog while
     /// sessions still used it; they end at their next statement.
     dropped: AtomicBool,
@@ -222,6 +226,7 @@ impl Catalogs {
         let catalog = Catalog {
             name: name.to_string(),
             introspection: Default::default(),
+            hidden_relations: Mutex::new(None),
             dropped: AtomicBool::new(false),
             describer: Mutex::new(describer),
             database,

@@ -302,18 +302,62 @@ impl EngineSession {
         Ok(self.connection.query_row(&sql, [], |row| row.get(0))?)
     }
 
-    /// Lower-case names of the catalog's own views and macros: reading one
-    /// reads relations its name does not show.
-    pub fn view_and_macro_names(&mut self) -> Result<Vec<String>, EngineError> {
-        let mut statement = self.connection.prepare(
-            "SELECT lower(view_name) FROM duckdb_views() \
-               WHERE NOT internal AND database_name = current_database() \
-             UNION SELECT lower(function_name) FROM duckdb_functions() \
-               WHERE NOT internal AND database_name = current_database() \
-                 AND function_type IN ('macro', 'table_macro')",
-        )?;
-        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    /// Lower-case names of the catalog's own views and macros, as last
+    /// committed: reading one reads relations its name does not show.
+    ///
+    /// Listing macros walks every DuckDB function (tens of milliseconds), so
+    /// the list is cached per catalog under the log index of the last
+    /// replicated schema change (the version of `*` in
+    /// `__duckraft.relation_versions`); only a schema change can change it.
+    /// Key and list come from one statement, so they describe one state.
+    pub fn view_and_macro_names(&mut self) -> Result<Arc<Vec<String>>, EngineError> {
+        let schema = crate::replica::BOOKKEEPING_SCHEMA;
+        let all = duckraft_sql::access::ALL;
+        let version_sql = format!(
+            "SELECT coalesce(max(idx), 0) FROM {schema}.relation_versions WHERE name = '{all}'"
+        );
+        let version: u64 = self
+            .connection
+            .prepare_cached(&version_sql)?
+            .query_row([], |row| row.get(0))?;
+        let cached = self
+            .catalog
+            .hidden_relations
+            .lock()
+            .expect("cache poisoned");
+        if let Some((_, names)) = cached.as_ref().filter(|(at, _)| *at == version) {
+            return Ok(names.clone());
+        }
+        drop(cached);
+        let names_sql = format!(
+            "SELECT ({version_sql}), coalesce(list(name ORDER BY name), []) FROM ( \
+               SELECT lower(view_name) AS name FROM duckdb_views() \
+                 WHERE NOT internal AND database_name = current_database() \
+               UNION SELECT lower(function_name) FROM duckdb_functions() \
+                 WHERE NOT internal AND database_name = current_database() \
+                   AND function_type IN ('macro', 'table_macro'))"
+        );
+        let (version, names): (u64, duckdb::types::Value) = self
+            .connection
+            .prepare(&names_sql)?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let names = match names {
+            duckdb::types::Value::List(items) => items
+                .into_iter()
+                .filter_map(|v| match v {
+                    duckdb::types::Value::Text(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let names = Arc::new(names);
+        *self
+            .catalog
+            .hidden_relations
+            .lock()
+            .expect("cache poisoned") = Some((version, names.clone()));
+        Ok(names)
     }
 
     fn execute_rewritten(

@@ -1085,3 +1085,68 @@ async fn wounded_transactions_leave_nothing_behind() {
     assert_eq!(counter, (transactions + autocommits) as i64);
     server.stop().await;
 }
+
+/// A view or macro hides the tables it reads, so a transaction that reads
+/// through one conflicts with any write after its snapshot. The list of
+/// views and macros is cached per catalog; one created after the cache was
+/// filled must still be seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_through_views_and_macros_conflict_with_writes_they_hide() {
+    let server = TestServer::start(|_| {}).await;
+    let reader = server.connect("duckraft").await;
+    let writer = server.connect("duckraft").await;
+    reader
+        .batch_execute(
+            "CREATE TABLE stock (n INTEGER); CREATE TABLE log (what TEXT); \
+             INSERT INTO stock VALUES (1)",
+        )
+        .await
+        .unwrap();
+
+    // A read-write transaction over plain tables fills the cache (no views
+    // or macros yet) and commits: nobody wrote what it read.
+    reader.batch_execute("BEGIN").await.unwrap();
+    reader
+        .batch_execute("SELECT count(*) FROM stock")
+        .await
+        .unwrap();
+    reader
+        .batch_execute("INSERT INTO log VALUES ('plain')")
+        .await
+        .unwrap();
+    reader.batch_execute("COMMIT").await.unwrap();
+
+    reader
+        .batch_execute(
+            "CREATE VIEW stock_view AS SELECT n FROM stock; \
+             CREATE MACRO stock_count() AS (SELECT count(*) FROM stock)",
+        )
+        .await
+        .unwrap();
+
+    for read in ["SELECT count(*) FROM stock_view", "SELECT stock_count()"] {
+        reader.batch_execute("BEGIN").await.unwrap();
+        reader.batch_execute(read).await.unwrap();
+        reader
+            .execute("INSERT INTO log VALUES ($1)", &[&read])
+            .await
+            .unwrap();
+        // Nothing in the reader's statements names `stock`.
+        writer
+            .batch_execute("INSERT INTO stock VALUES (2)")
+            .await
+            .unwrap();
+        let error = reader
+            .batch_execute("COMMIT")
+            .await
+            .expect_err("a write to a table read through a view or macro must conflict");
+        assert_eq!(code(&error), "40001", "{read}: {error:?}");
+    }
+    let rows = reader
+        .query("SELECT what FROM log ORDER BY what", &[])
+        .await
+        .unwrap();
+    let logged: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(logged, vec!["plain".to_string()]);
+    server.stop().await;
+}
