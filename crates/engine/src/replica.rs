@@ -251,6 +251,33 @@ enum OpError {
     Environmental(ReplicaError),
 }
 
+/// What an executed op's result looks like, which tells whether it may have
+/// ended the apply transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResultShape {
+    /// One BIGINT column named `Count`: DuckDB's answer to a plan that
+    /// changes data or the catalog (INSERT, UPDATE, DELETE, CREATE). Transaction
+    /// control (COMMIT, ROLLBACK, ABORT, END) always answers one BOOLEAN
+    /// `Success` column, so an op of this shape did not end the transaction
+    /// (nor does a SELECT that merely looks like it), and the per-op check,
+    /// a query as costly as a small op, is skipped.
+    RowCount,
+    Other,
+}
+
+impl ResultShape {
+    fn of(statement: &duckdb::Statement<'_>) -> ResultShape {
+        let counted = statement.column_count() == 1
+            && statement.column_name(0).is_ok_and(|name| name == "Count")
+            && statement.column_type(0) == duckdb::arrow::datatypes::DataType::Int64;
+        if counted {
+            ResultShape::RowCount
+        } else {
+            ResultShape::Other
+        }
+    }
+}
+
 fn classify_op_error(index: u64, error: duckdb::Error) -> OpError {
     if let duckdb::Error::DuckDBFailure(_, Some(message)) = &error {
         if message.starts_with("TransactionContext Error") {
@@ -669,15 +696,18 @@ impl Replica {
                 }
                 let mut rows = 0u64;
                 for op in &batch.ops {
-                    match self.run_op(entry.index, op) {
-                        Ok(count) => rows += count,
+                    let (count, shape) = match self.run_op(entry.index, op) {
+                        Ok(ran) => ran,
                         Err(OpError::Deterministic(outcome)) => {
                             return Ok(Step::StatementFailed(outcome))
                         }
                         Err(OpError::Environmental(error)) => return Err(error),
+                    };
+                    rows += count;
+                    if shape == ResultShape::Other {
+                        // Before the next op can autocommit outside the log.
+                        self.check_transaction(entry.index)?;
                     }
-                    // Before the next op can autocommit outside the log.
-                    self.check_transaction(entry.index)?;
                 }
                 let mut pending = self.pending_versions.borrow_mut();
                 for name in &batch.writes {
@@ -692,22 +722,25 @@ impl Replica {
         Ok(Step::Done(outcome))
     }
 
-    fn run_op(&self, index: u64, op: &PreparedOp) -> Result<u64, OpError> {
+    /// Runs one op: its row count, and the shape of its result.
+    fn run_op(&self, index: u64, op: &PreparedOp) -> Result<(u64, ResultShape), OpError> {
         let classify = |e| classify_op_error(index, e);
         match op {
             PreparedOp::Sql(sql) => {
                 let mut statement = self.conn.prepare(sql).map_err(classify)?;
                 let changed = statement.execute([]).map_err(classify)?;
-                Ok(changed as u64)
+                Ok((changed as u64, ResultShape::of(&statement)))
             }
             PreparedOp::Rows { insert_sql, rows } => {
                 let mut statement = self.conn.prepare(insert_sql).map_err(classify)?;
+                let mut shape = ResultShape::RowCount;
                 for row in rows {
                     statement
                         .execute(duckdb::params_from_iter(row.iter()))
                         .map_err(classify)?;
+                    shape = ResultShape::of(&statement);
                 }
-                Ok(rows.len() as u64)
+                Ok((rows.len() as u64, shape))
             }
         }
     }
@@ -1182,46 +1215,95 @@ fn bind_value(value: &Value) -> Result<DuckValue, Outcome> {
 mod tests {
     use super::*;
 
+    /// Every spelling that ends a DuckDB transaction.
+    const TRANSACTION_ENDINGS: &[&str] = &["COMMIT", "END", "ROLLBACK", "ABORT"];
+
     /// The backstop behind `prepare_sql`: a statement that ends the apply
     /// transaction fails closed and poisons the replica.
     #[test]
     fn replica_statement_ending_the_transaction_fails_closed() {
+        for ending in TRANSACTION_ENDINGS {
+            let conn = Connection::open_in_memory().unwrap();
+            let reader = conn.try_clone().unwrap();
+            let mut replica = Replica::open(conn).unwrap();
+            let work = |index, sql: &str| Work {
+                index,
+                term: 1,
+                id: None,
+                body: Body::Batch(PreparedBatch {
+                    check: None,
+                    writes: vec![duckraft_sql::access::ALL.into()],
+                    ops: vec![PreparedOp::Sql(sql.into())],
+                }),
+            };
+            assert!(matches!(
+                prepare_sql((*ending).into()),
+                Err(Outcome::Failed { .. })
+            ));
+            let result = replica.apply_prepared(vec![
+                work(1, "CREATE TABLE t (a INTEGER)"),
+                work(2, ending),
+                work(3, "INSERT INTO t VALUES (1)"),
+            ]);
+            assert!(
+                matches!(&result, Err(ReplicaError::Engine { index: Some(2), message, .. })
+                    if message.contains("ended the apply transaction")),
+                "{ending}: {result:?}"
+            );
+            assert_eq!(replica.apply(&[]), Err(ReplicaError::Poisoned));
+            assert_eq!(replica.applied_index(), 0);
+            let rows: i64 = reader
+                .query_row(
+                    "SELECT count(*) FROM __duckraft.applied WHERE idx = 0",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(rows, 1, "{ending}");
+            // The op after the ending never ran (it would have autocommitted).
+            let tables: i64 = reader
+                .query_row(
+                    "SELECT count(*) FROM duckdb_tables() WHERE table_name = 't'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if tables == 1 {
+                let inserted: i64 = reader
+                    .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(inserted, 0, "{ending}");
+            }
+        }
+    }
+
+    /// The assumption that lets data-changing ops skip the per-op check: no
+    /// statement that ends a transaction reports a row count.
+    #[test]
+    fn only_data_changing_statements_report_a_row_count() {
         let conn = Connection::open_in_memory().unwrap();
-        let reader = conn.try_clone().unwrap();
-        let mut replica = Replica::open(conn).unwrap();
-        let work = |index, sql: &str| Work {
-            index,
-            term: 1,
-            id: None,
-            body: Body::Batch(PreparedBatch {
-                check: None,
-                writes: vec![duckraft_sql::access::ALL.into()],
-                ops: vec![PreparedOp::Sql(sql.into())],
-            }),
+        let shape = |sql: &str| {
+            let mut statement = conn.prepare(sql).unwrap();
+            statement.execute([]).unwrap();
+            ResultShape::of(&statement)
         };
-        assert!(matches!(
-            prepare_sql("COMMIT".into()),
-            Err(Outcome::Failed { .. })
-        ));
-        let result = replica.apply_prepared(vec![
-            work(1, "CREATE TABLE t (a INTEGER)"),
-            work(2, "COMMIT"),
-            work(3, "INSERT INTO t VALUES (1)"),
-        ]);
-        assert!(
-            matches!(&result, Err(ReplicaError::Engine { index: Some(2), message, .. })
-                if message.contains("ended the apply transaction")),
-            "{result:?}"
+        for ending in TRANSACTION_ENDINGS {
+            assert_eq!(shape("BEGIN TRANSACTION"), ResultShape::Other);
+            assert_eq!(shape(ending), ResultShape::Other, "{ending}");
+        }
+        assert_eq!(shape("CREATE TABLE t (a INTEGER)"), ResultShape::RowCount);
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 2",
+            "DELETE FROM t WHERE a = 3",
+            "CREATE VIEW v AS SELECT a FROM t",
+        ] {
+            assert_eq!(shape(sql), ResultShape::RowCount, "{sql}");
+        }
+        assert_eq!(
+            shape("INSERT INTO t VALUES (4) RETURNING a"),
+            ResultShape::Other
         );
-        assert_eq!(replica.apply(&[]), Err(ReplicaError::Poisoned));
-        assert_eq!(replica.applied_index(), 0);
-        let rows: i64 = reader
-            .query_row(
-                "SELECT count(*) FROM __duckraft.applied WHERE idx = 0",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(rows, 1);
+        assert_eq!(shape("SELECT 42"), ResultShape::Other);
     }
 }
