@@ -733,13 +733,17 @@ impl Replica {
             }
             PreparedOp::Rows { insert_sql, rows } => {
                 let mut statement = self.conn.prepare(insert_sql).map_err(classify)?;
-                let mut shape = ResultShape::RowCount;
                 for row in rows {
                     statement
                         .execute(duckdb::params_from_iter(row.iter()))
                         .map_err(classify)?;
-                    shape = ResultShape::of(&statement);
                 }
+                // Every row ran the same statement; nothing ran for none.
+                let shape = if rows.is_empty() {
+                    ResultShape::RowCount
+                } else {
+                    ResultShape::of(&statement)
+                };
                 Ok((rows.len() as u64, shape))
             }
         }

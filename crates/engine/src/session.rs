@@ -184,27 +184,13 @@ impl EngineSession {
         let fingerprint = match self.transaction_fingerprint.clone() {
             Some(fingerprint) => fingerprint,
             None => {
-                let (digest, relations): (String, Option<Vec<String>>) = self
+                let (digest, relations): (String, duckdb::types::Value) = self
                     .connection
                     .prepare_cached(FINGERPRINT_SQL)?
-                    .query_row([], |row| {
-                        let names = match row.get::<_, duckdb::types::Value>(1)? {
-                            duckdb::types::Value::List(items) => Some(
-                                items
-                                    .into_iter()
-                                    .filter_map(|v| match v {
-                                        duckdb::types::Value::Text(t) => Some(t),
-                                        _ => None,
-                                    })
-                                    .collect(),
-                            ),
-                            _ => None,
-                        };
-                        Ok((row.get(0)?, names))
-                    })?;
+                    .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
                 let fingerprint = Fingerprint {
                     digest,
-                    relations: relations.unwrap_or_default().into_iter().collect(),
+                    relations: text_items(relations).into_iter().collect(),
                 };
                 if self.in_transaction {
                     self.transaction_fingerprint = Some(fingerprint.clone());
@@ -341,17 +327,7 @@ impl EngineSession {
             .connection
             .prepare(&names_sql)?
             .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        let names = match names {
-            duckdb::types::Value::List(items) => items
-                .into_iter()
-                .filter_map(|v| match v {
-                    duckdb::types::Value::Text(t) => Some(t),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        let names = Arc::new(names);
+        let names = Arc::new(text_items(names));
         *self
             .catalog
             .hidden_relations
@@ -578,6 +554,21 @@ fn is_count_only(columns: &[(String, DuckType)], sql: &str) -> bool {
             })
         )
         && !has_returning(sql)
+}
+
+/// The text items of a DuckDB list value (a `list(...)` aggregate); empty
+/// for anything else, such as the NULL of an empty aggregate.
+fn text_items(value: duckdb::types::Value) -> Vec<String> {
+    match value {
+        duckdb::types::Value::List(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                duckdb::types::Value::Text(text) => Some(text),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 pub fn quote_identifier(name: &str) -> String {
