@@ -80,6 +80,41 @@ pub enum SnapshotError {
     Io(String),
     #[error("state machine error: {0}")]
     Engine(String),
+    #[error("the install stopped after step {0:?}, as a crash would")]
+    Interrupted(InstallStep),
+}
+
+/// The points an install passes. A crash may fall after any of them and
+/// leave either the old state machine or the new one, both whole; the
+/// simulator stops installs there ([`InstallTarget::stop_after`]) to test
+/// that recovery takes either. Production never stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstallStep {
+    /// The new file is written and fsynced beside the old one.
+    Staged,
+    /// The old state machine is closed and checkpointed: its file alone
+    /// holds its state.
+    Closed,
+    /// The new file has replaced the old one, durably.
+    Replaced,
+}
+
+/// The file a snapshot replaces and what it must be a snapshot of.
+pub struct InstallTarget<'a> {
+    pub path: &'a Path,
+    pub name: &'a str,
+    pub group: u64,
+    /// The simulator's crash point; `None` in production.
+    pub stop_after: Option<InstallStep>,
+}
+
+impl InstallTarget<'_> {
+    fn step(&self, done: InstallStep) -> Result<(), SnapshotError> {
+        match self.stop_after {
+            Some(stop) if stop == done => Err(SnapshotError::Interrupted(done)),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl From<std::io::Error> for SnapshotError {
@@ -273,14 +308,18 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(format!("{}.wal", path.display()))
 }
 
-/// Reads a database file just checkpointed; refuses if its WAL still holds
-/// commits the file lacks.
-fn read_checkpointed(path: &Path) -> Result<Vec<u8>, SnapshotError> {
+/// Refuses if `path`'s DuckDB WAL holds commits the file itself lacks.
+fn check_checkpointed(path: &Path) -> Result<(), SnapshotError> {
     match fs::metadata(wal_path(path)) {
-        Ok(meta) if meta.len() > 0 => return Err(SnapshotError::NotCheckpointed(meta.len())),
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
+        Ok(meta) if meta.len() > 0 => Err(SnapshotError::NotCheckpointed(meta.len())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
     }
+}
+
+/// Reads a database file just checkpointed.
+fn read_checkpointed(path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    check_checkpointed(path)?;
     Ok(fs::read(path)?)
 }
 
@@ -298,16 +337,30 @@ fn stage(path: &Path, file: &[u8]) -> Result<PathBuf, SnapshotError> {
     Ok(staging)
 }
 
-/// Moves a staged file over `path`, dropping `path`'s DuckDB WAL (it
-/// belongs to the replaced state), and makes both durable.
-fn commit_staged(staging: &Path, path: &Path) -> Result<(), SnapshotError> {
-    match fs::remove_file(wal_path(path)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
+/// Removes what an install that a crash interrupted left beside `path`: a
+/// staged file that never replaced it. Whichever of the old and the new
+/// file `path` holds is whole (see [`InstallStep`]), and Raft recovery
+/// accepts either. Call before opening `path`; returns whether there was one.
+pub fn discard_staged(path: &Path) -> std::io::Result<bool> {
+    match fs::remove_file(staging_path(path)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
-    fs::rename(staging, path)?;
-    let dir = path.parent().expect("a directory");
-    sync_dir(dir).map_err(|e| SnapshotError::Io(e.to_string()))
+}
+
+/// Moves a staged file over `path` once the old state machine is closed.
+/// The old file must hold its whole state: DuckDB checkpoints on close and
+/// removes its WAL. A WAL left behind means something still has the file
+/// open, or its commits are not in it: replacing it then could mix the old
+/// WAL into the new file, or lose the old state to a crash, so refuse.
+fn commit_staged(staging: &Path, target: &InstallTarget) -> Result<(), SnapshotError> {
+    check_checkpointed(target.path)?;
+    target.step(InstallStep::Closed)?;
+    fs::rename(staging, target.path)?;
+    let dir = target.path.parent().expect("a directory");
+    sync_dir(dir).map_err(|e| SnapshotError::Io(e.to_string()))?;
+    target.step(InstallStep::Replaced)
 }
 
 /// Exports catalog `name` (group `group`) at its applied index.
@@ -364,51 +417,51 @@ pub fn install_catalog(
             .map_err(|e| SnapshotError::Engine(e.to_string()))?;
         Ok(Replica::open(reopened)?)
     };
-    install_replica(
-        &catalogs.file_path(name),
+    let path = catalogs.file_path(name);
+    let target = InstallTarget {
+        path: &path,
         name,
         group,
-        replica,
-        bytes,
-        close,
-        reopen,
-    )
+        stop_after: None,
+    };
+    install_replica(&target, replica, bytes, close, reopen)
 }
 
-/// Installs a snapshot of catalog `name` over the database file `path` in
-/// place of `replica`: the steps of [`install_catalog`], with the catalog's
-/// handling passed in. `close` runs once `replica` is dropped and must leave
-/// nothing open on the file; `reopen` opens the replica on the new file.
+/// Installs a snapshot over `target` in place of `replica`: the steps of
+/// [`install_catalog`], with the catalog's handling passed in. `close` runs
+/// once `replica` is dropped and must leave nothing open on the file;
+/// `reopen` opens the replica on the new file.
 pub fn install_replica(
-    path: &Path,
-    name: &str,
-    group: u64,
+    target: &InstallTarget,
     replica: Replica,
     bytes: &[u8],
     close: impl FnOnce() -> Result<(), SnapshotError>,
     reopen: impl FnOnce(&Path) -> Result<Replica, SnapshotError>,
 ) -> Result<Replica, InstallFailure<Replica>> {
-    let (header, file) = match verify(bytes, group, name, replica.applied_index()) {
+    let (header, file) = match verify(bytes, target.group, target.name, replica.applied_index()) {
         Ok(verified) => verified,
         Err(error) => return Err(InstallFailure::refused(error, replica)),
     };
-    let staging = match stage(path, file) {
+    let staging = match stage(target.path, file) {
         Ok(staging) => staging,
         Err(error) => return Err(InstallFailure::refused(error, replica)),
     };
+    target
+        .step(InstallStep::Staged)
+        .map_err(InstallFailure::failed)?;
     drop(replica);
     close().map_err(InstallFailure::failed)?;
-    commit_staged(&staging, path).map_err(InstallFailure::failed)?;
-    let replica = reopen(path).map_err(InstallFailure::failed)?;
+    commit_staged(&staging, target).map_err(InstallFailure::failed)?;
+    let replica = reopen(target.path).map_err(InstallFailure::failed)?;
     if replica.applied_index() != header.index {
         return Err(InstallFailure::failed(SnapshotError::IndexMismatch {
             expected: header.index,
             found: replica.applied_index(),
         }));
     }
-    if replica.bound_group().map_err(InstallFailure::failed)? != Some(group) {
+    if replica.bound_group().map_err(InstallFailure::failed)? != Some(target.group) {
         return Err(InstallFailure::failed(SnapshotError::WrongGroup {
-            expected: group,
+            expected: target.group,
             found: replica.bound_group().ok().flatten().unwrap_or(0),
         }));
     }
@@ -444,7 +497,14 @@ pub fn install_control(
     control: ControlPlane,
     bytes: &[u8],
     reopen: impl FnOnce(&Path) -> Result<ControlPlane, SnapshotError>,
+    stop_after: Option<InstallStep>,
 ) -> Result<ControlPlane, InstallFailure<ControlPlane>> {
+    let target = InstallTarget {
+        path,
+        name: CONTROL_NAME,
+        group: 0,
+        stop_after,
+    };
     let (header, file) = match verify(bytes, 0, CONTROL_NAME, control.applied_index()) {
         Ok(verified) => verified,
         Err(error) => return Err(InstallFailure::refused(error, control)),
@@ -453,9 +513,12 @@ pub fn install_control(
         Ok(staging) => staging,
         Err(error) => return Err(InstallFailure::refused(error, control)),
     };
+    target
+        .step(InstallStep::Staged)
+        .map_err(InstallFailure::failed)?;
     // Closing the only connection closes the database; nothing else opens it.
     drop(control);
-    commit_staged(&staging, path).map_err(InstallFailure::failed)?;
+    commit_staged(&staging, &target).map_err(InstallFailure::failed)?;
     let control = reopen(path).map_err(InstallFailure::failed)?;
     if control.applied_index() != header.index {
         return Err(InstallFailure::failed(SnapshotError::IndexMismatch {

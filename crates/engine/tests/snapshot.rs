@@ -7,7 +7,7 @@ use duckraft_engine::command::{
 };
 use duckraft_engine::control::ControlPlane;
 use duckraft_engine::replica::{Committed, Replica};
-use duckraft_engine::snapshot::{self, InstallFailure, SnapshotError};
+use duckraft_engine::snapshot::{self, InstallFailure, InstallStep, InstallTarget, SnapshotError};
 use duckraft_engine::{Catalogs, EngineConfig};
 
 const GROUP: u64 = 5;
@@ -258,7 +258,8 @@ fn a_control_plane_snapshot_round_trips_its_registry() {
     let other = tempfile::tempdir().unwrap();
     let other_path = other.path().join("cp-metadata.duckdb");
     let target = open_control(&other_path).unwrap();
-    let installed = snapshot::install_control(&other_path, target, &bytes, open_control).unwrap();
+    let installed =
+        snapshot::install_control(&other_path, target, &bytes, open_control, None).unwrap();
     assert_eq!(installed.applied_index(), 4);
     assert_eq!(installed.catalogs(), control.catalogs());
     // Roles travel with the registry, superuser flag included.
@@ -272,7 +273,102 @@ fn a_control_plane_snapshot_round_trips_its_registry() {
         installed,
         &snapshot::encode(&header, file),
         open_control,
+        None,
     ));
     assert!(matches!(failure.error, SnapshotError::WrongGroup { .. }));
     assert_eq!(failure.kept.unwrap().applied_index(), 4);
+}
+
+/// A crash after any step of an install leaves the catalog's file whole:
+/// the old state before the replace, the snapshot's after it. Reopening
+/// after `discard_staged` (what the server does at start) finds exactly one
+/// of the two and no staged file.
+#[test]
+fn an_install_interrupted_at_any_step_leaves_the_old_or_the_new_state() {
+    let (_source_dir, _source_catalogs, source, bytes) = source();
+    let steps = [
+        (InstallStep::Staged, false),
+        (InstallStep::Closed, false),
+        (InstallStep::Replaced, true),
+    ];
+    for (step, replaced) in steps {
+        let dir = tempfile::tempdir().unwrap();
+        let catalogs = catalogs(&dir);
+        let mut target = replica(&catalogs);
+        apply(&mut target, 1, &[write(&["CREATE TABLE old (x INTEGER)"])]);
+        let old_hash = target.state_hash().unwrap();
+        let path = catalogs.file_path(NAME);
+        let install = InstallTarget {
+            path: &path,
+            name: NAME,
+            group: GROUP,
+            stop_after: Some(step),
+        };
+        let close = || {
+            catalogs
+                .retire_replicated(NAME)
+                .map_err(|e| SnapshotError::Engine(e.to_string()))
+        };
+        let reopen = |_: &std::path::Path| -> Result<Replica, SnapshotError> {
+            panic!("an interrupted install reopened the replica")
+        };
+        let failure = expect_failure(snapshot::install_replica(
+            &install, target, &bytes, close, reopen,
+        ));
+        assert_eq!(failure.error, SnapshotError::Interrupted(step));
+        assert!(failure.kept.is_none());
+        // A crash drops whatever the process still had open.
+        catalogs.retire_replicated(NAME).unwrap();
+
+        let staged = path.with_file_name(format!(".{NAME}.duckdb.snapshot"));
+        assert_eq!(staged.exists(), !replaced, "after {step:?}");
+        assert_eq!(snapshot::discard_staged(&path).unwrap(), !replaced);
+        assert!(!staged.exists());
+        let reopened = Replica::open(catalogs.open(NAME).unwrap().connect().unwrap()).unwrap();
+        if replaced {
+            assert_eq!(reopened.applied_index(), 3, "after {step:?}");
+            assert_eq!(reopened.state_hash().unwrap(), source.state_hash().unwrap());
+        } else {
+            assert_eq!(reopened.applied_index(), 1, "after {step:?}");
+            assert_eq!(reopened.state_hash().unwrap(), old_hash);
+        }
+    }
+}
+
+/// A DuckDB WAL still beside the file after the close means the old state
+/// is not all in the file, or something still has it open: the install
+/// fails closed and leaves both files as they were.
+#[test]
+fn an_install_refuses_to_replace_a_file_whose_wal_survived_the_close() {
+    let (_source_dir, _source_catalogs, _source, bytes) = source();
+    let dir = tempfile::tempdir().unwrap();
+    let catalogs = catalogs(&dir);
+    let target = replica(&catalogs);
+    let path = catalogs.file_path(NAME);
+    let wal = std::path::PathBuf::from(format!("{}.wal", path.display()));
+    let install = InstallTarget {
+        path: &path,
+        name: NAME,
+        group: GROUP,
+        stop_after: None,
+    };
+    let close = || {
+        catalogs
+            .retire_replicated(NAME)
+            .map_err(|e| SnapshotError::Engine(e.to_string()))?;
+        // As if a connection outlived the close and kept writing.
+        std::fs::write(&wal, b"uncheckpointed commits").map_err(SnapshotError::from)
+    };
+    let reopen = |_: &std::path::Path| -> Result<Replica, SnapshotError> {
+        panic!("a refused install reopened the replica")
+    };
+    let failure = expect_failure(snapshot::install_replica(
+        &install, target, &bytes, close, reopen,
+    ));
+    assert_eq!(failure.error, SnapshotError::NotCheckpointed(22));
+    assert_eq!(std::fs::read(&wal).unwrap(), b"uncheckpointed commits");
+    std::fs::remove_file(&wal).unwrap();
+    let reopened = Replica::open(catalogs.open(NAME).unwrap().connect().unwrap()).unwrap();
+    assert_eq!(reopened.applied_index(), 0, "the old file stayed");
+    assert_eq!(reopened.bound_group().unwrap(), Some(GROUP));
 }

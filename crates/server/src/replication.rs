@@ -1087,7 +1087,7 @@ impl Driver {
         let reopen = |path: &Path| {
             open_control_file(path).map_err(|e| SnapshotError::Engine(format!("{e:#}")))
         };
-        match snapshot::install_control(&path, control, data, reopen) {
+        match snapshot::install_control(&path, control, data, reopen, None) {
             Ok(control) => {
                 self.control = control;
                 self.reconcile_catalogs();
@@ -1385,7 +1385,20 @@ fn control_path(data_dir: &Path) -> PathBuf {
 }
 
 fn open_control(data_dir: &Path) -> anyhow::Result<ControlPlane> {
-    open_control_file(&control_path(data_dir))
+    let path = control_path(data_dir);
+    discard_interrupted_install(&path, snapshot::CONTROL_NAME)?;
+    open_control_file(&path)
+}
+
+/// Removes the staged file of an install a crash interrupted; the state
+/// machine's file is whole either way (see `snapshot::InstallStep`).
+fn discard_interrupted_install(path: &Path, name: &str) -> anyhow::Result<()> {
+    let discarded = snapshot::discard_staged(path)
+        .with_context(|| format!("cannot remove the staged snapshot of {name}"))?;
+    if discarded {
+        warn!(%name, "removed the staged file of a snapshot install that a crash interrupted");
+    }
+    Ok(())
 }
 
 fn open_control_file(path: &Path) -> anyhow::Result<ControlPlane> {
@@ -1400,6 +1413,7 @@ fn open_control_file(path: &Path) -> anyhow::Result<ControlPlane> {
 /// bound to another group is a leftover of a dropped catalog of the same
 /// name and is replaced by an empty one.
 fn open_bound_replica(catalogs: &Catalogs, name: &str, group: GroupId) -> anyhow::Result<Replica> {
+    discard_interrupted_install(&catalogs.file_path(name), name)?;
     if !catalogs.exists(name) {
         catalogs
             .create(name)

@@ -189,6 +189,27 @@ impl Observations {
         *last = (*last).max(index);
     }
 
+    /// SnapshotInstallAtomic: a crash inside an install of `index` left the
+    /// state machine at `recovered`: it must hold what it had applied
+    /// (`applied_before`) or exactly the snapshot, nothing in between.
+    pub fn install_recovered(
+        &mut self,
+        node: NodeId,
+        group: GroupId,
+        applied_before: u64,
+        index: u64,
+        recovered: u64,
+    ) {
+        if recovered != applied_before && recovered != index {
+            self.fail(format!(
+                "SnapshotInstallAtomic: node {node} {group} recovered at applied index {recovered} from a crash inside an install of index {index}; it had applied {applied_before}"
+            ));
+            return;
+        }
+        let last = self.last_applied.entry((node, group)).or_insert(0);
+        *last = (*last).max(recovered);
+    }
+
     /// A completed read, to be judged against the model at the end.
     pub fn read(&mut self, record: ReadRecord) {
         self.reads.push(record);

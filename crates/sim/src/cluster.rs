@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use duckraft_engine::command::{self, ProposalId};
 use duckraft_engine::control::{ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica};
-use duckraft_engine::snapshot::{self, SnapshotError};
+use duckraft_engine::snapshot::{self, InstallStep, SnapshotError};
 use duckraft_raft::storage::SnapshotImage;
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{Entry, GroupId, MultiRaft, NodeConfig, NodeId};
@@ -85,6 +85,23 @@ struct PendingInstall {
     after_batch: Option<u64>,
 }
 
+/// An install a crash stopped midway: the state machine it was replacing
+/// is closed, and the restart must reopen whichever file the crash left.
+struct InterruptedInstall {
+    group: GroupId,
+    applied_before: u64,
+    index: u64,
+}
+
+/// Where BUGGIFY crashes a node that installs a snapshot.
+#[derive(Clone, Copy, Debug)]
+enum InstallCrash {
+    /// Inside the engine's install, after this step.
+    After(InstallStep),
+    /// After Raft was told, before the log's `Compacted` marker is durable.
+    Acknowledged,
+}
+
 /// One simulated process and the durable things that outlive it.
 struct Node {
     id: NodeId,
@@ -93,6 +110,7 @@ struct Node {
     /// The node's data directory: cp-metadata's and the catalogs' DuckDB files.
     dir: PathBuf,
     pending_installs: Vec<PendingInstall>,
+    interrupted_install: Option<InterruptedInstall>,
     /// Groups whose compaction failed, and when to try again.
     compact_retry_at: BTreeMap<GroupId, u64>,
     /// A compaction happened since the log was last considered for a
@@ -340,7 +358,7 @@ impl Sim {
                 0
             },
             install_crash_per_mille: if on {
-                [0, 100, 300][snap_rng.gen_range(0..3)]
+                [0, 300, 600][snap_rng.gen_range(0..3)]
             } else {
                 0
             },
@@ -405,6 +423,7 @@ impl Sim {
                 disk: SimDisk::default(),
                 dir,
                 pending_installs: Vec::new(),
+                interrupted_install: None,
                 compact_retry_at: BTreeMap::new(),
                 rewrite_due: false,
                 running: None,
@@ -880,6 +899,11 @@ impl Sim {
             ));
         }
         let applied_before = applied_index(&self.nodes[&id], group).unwrap_or(0);
+        let crash = self.install_crash();
+        let stop_after = match crash {
+            Some(InstallCrash::After(step)) => Some(step),
+            _ => None,
+        };
         let verified = snapshot::check_metadata(&data, image.index, image.term).and_then(|()| {
             let node = &self.nodes[&id];
             let name = if group == GroupId::CONTROL {
@@ -894,8 +918,8 @@ impl Sim {
             // connections (which would keep the old database open) until
             // the file is sure to be replaced.
             Err(e) => Err(Some(e)),
-            Ok(()) if group == GroupId::CONTROL => self.install_control(id, &data),
-            Ok(()) => self.install_catalog(id, group, &data),
+            Ok(()) if group == GroupId::CONTROL => self.install_control(id, &data, stop_after),
+            Ok(()) => self.install_catalog(id, group, &data, stop_after),
         };
         match result {
             Ok(()) => {
@@ -917,7 +941,29 @@ impl Sim {
                         self.ensure_catalog(id, GroupId(catalog));
                     }
                 }
-                self.maybe_crash_after_install(id);
+                if let Some(InstallCrash::Acknowledged) = crash {
+                    self.note(format!("node {id} installed a snapshot; crash it"));
+                    self.crash_for_a_moment(id);
+                }
+            }
+            Err(Some(SnapshotError::Interrupted(step))) => {
+                let done = match step {
+                    InstallStep::Staged => 0,
+                    InstallStep::Closed => 1,
+                    InstallStep::Replaced => 2,
+                };
+                self.faults.installs_interrupted[done] += 1;
+                self.note(format!(
+                    "node {id} crashes inside its install of {group} at {}, after {step:?}",
+                    image.index
+                ));
+                self.nodes.get_mut(&id).expect("node").interrupted_install =
+                    Some(InterruptedInstall {
+                        group,
+                        applied_before,
+                        index: image.index,
+                    });
+                self.crash_for_a_moment(id);
             }
             Err(Some(e)) => {
                 self.faults.snapshots_refused += 1;
@@ -956,20 +1002,110 @@ impl Sim {
         }
     }
 
-    /// BUGGIFY: crash right after an install, before the log's `Compacted`
-    /// marker is durable; recovery must take the state machine's index.
-    fn maybe_crash_after_install(&mut self, id: NodeId) {
+    /// BUGGIFY: whether and where to crash the node during this install:
+    /// inside the engine's steps, or right after Raft is told and before the
+    /// log's `Compacted` marker is durable. Recovery must take the state
+    /// machine's index either way. Never costs the cluster its majority.
+    fn install_crash(&mut self) -> Option<InstallCrash> {
         let chance = self.snapshot_knobs.install_crash_per_mille;
         if chance == 0 || self.snap_rng.gen_range(0..1000) >= chance {
-            return;
+            return None;
         }
         let down = self.nodes.values().filter(|n| n.running.is_none()).count();
-        if down < self.config.nodes / 2 {
-            self.note(format!("node {id} installed a snapshot; crash it"));
-            self.crash(id);
-            let after = self.snap_rng.gen_range(5_000..60_000);
-            self.schedule(after, Event::Restart(id));
+        if down >= self.config.nodes / 2 {
+            return None;
         }
+        Some(match self.snap_rng.gen_range(0..4) {
+            0 => InstallCrash::After(InstallStep::Staged),
+            1 => InstallCrash::After(InstallStep::Closed),
+            2 => InstallCrash::After(InstallStep::Replaced),
+            _ => InstallCrash::Acknowledged,
+        })
+    }
+
+    fn crash_for_a_moment(&mut self, id: NodeId) {
+        self.crash(id);
+        let after = self.snap_rng.gen_range(5_000..60_000);
+        self.schedule(after, Event::Restart(id));
+    }
+
+    /// Reopens the state machine an interrupted install closed, as the
+    /// server opens its files at start: the staged file is discarded, and
+    /// the file must hold the state from before the install or the
+    /// snapshot's, whole. Returns whether the node may go on starting.
+    fn recover_interrupted_install(&mut self, id: NodeId) -> bool {
+        let skip_dedup = self.config.injection.skip_dedup;
+        let skip_conflict_check = self.config.injection.skip_conflict_check;
+        let node = self.nodes.get_mut(&id).expect("node");
+        let Some(interrupted) = node.interrupted_install.take() else {
+            return true;
+        };
+        let group = interrupted.group;
+        let reopened = if group == GroupId::CONTROL {
+            let path = node.dir.join(CONTROL_FILE);
+            snapshot::discard_staged(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|_| open_control(&path))
+                .map(|(mut control, reader)| {
+                    control.set_dedup(!skip_dedup);
+                    let applied = control.applied_index();
+                    node.control = control;
+                    node.control_reader = reader;
+                    applied
+                })
+        } else {
+            match catalog_name(&node.control, group) {
+                None => Err(format!("{group} is not in the catalog registry")),
+                Some(name) => {
+                    let path = catalog_path(&node.dir, &name);
+                    snapshot::discard_staged(&path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|_| open_replica(&path))
+                        .and_then(|(mut replica, reader)| {
+                            replica.bind_group(group.0).map_err(|e| e.to_string())?;
+                            replica.set_dedup(!skip_dedup);
+                            replica.set_conflict_check(!skip_conflict_check);
+                            let applied = replica.applied_index();
+                            node.replicas.insert(group, replica);
+                            node.readers.insert(group, reader);
+                            Ok(applied)
+                        })
+                }
+            }
+        };
+        let applied = match reopened {
+            Ok(applied) => applied,
+            Err(e) => {
+                self.degrade(
+                    id,
+                    format!("reopening {group} after an interrupted install: {e}"),
+                );
+                return false;
+            }
+        };
+        self.note(format!(
+            "node {id} reopened {group} after an interrupted install at applied index {applied}"
+        ));
+        self.obs.install_recovered(
+            id,
+            group,
+            interrupted.applied_before,
+            interrupted.index,
+            applied,
+        );
+        if group == GroupId::CONTROL {
+            // As after a whole install: the registry may list new catalogs.
+            let listed: Vec<u64> = self.nodes[&id]
+                .control
+                .catalogs()
+                .values()
+                .copied()
+                .collect();
+            for catalog in listed {
+                self.ensure_catalog(id, GroupId(catalog));
+            }
+        }
+        self.nodes[&id].degraded.is_none()
     }
 
     /// Installs a verified snapshot of a catalog through the engine.
@@ -979,6 +1115,7 @@ impl Sim {
         id: NodeId,
         group: GroupId,
         data: &[u8],
+        stop_after: Option<InstallStep>,
     ) -> Result<(), Option<SnapshotError>> {
         let skip_dedup = self.config.injection.skip_dedup;
         let skip_conflict_check = self.config.injection.skip_conflict_check;
@@ -1000,8 +1137,13 @@ impl Sim {
             reader = Some(opened);
             Ok(replica)
         };
-        let installed =
-            snapshot::install_replica(&path, &name, group.0, replica, data, || Ok(()), reopen);
+        let target = snapshot::InstallTarget {
+            path: &path,
+            name: &name,
+            group: group.0,
+            stop_after,
+        };
+        let installed = snapshot::install_replica(&target, replica, data, || Ok(()), reopen);
         match installed {
             Ok(mut replica) => {
                 replica.set_dedup(!skip_dedup);
@@ -1010,6 +1152,9 @@ impl Sim {
                 node.readers
                     .insert(group, reader.expect("reopened with a reader"));
                 Ok(())
+            }
+            Err(failure) if matches!(failure.error, SnapshotError::Interrupted(_)) => {
+                Err(Some(failure.error))
             }
             Err(failure) => {
                 // Verified already, so even a refusal here (staging I/O)
@@ -1021,7 +1166,12 @@ impl Sim {
         }
     }
 
-    fn install_control(&mut self, id: NodeId, data: &[u8]) -> Result<(), Option<SnapshotError>> {
+    fn install_control(
+        &mut self,
+        id: NodeId,
+        data: &[u8],
+        stop_after: Option<InstallStep>,
+    ) -> Result<(), Option<SnapshotError>> {
         let skip_dedup = self.config.injection.skip_dedup;
         let node = self.nodes.get_mut(&id).expect("node");
         let placeholder =
@@ -1036,12 +1186,15 @@ impl Sim {
             reader = Some(opened);
             Ok(control)
         };
-        let failure = match snapshot::install_control(&path, control, data, reopen) {
+        let failure = match snapshot::install_control(&path, control, data, reopen, stop_after) {
             Ok(mut control) => {
                 control.set_dedup(!skip_dedup);
                 node.control = control;
                 node.control_reader = reader.expect("reopened with a reader");
                 return Ok(());
+            }
+            Err(failure) if matches!(failure.error, SnapshotError::Interrupted(_)) => {
+                return Err(Some(failure.error));
             }
             Err(failure) => failure,
         };
@@ -1252,6 +1405,9 @@ impl Sim {
     }
 
     fn start_node(&mut self, id: NodeId, damage: Option<String>) {
+        if !self.recover_interrupted_install(id) {
+            return;
+        }
         let node = self.nodes.get_mut(&id).expect("node");
         let (wal, recovered) = match Wal::open(node.disk.clone(), DEFAULT_SEGMENT_BYTES) {
             Ok(opened) => opened,

@@ -122,6 +122,9 @@ pub struct FaultCounts {
     pub snapshots_corrupted: u64,
     /// Snapshots the install refused.
     pub snapshots_refused: u64,
+    /// Installs a crash stopped midway (the node reopened the old or the new
+    /// state), by the last step done: staged, closed, replaced.
+    pub installs_interrupted: [u64; 3],
     /// `Wal::rewrite` runs.
     pub log_rewrites: u64,
 }
@@ -137,6 +140,13 @@ impl FaultCounts {
         self.fail_closed_nodes += other.fail_closed_nodes;
         self.snapshots_exported += other.snapshots_exported;
         self.snapshots_installed += other.snapshots_installed;
+        for (sum, more) in self
+            .installs_interrupted
+            .iter_mut()
+            .zip(other.installs_interrupted)
+        {
+            *sum += more;
+        }
         self.snapshots_corrupted += other.snapshots_corrupted;
         self.snapshots_refused += other.snapshots_refused;
         self.log_rewrites += other.log_rewrites;
@@ -208,6 +218,7 @@ impl SeedReport {
                 "installed": self.faults.snapshots_installed,
                 "corrupted": self.faults.snapshots_corrupted,
                 "refused": self.faults.snapshots_refused,
+                "interrupted": self.faults.installs_interrupted,
                 "log_rewrites": self.faults.log_rewrites,
             },
             "wall_ms": self.wall_ms,

@@ -139,11 +139,14 @@ fn main() -> ExitCode {
         virtual_us as f64 / 1e6 / wall
     );
     eprintln!(
-        "snapshots: {} exported, {} installed, {} corrupted in transit, {} refused; {} log rewrites",
+        "snapshots: {} exported, {} installed, {} corrupted in transit, {} refused, \
+         {:?} installs interrupted by a crash (after staging, closing, replacing); \
+         {} log rewrites",
         faults.snapshots_exported,
         faults.snapshots_installed,
         faults.snapshots_corrupted,
         faults.snapshots_refused,
+        faults.installs_interrupted,
         faults.log_rewrites
     );
     eprintln!(
