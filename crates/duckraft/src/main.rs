@@ -150,6 +150,11 @@ struct ServeArgs {
     /// Rewrite the Raft log once it holds this many bytes (and mostly dead records)
     #[arg(long, hide = true, default_value_t = duckraft_server::replication::Compaction::default().rewrite_min_bytes)]
     raft_log_rewrite_bytes: u64,
+    /// Report and apply capability levels only up to this one, as an older
+    /// binary would (tests of rolling upgrades)
+    #[arg(long, hide = true, default_value_t = duckraft_server::CAPABILITY_LEVEL,
+          value_parser = clap::value_parser!(u32).range(1..=duckraft_server::CAPABILITY_LEVEL as i64))]
+    capability_level: u32,
 }
 
 fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::ClusterOptions>> {
@@ -187,6 +192,7 @@ fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::C
             threshold_entries: args.compaction_threshold.max(1),
             rewrite_min_bytes: args.raft_log_rewrite_bytes,
         },
+        capability: args.capability_level,
         node_id,
         peers,
     }))

@@ -36,6 +36,15 @@ impl Cluster {
     }
 
     fn with_flags(n: usize, flags: &[&str]) -> Cluster {
+        let mut cluster = Cluster::stopped(n, flags);
+        for i in 0..n {
+            cluster.start(i);
+        }
+        cluster
+    }
+
+    /// Certificates and data directories for `n` nodes, none started.
+    fn stopped(n: usize, flags: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let certs = dir.path().join("certs");
         let names: Vec<String> = (1..=n).map(|i| format!("n{i}")).collect();
@@ -57,19 +66,20 @@ impl Cluster {
                 child: None,
             })
             .collect();
-        let mut cluster = Cluster {
+        Cluster {
             _dir: dir,
             certs,
             nodes,
             flags: flags.iter().map(|f| f.to_string()).collect(),
-        };
-        for i in 0..n {
-            cluster.start(i);
         }
-        cluster
     }
 
     fn start(&mut self, i: usize) {
+        self.start_with(i, &[]);
+    }
+
+    /// Starts node `i` with `extra` flags besides the cluster's.
+    fn start_with(&mut self, i: usize, extra: &[&str]) {
         let peers: Vec<String> = self
             .nodes
             .iter()
@@ -86,6 +96,7 @@ impl Cluster {
             .arg("--tls-dir")
             .arg(&self.certs)
             .args(&self.flags)
+            .args(extra)
             .env("DUCKRAFT_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -1568,4 +1579,120 @@ async fn three_processes_replicate_login_roles() {
         .unwrap_err();
     assert_eq!(code(&error), Some("42501"), "{error:?}");
     drop(alice);
+}
+
+/// Waits until `check` holds for node `i`'s `/status`.
+fn status_eventually(
+    cluster: &Cluster,
+    i: usize,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = cluster.http(i, "/status").map(|(_, body)| {
+            serde_json::from_str::<serde_json::Value>(&body).expect("status is JSON")
+        });
+        if let Some(status) = status.filter(|s| check(s)) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {}: never {what}: {:?}",
+            cluster.nodes[i].name,
+            cluster.http(i, "/status")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A rolling upgrade as the capability level sees it: with one member on
+/// an older binary (`--capability-level 1`) the cluster stays at level 1 and
+/// refuses GRANT; once that member runs the new binary the level rises by
+/// itself and grants work on every node. A member that goes back to the
+/// old binary then refuses to serve (degraded, not ready) instead of
+/// applying entries it does not understand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants() {
+    let mut cluster = Cluster::stopped(3, &[]);
+    cluster.start(0);
+    cluster.start(1);
+    cluster.start_with(2, &["--capability-level", "1"]);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let reported = |s: &serde_json::Value| {
+        s["member_capabilities"] == serde_json::json!({"n1": 2, "n2": 2, "n3": 1})
+    };
+    for i in 0..3 {
+        let status = status_eventually(&cluster, i, "saw every member's report", reported);
+        assert_eq!(status["capability_level"], 1);
+    }
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.pg).collect();
+    let admin = connect_to_eventually(ports[0], "duckraft").await;
+    for sql in [
+        "CREATE USER alice PASSWORD 'a'",
+        "CREATE USER bob PASSWORD 'b'",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+    }
+    let error = admin
+        .batch_execute("GRANT CONNECT ON DATABASE duckraft TO alice")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), Some("0A000"), "{error:?}");
+
+    // The upgrade of the last member.
+    cluster.kill(2);
+    cluster.start(2);
+    cluster.wait_ready(&[2], Duration::from_secs(60));
+    for i in 0..3 {
+        status_eventually(&cluster, i, "at capability level 2", |s| {
+            s["capability_level"] == 2
+        });
+    }
+    for sql in [
+        "REVOKE CONNECT ON DATABASE duckraft FROM PUBLIC",
+        "GRANT CONNECT ON DATABASE duckraft TO alice",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+    }
+    for (sql, expected) in [
+        ("GRANT CONNECT ON DATABASE nowhere TO alice", "3D000"),
+        ("GRANT CONNECT ON DATABASE duckraft TO ghost", "42704"),
+        ("GRANT SELECT ON t TO alice", "0A000"),
+    ] {
+        let error = admin.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&error), Some(expected), "{sql}: {error:?}");
+    }
+    for &port in &ports {
+        login_eventually(port, "alice", "a").await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match connect_as(port, "bob", "b").await {
+                Err(e) if code(&e) == Some("42501") => break,
+                other => assert!(
+                    Instant::now() < deadline,
+                    "bob was never refused on port {port}: {:?}",
+                    other.map(|_| "connected")
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        connect_to(port, "duckraft")
+            .await
+            .expect("superusers always connect");
+    }
+    let alice = login_eventually(ports[1], "alice", "a").await;
+    let error = alice
+        .batch_execute("GRANT CONNECT ON DATABASE duckraft TO bob")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), Some("42501"), "{error:?}");
+
+    // A downgrade is refused loudly.
+    cluster.kill(2);
+    cluster.start_with(2, &["--capability-level", "1"]);
+    let status = status_eventually(&cluster, 2, "degraded", |s| s["degraded"].is_string());
+    let reason = status["degraded"].as_str().unwrap();
+    assert!(reason.contains("capability level 2"), "{reason}");
+    assert!(matches!(cluster.http(2, "/readyz"), Some((503, _))));
 }

@@ -100,10 +100,25 @@ pub struct RowBatch {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// The highest cluster capability level this binary applies:
+/// - 1: everything up to and including capability tracking
+///   ([`ControlCommand::ReportCapability`], [`ControlCommand::SetCapability`]);
+/// - 2: database grants ([`ControlCommand::DatabaseConnect`]).
+///
+/// A proposer uses a command of level N only once cp-metadata's level is at
+/// least N, which it becomes only when every member reported support for it;
+/// a node whose binary is below the cluster's level refuses to run.
+pub const CAPABILITY_LEVEL: u32 = 2;
+
+/// The level a new cluster (and a data directory from before capability
+/// tracking) starts at.
+pub const BASE_CAPABILITY_LEVEL: u32 = 1;
+
 /// Control-plane commands. New variants may be added within version 1:
 /// an old entry keeps its bytes and its meaning, and a node that does not
-/// know a variant fails closed on decoding it (upgrade every node before
-/// using a new statement).
+/// know a variant fails closed on decoding it. Each variant after the first
+/// level is proposed only once the cluster's capability level allows it
+/// ([`CAPABILITY_LEVEL`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ControlCommand {
@@ -139,6 +154,26 @@ pub enum ControlCommand {
     DropRoles {
         names: Vec<String>,
         if_exists: bool,
+    },
+    /// A member's binary applies levels up to `supports` (proposed by each
+    /// node when cp-metadata does not show its level yet).
+    ReportCapability {
+        node: String,
+        supports: u32,
+    },
+    /// Raises the cluster's capability level to `level`, if every one of
+    /// `members` (the voters when proposed) reported support for it.
+    SetCapability {
+        level: u32,
+        members: Vec<String>,
+    },
+    /// `GRANT|REVOKE CONNECT ON DATABASE databases TO|FROM roles` (level
+    /// 2), all or nothing. `public` stands for every role. A database never
+    /// granted or revoked lets every role connect, as PostgreSQL's default.
+    DatabaseConnect {
+        databases: Vec<String>,
+        roles: Vec<String>,
+        grant: bool,
     },
 }
 

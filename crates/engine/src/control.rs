@@ -10,13 +10,21 @@
 //! password) as format 1 wrote it, and `cp_role_flags` (superuser, login).
 //! A role without a flags row is a login role that is not a superuser, which
 //! is what every role written before the flags existed was.
+//!
+//! The cluster's capability level (`cp_capability`, level 1 when absent)
+//! and what each member reported it supports (`cp_member_capabilities`)
+//! gate new commands; see [`crate::command::CAPABILITY_LEVEL`]. Database
+//! grants (`cp_database_connect`: one row per database that has its own
+//! CONNECT list, as a JSON array) exist from level 2.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use duckdb::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use crate::command::{self, Command, ControlCommand, PasswordChange, ProposalId, Role};
+use crate::command::{
+    self, Command, ControlCommand, PasswordChange, ProposalId, Role, BASE_CAPABILITY_LEVEL,
+};
 use crate::replica::{Committed, ReplicaError};
 
 const BOOKKEEPING_SQL: &str = "
@@ -32,7 +40,19 @@ const BOOKKEEPING_SQL: &str = "
         name VARCHAR PRIMARY KEY, superuser BOOLEAN NOT NULL, login BOOLEAN NOT NULL);
     CREATE TABLE IF NOT EXISTS __duckraft.cp_clients (
         client UBIGINT PRIMARY KEY, seq UBIGINT NOT NULL, outcome VARCHAR NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.cp_capability (
+        id INTEGER PRIMARY KEY, level UINTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.cp_member_capabilities (
+        node VARCHAR PRIMARY KEY, supports UINTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.cp_database_connect (
+        database VARCHAR PRIMARY KEY, roles VARCHAR NOT NULL);
 ";
+
+/// The grantee that stands for every role, as in PostgreSQL.
+pub const PUBLIC: &str = "public";
+
+/// The level at which `GRANT/REVOKE CONNECT ON DATABASE` exists.
+pub const GRANTS_CAPABILITY_LEVEL: u32 = 2;
 
 /// What applying one control entry did; identical on every node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +80,18 @@ pub enum ControlOutcome {
         sqlstate: String,
         message: String,
     },
+    CapabilityReported {
+        node: String,
+        supports: u32,
+    },
+    /// The cluster's capability level after a `SetCapability` (unchanged
+    /// if it already was at least the level asked for).
+    CapabilitySet {
+        level: u32,
+    },
+    DatabaseConnectChanged {
+        databases: Vec<String>,
+    },
     /// A retry of an applied proposal, answered from the dedup table.
     Duplicate(Box<ControlOutcome>),
     Noop,
@@ -73,7 +105,36 @@ pub struct ControlPlane {
     /// Invariant: every verifier is `Some` non-empty text or `None`.
     users: BTreeMap<String, Role>,
     clients: BTreeMap<u64, (u64, ControlOutcome)>,
+    access: Access,
     dedup: bool,
+}
+
+/// Who may do what: the capability level and the database grants. Small,
+/// so an apply works on a copy and keeps it only if the batch stores.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The cluster's capability level.
+    pub capability: u32,
+    /// Member name to the highest level its binary reported.
+    pub member_capabilities: BTreeMap<String, u32>,
+    /// Database to the roles that may connect to it (`public`: every
+    /// role). A database not listed lets every role connect.
+    pub connect: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Access {
+    /// Whether `role` may connect to `database` (superusers always may).
+    pub fn may_connect(&self, database: &str, role: &str) -> bool {
+        self.connect
+            .get(database)
+            .is_none_or(|roles| roles.contains(PUBLIC) || roles.contains(role))
+    }
+
+    fn forget_role(&mut self, name: &str) {
+        for roles in self.connect.values_mut() {
+            roles.remove(name);
+        }
+    }
 }
 
 fn engine(index: Option<u64>, e: &duckdb::Error) -> ReplicaError {
@@ -139,6 +200,37 @@ impl ControlPlane {
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
+            let capability: Option<u32> = conn
+                .query_row(
+                    "SELECT level FROM __duckraft.cp_capability WHERE id = 0",
+                    [],
+                    |r| r.get(0),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    duckdb::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?;
+            let member_capabilities = conn
+                .prepare("SELECT node, supports FROM __duckraft.cp_member_capabilities")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<BTreeMap<String, u32>, _>>()?;
+            let mut connect = BTreeMap::new();
+            let stored_connect = conn
+                .prepare("SELECT database, roles FROM __duckraft.cp_database_connect")?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (database, roles) in stored_connect {
+                let roles: BTreeSet<String> = serde_json::from_str(&roles).map_err(|e| {
+                    duckdb::Error::FromSqlConversionFailure(1, duckdb::types::Type::Text, e.into())
+                })?;
+                connect.insert(database, roles);
+            }
+            let access = Access {
+                capability: capability.unwrap_or(BASE_CAPABILITY_LEVEL),
+                member_capabilities,
+                connect,
+            };
             let mut clients = BTreeMap::new();
             for (client, seq, outcome) in stored {
                 let outcome = serde_json::from_str(&outcome).map_err(|e| {
@@ -153,6 +245,7 @@ impl ControlPlane {
                 catalogs,
                 users,
                 clients,
+                access,
                 dedup: true,
             })
         };
@@ -190,6 +283,11 @@ impl ControlPlane {
         &self.catalogs
     }
 
+    /// The capability level, member capabilities and database grants.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
     /// Applies committed control entries in order, all in one DuckDB
     /// transaction. On `Err` nothing of this call was applied and the caller
     /// must mark the control plane degraded.
@@ -200,6 +298,7 @@ impl ControlPlane {
         let mut catalogs = self.catalogs.clone();
         let mut users = self.users.clone();
         let mut clients = self.clients.clone();
+        let mut access = self.access.clone();
         let mut applied = self.applied_index;
         let mut last_term = 0;
         let mut results = Vec::new();
@@ -250,7 +349,10 @@ impl ControlPlane {
                 }
                 Command::Control(ControlCommand::DropCatalog { name }) => {
                     match catalogs.remove(&name) {
-                        Some(group) => ControlOutcome::CatalogDropped { name, group },
+                        Some(group) => {
+                            access.connect.remove(&name);
+                            ControlOutcome::CatalogDropped { name, group }
+                        }
                         None => failed("3D000", format!("database \"{name}\" does not exist")),
                     }
                 }
@@ -267,7 +369,11 @@ impl ControlPlane {
                     ControlOutcome::UserPut { name }
                 }
                 Command::Control(ControlCommand::DropUser { name }) => match users.remove(&name) {
-                    Some(_) => ControlOutcome::UserDropped { name },
+                    Some(_) => {
+                        // A role created later under this name gets nothing.
+                        access.forget_role(&name);
+                        ControlOutcome::UserDropped { name }
+                    }
                     None => role_missing(&name),
                 },
                 Command::Control(ControlCommand::CreateRole { name, mut role }) => {
@@ -304,8 +410,91 @@ impl ControlPlane {
                                 .into_iter()
                                 .filter(|n| users.remove(n).is_some())
                                 .collect();
+                            for name in &names {
+                                access.forget_role(name);
+                            }
                             ControlOutcome::RolesDropped { names }
                         }
+                    }
+                }
+                Command::Control(ControlCommand::ReportCapability { node, supports }) => {
+                    if supports < access.capability {
+                        failed(
+                            "55000",
+                            format!(
+                                "node {node} supports capability level {supports}, below the \
+                                 cluster's {}: it needs a newer binary",
+                                access.capability
+                            ),
+                        )
+                    } else {
+                        access.member_capabilities.insert(node.clone(), supports);
+                        ControlOutcome::CapabilityReported { node, supports }
+                    }
+                }
+                Command::Control(ControlCommand::SetCapability { level, members }) => {
+                    let short = members.iter().find(|m| {
+                        access
+                            .member_capabilities
+                            .get(*m)
+                            .is_none_or(|supports| *supports < level)
+                    });
+                    match short {
+                        _ if level <= access.capability => ControlOutcome::CapabilitySet {
+                            level: access.capability,
+                        },
+                        Some(member) => failed(
+                            "55000",
+                            format!(
+                                "cannot raise the capability level to {level}: member {member} \
+                                 has not reported support for it"
+                            ),
+                        ),
+                        None => {
+                            access.capability = level;
+                            ControlOutcome::CapabilitySet { level }
+                        }
+                    }
+                }
+                Command::Control(ControlCommand::DatabaseConnect {
+                    databases,
+                    roles,
+                    grant,
+                }) => {
+                    let missing = databases.iter().find(|database| {
+                        !catalogs.contains_key(*database) && *database != crate::DEFAULT_CATALOG
+                    });
+                    let unknown = roles
+                        .iter()
+                        .find(|r| *r != PUBLIC && !users.contains_key(*r));
+                    if access.capability < GRANTS_CAPABILITY_LEVEL {
+                        failed(
+                            "0A000",
+                            format!(
+                                "database grants need cluster capability level \
+                                 {GRANTS_CAPABILITY_LEVEL}; the cluster is at {}",
+                                access.capability
+                            ),
+                        )
+                    } else if let Some(database) = missing {
+                        failed("3D000", format!("database \"{database}\" does not exist"))
+                    } else if let Some(role) = unknown {
+                        role_missing(role)
+                    } else {
+                        for database in &databases {
+                            let acl = access
+                                .connect
+                                .entry(database.clone())
+                                .or_insert_with(|| BTreeSet::from([PUBLIC.to_string()]));
+                            for role in &roles {
+                                if grant {
+                                    acl.insert(role.clone());
+                                } else {
+                                    acl.remove(role);
+                                }
+                            }
+                        }
+                        ControlOutcome::DatabaseConnectChanged { databases }
                     }
                 }
             };
@@ -317,10 +506,16 @@ impl ControlPlane {
         if applied == self.applied_index {
             return Ok(results);
         }
-        self.persist(applied, last_term, &catalogs, &users, &clients, &results)?;
+        let state = Registry {
+            catalogs: &catalogs,
+            users: &users,
+            access: &access,
+        };
+        self.persist(applied, last_term, &state, &clients, &results)?;
         self.catalogs = catalogs;
         self.users = users;
         self.clients = clients;
+        self.access = access;
         self.applied_index = applied;
         self.applied_term = last_term;
         Ok(results)
@@ -330,8 +525,7 @@ impl ControlPlane {
         &self,
         applied: u64,
         term: u64,
-        catalogs: &BTreeMap<String, u64>,
-        users: &BTreeMap<String, Role>,
+        state: &Registry,
         clients: &BTreeMap<u64, (u64, ControlOutcome)>,
         results: &[(u64, Option<ProposalId>, ControlOutcome)],
     ) -> Result<(), ReplicaError> {
@@ -342,15 +536,34 @@ impl ControlPlane {
             // equal to the in-memory image.
             c.execute_batch(
                 "DELETE FROM __duckraft.cp_catalogs; DELETE FROM __duckraft.cp_users;
-                 DELETE FROM __duckraft.cp_role_flags;",
+                 DELETE FROM __duckraft.cp_role_flags; DELETE FROM __duckraft.cp_capability;
+                 DELETE FROM __duckraft.cp_member_capabilities;
+                 DELETE FROM __duckraft.cp_database_connect;",
             )?;
-            for (name, group) in catalogs {
+            c.execute(
+                "INSERT INTO __duckraft.cp_capability VALUES (0, ?)",
+                params![state.access.capability],
+            )?;
+            for (node, supports) in &state.access.member_capabilities {
+                c.execute(
+                    "INSERT INTO __duckraft.cp_member_capabilities VALUES (?, ?)",
+                    params![node, supports],
+                )?;
+            }
+            for (database, roles) in &state.access.connect {
+                let roles = serde_json::to_string(roles).expect("names serialize");
+                c.execute(
+                    "INSERT INTO __duckraft.cp_database_connect VALUES (?, ?)",
+                    params![database, roles],
+                )?;
+            }
+            for (name, group) in state.catalogs {
                 c.execute(
                     "INSERT INTO __duckraft.cp_catalogs VALUES (?, ?)",
                     params![name, group],
                 )?;
             }
-            for (name, role) in users {
+            for (name, role) in state.users {
                 c.execute(
                     "INSERT INTO __duckraft.cp_users VALUES (?, ?)",
                     params![name, role.verifier.as_deref().unwrap_or("")],
@@ -383,6 +596,13 @@ impl ControlPlane {
             engine(Some(applied), &e)
         })
     }
+}
+
+/// The registry an apply stores, borrowed from its working copies.
+struct Registry<'a> {
+    catalogs: &'a BTreeMap<String, u64>,
+    users: &'a BTreeMap<String, Role>,
+    access: &'a Access,
 }
 
 #[cfg(test)]
@@ -512,6 +732,128 @@ mod tests {
             }]
         );
         assert_eq!(control.users().keys().collect::<Vec<_>>(), ["alice"]);
+    }
+
+    fn connect(database: &str, roles: &[&str], grant: bool) -> ControlCommand {
+        ControlCommand::DatabaseConnect {
+            databases: vec![database.into()],
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            grant,
+        }
+    }
+
+    fn report(node: &str, supports: u32) -> ControlCommand {
+        ControlCommand::ReportCapability {
+            node: node.into(),
+            supports,
+        }
+    }
+
+    fn raise(level: u32) -> ControlCommand {
+        ControlCommand::SetCapability {
+            level,
+            members: vec!["n1".into(), "n2".into()],
+        }
+    }
+
+    /// The level rises only once every member reported support for it, never
+    /// falls, and a node reporting less than the cluster's level is refused.
+    /// Grants wait for level 2; then they follow PostgreSQL's CONNECT rules,
+    /// and dropping a role or a database drops its grants. All of it
+    /// survives a reopen.
+    #[test]
+    fn capability_level_gates_database_grants_and_both_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.duckdb");
+        let mut control = ControlPlane::open(Connection::open(&path).unwrap()).unwrap();
+        assert_eq!(control.access().capability, BASE_CAPABILITY_LEVEL);
+        let outcomes = apply(
+            &mut control,
+            vec![
+                ControlCommand::CreateCatalog {
+                    name: "lake".into(),
+                },
+                ControlCommand::CreateRole {
+                    name: "alice".into(),
+                    role: role(Some("v"), false, true),
+                },
+                ControlCommand::CreateRole {
+                    name: "bob".into(),
+                    role: role(Some("v"), false, true),
+                },
+                connect("lake", &["public"], false),
+                report("n1", 2),
+                raise(2),
+                report("n2", 1),
+                raise(2),
+            ],
+        );
+        let codes: Vec<&str> = outcomes.iter().map(sqlstate).collect();
+        assert_eq!(
+            codes,
+            ["00000", "00000", "00000", "0A000", "00000", "55000", "00000", "55000"]
+        );
+        assert_eq!(control.access().capability, 1);
+        assert!(control.access().may_connect("lake", "alice"));
+
+        let outcomes = apply(
+            &mut control,
+            vec![
+                report("n2", 2),
+                raise(2),
+                raise(1),
+                report("n3", 1),
+                connect("lake", &["public"], false),
+                connect("lake", &["alice", "bob"], true),
+                connect("lake", &["bob"], false),
+                connect("nowhere", &["alice"], true),
+                connect("lake", &["ghost"], true),
+                connect("duckraft", &["public"], false),
+            ],
+        );
+        let codes: Vec<&str> = outcomes.iter().map(sqlstate).collect();
+        assert_eq!(
+            codes,
+            [
+                "00000", "00000", "00000", "55000", "00000", "00000", "00000", "3D000", "42704",
+                "00000"
+            ]
+        );
+        assert_eq!(outcomes[2], ControlOutcome::CapabilitySet { level: 2 });
+        let access = control.access().clone();
+        assert_eq!(access.capability, 2);
+        assert!(access.may_connect("lake", "alice"));
+        assert!(!access.may_connect("lake", "bob"));
+        assert!(!access.may_connect("duckraft", "alice"));
+        assert!(access.may_connect("other", "bob"), "never granted: PUBLIC");
+
+        drop(control);
+        let mut control = ControlPlane::open(Connection::open(&path).unwrap()).unwrap();
+        assert_eq!(control.access(), &access);
+
+        // A role dropped and created again gets none of the old grants.
+        apply(
+            &mut control,
+            vec![
+                ControlCommand::DropRoles {
+                    names: vec!["alice".into()],
+                    if_exists: false,
+                },
+                ControlCommand::CreateRole {
+                    name: "alice".into(),
+                    role: role(Some("v"), false, true),
+                },
+                ControlCommand::DropCatalog {
+                    name: "lake".into(),
+                },
+            ],
+        );
+        assert!(!control.access().may_connect("duckraft", "alice"));
+        assert!(!control.access().connect.contains_key("lake"));
+        assert!(
+            control.access().may_connect("lake", "bob"),
+            "a new lake starts open"
+        );
     }
 
     #[test]

@@ -90,6 +90,15 @@ pub trait Session: Send + 'static {
     /// transaction block (25001) before calling.
     fn role(&mut self, statement: &RoleStatement) -> Result<(), PgError>;
 
+    /// `GRANT|REVOKE CONNECT ON DATABASE`; refused inside a transaction
+    /// block (25001) before calling, as role statements are.
+    fn database_connect(
+        &mut self,
+        databases: &[String],
+        roles: &[String],
+        grant: bool,
+    ) -> Result<(), PgError>;
+
     /// Tells the engine a session setting's new value, after the protocol
     /// layer validated it (so SQL such as `current_setting()` sees it too).
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError>;

@@ -1040,6 +1040,19 @@ impl<B: Backend> Connection<B> {
                 self.complete(tag);
                 Ok(None)
             }
+            Statement::DatabaseConnect {
+                databases,
+                roles,
+                grant,
+            } => {
+                let tag = if *grant { "GRANT" } else { "REVOKE" };
+                self.require_no_block(tag)?;
+                let (databases, roles, grant) = (databases.clone(), roles.clone(), *grant);
+                self.blocking(move |s| s.database_connect(&databases, &roles, grant))
+                    .await?;
+                self.complete(tag);
+                Ok(None)
+            }
             Statement::CopyFrom {
                 table,
                 columns,

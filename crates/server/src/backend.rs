@@ -162,6 +162,13 @@ impl Session for LocalSession {
         )))
     }
 
+    fn database_connect(&mut self, _: &[String], _: &[String], grant: bool) -> Result<(), PgError> {
+        let tag = if grant { "GRANT" } else { "REVOKE" };
+        Err(PgError::feature_not_supported(format!(
+            "{tag} needs the replicated server"
+        )))
+    }
+
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError> {
         self.engine.set_setting(name, value).map_err(pg_error)
     }

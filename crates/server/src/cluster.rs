@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use duckraft_engine::command::{
     ControlCommand, PasswordChange, ProposalId, Role, RoleChange, RowBatch, WriteBatch, WriteOp,
 };
-use duckraft_engine::control::ControlOutcome;
+use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
 use duckraft_engine::users::Users;
 use duckraft_pgwire::scram::ScramVerifier;
@@ -80,6 +80,13 @@ impl Backend for ClusterBackend {
         let group = self.replication.catalog_group(database).ok_or_else(|| {
             PgError::fatal("3D000", format!("database \"{database}\" does not exist"))
         })?;
+        if !self.is_superuser(user) && !self.replication.access().may_connect(database, user) {
+            return Err(PgError::fatal(
+                "42501",
+                format!("permission denied for database \"{database}\""),
+            )
+            .with_detail("User does not have CONNECT privilege."));
+        }
         let inner = SharedSession::new(self.local.open_session(user, database)?);
         self.replication.tentatives.register(database, &inner);
         let canceled = Arc::new(AtomicBool::new(false));
@@ -410,7 +417,7 @@ impl ClusterSession {
 
     fn create_role(&mut self, name: &str, options: &RoleOptions) -> Result<(), PgError> {
         self.require_superuser("create role")?;
-        if name.starts_with("pg_") || is_current_role_keyword(name) {
+        if name.starts_with("pg_") || is_current_role_keyword(name) || name == PUBLIC {
             return Err(PgError::new(
                 "42939",
                 format!("role name \"{name}\" is reserved"),
@@ -502,6 +509,53 @@ impl ClusterSession {
             },
         );
         control_done(answer, |o| matches!(o, ControlOutcome::RolesDropped { .. }))
+    }
+
+    /// `GRANT|REVOKE CONNECT ON DATABASE`, once every member runs a binary
+    /// that applies it (capability level 2). Superusers always connect.
+    fn grant_connect(
+        &mut self,
+        databases: &[String],
+        roles: &[String],
+        grant: bool,
+    ) -> Result<(), PgError> {
+        let tag = if grant { "GRANT" } else { "REVOKE" };
+        self.require_superuser(&format!("{} privileges", tag.to_lowercase()))?;
+        let access = self.replication.access();
+        if access.capability < GRANTS_CAPABILITY_LEVEL {
+            return Err(PgError::feature_not_supported(format!(
+                "{tag} needs cluster capability level {GRANTS_CAPABILITY_LEVEL}; the cluster is at {}",
+                access.capability
+            ))
+            .with_hint(
+                "the level rises by itself once every member runs a binary that supports it; \
+                 see member_capabilities in /status",
+            ));
+        }
+        let roles: Vec<String> = roles
+            .iter()
+            .map(|role| match role.as_str() {
+                "current_user" | "current_role" | "session_user" => self.user.clone(),
+                _ => role.clone(),
+            })
+            .collect();
+        if let Some(role) = roles.iter().find(|r| self.is_bootstrap(r)) {
+            return Err(PgError::feature_not_supported(format!(
+                "role \"{role}\" is the bootstrap superuser, which connects to every database"
+            )));
+        }
+        let id = self.next_id();
+        let answer = self.replication.propose_control(
+            id,
+            ControlCommand::DatabaseConnect {
+                databases: databases.to_vec(),
+                roles,
+                grant,
+            },
+        );
+        control_done(answer, |o| {
+            matches!(o, ControlOutcome::DatabaseConnectChanged { .. })
+        })
     }
 
     fn next_id(&mut self) -> ProposalId {
@@ -912,6 +966,22 @@ impl Session for ClusterSession {
             }
             other => Err(answer_error(other)),
         }
+    }
+
+    fn database_connect(
+        &mut self,
+        databases: &[String],
+        roles: &[String],
+        grant: bool,
+    ) -> Result<(), PgError> {
+        if self.transaction.is_some() {
+            let tag = if grant { "GRANT" } else { "REVOKE" };
+            return Err(PgError::new(
+                "25001",
+                format!("{tag} cannot run inside a transaction block"),
+            ));
+        }
+        self.grant_connect(databases, roles, grant)
     }
 
     /// PostgreSQL allows role commands in a transaction block; they cannot

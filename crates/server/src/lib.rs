@@ -38,6 +38,7 @@ use tracing::{error, info, warn};
 
 pub use backend::LocalBackend;
 pub use config::{ConfigFile, ServerConfig};
+pub use duckraft_engine::command::CAPABILITY_LEVEL;
 
 pub const SUPERUSER: &str = "duckraft";
 pub const SERVER_VERSION: &str = "15.0 (duckraft 0.1.0)";
@@ -193,6 +194,7 @@ pub async fn start(
         http_listen,
         tick: DEFAULT_TICK,
         compaction: replication::Compaction::default(),
+        capability: CAPABILITY_LEVEL,
     };
     start_cluster(config, options, backend).await
 }
@@ -223,6 +225,8 @@ pub struct ClusterOptions {
     pub http_listen: Option<std::net::SocketAddr>,
     pub tick: Duration,
     pub compaction: replication::Compaction,
+    /// See [`replication::ReplicationConfig::capability`].
+    pub capability: u32,
 }
 
 /// The mutually authenticated peer transport's listener and certificates.
@@ -299,6 +303,7 @@ pub async fn start_cluster(
         election_tick: 10,
         heartbeat_tick: 2,
         compaction: options.compaction,
+        capability: options.capability,
     };
     let send: replication::PeerSender = match &transport {
         Some((transport, _)) => {

@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use anyhow::Context;
 use duckraft_engine::command::{
     self, Command, ControlCommand, Envelope, ProposalId, Role, WriteBatch,
 };
-use duckraft_engine::control::{ControlOutcome, ControlPlane};
+use duckraft_engine::control::{Access, ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
 use duckraft_engine::snapshot::{self, SnapshotError};
 use duckraft_engine::Catalogs;
@@ -66,6 +66,7 @@ type CatalogGroups = Arc<Mutex<BTreeMap<String, GroupId>>>;
 /// Role name to role as cp-metadata applied them on this node; written only
 /// by the driver.
 type Roles = Arc<RwLock<BTreeMap<String, Role>>>;
+type SharedAccess = Arc<RwLock<Access>>;
 
 #[derive(Clone, Debug)]
 pub struct Membership {
@@ -226,6 +227,12 @@ pub struct NodeReport {
     pub raft_log_rewrites: u64,
     /// Bytes in the Raft log's segments.
     pub raft_log_bytes: u64,
+    /// The cluster's capability level, as this node applied it.
+    pub capability_level: u32,
+    /// The highest level this node's binary applies.
+    pub capability_supported: u32,
+    /// What each member reported it supports (absent: not yet reported).
+    pub member_capabilities: BTreeMap<String, u32>,
 }
 
 impl NodeReport {
@@ -264,6 +271,7 @@ pub struct Replication {
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
     roles: Roles,
+    access: SharedAccess,
     pub tentatives: Arc<Tentatives>,
 }
 
@@ -274,6 +282,9 @@ pub struct ReplicationConfig {
     pub election_tick: usize,
     pub heartbeat_tick: usize,
     pub compaction: Compaction,
+    /// The highest capability level this node reports and applies:
+    /// `command::CAPABILITY_LEVEL`, or lower to act as an older binary.
+    pub capability: u32,
 }
 
 /// When groups are snapshotted and the Raft log reclaimed.
@@ -337,7 +348,11 @@ impl Replication {
             catalog_groups.clone(),
             tentatives.clone(),
         )?;
+        // A binary older than the cluster stops here, loudly, before it
+        // applies anything.
+        driver.publish_access();
         let roles = driver.roles.clone();
+        let access = driver.access.clone();
         let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
             .spawn(move || {
@@ -351,6 +366,7 @@ impl Replication {
             report,
             catalog_groups,
             roles,
+            access,
             tentatives,
         })
     }
@@ -385,6 +401,11 @@ impl Replication {
     /// A replicated role as this node applied it.
     pub fn role(&self, name: &str) -> Option<Role> {
         self.roles.read().expect("roles lock").get(name).cloned()
+    }
+
+    /// The capability level and database grants as this node applied them.
+    pub fn access(&self) -> Access {
+        self.access.read().expect("access lock").clone()
     }
 
     /// Proposes and blocks until this node applied the entry or gave up.
@@ -468,6 +489,13 @@ struct Driver {
     report: Arc<Mutex<NodeReport>>,
     catalog_groups: CatalogGroups,
     roles: Roles,
+    access: SharedAccess,
+    /// See [`ReplicationConfig::capability`].
+    capability: u32,
+    /// The capability report or raise in flight (see `track_capability`),
+    /// and the proposal ids such proposals use.
+    capability_proposal: Option<Receiver<Answer>>,
+    capability_ids: ProposalId,
     degraded: Option<String>,
     draining: bool,
     stopped: bool,
@@ -549,6 +577,7 @@ impl Driver {
             .publish_roles(control.users())
             .map_err(|e| anyhow::anyhow!("publishing roles to the catalogs: {e}"))?;
         let roles = Arc::new(RwLock::new(control.users().clone()));
+        let access = Arc::new(RwLock::new(control.access().clone()));
         info!(
             node = %config.membership.node,
             raft_id = me,
@@ -568,6 +597,14 @@ impl Driver {
             report,
             catalog_groups,
             roles,
+            access,
+            capability: config.capability,
+            capability_proposal: None,
+            // Random, as a session's: never repeats across nodes or restarts.
+            capability_ids: ProposalId {
+                client: rand::random(),
+                seq: 0,
+            },
             degraded: None,
             draining: false,
             stopped: false,
@@ -617,6 +654,9 @@ impl Driver {
                 }
                 self.retry_waiters();
                 self.retry_reads();
+                if self.degraded.is_none() && !self.draining {
+                    self.track_capability();
+                }
             }
             if self.degraded.is_none() {
                 self.issue_reads();
@@ -709,6 +749,63 @@ impl Driver {
     /// Asks every group this node leads to transfer leadership to its most
     /// caught-up follower. Repeated on every tick while draining, since a
     /// transfer can time out.
+    /// Keeps cp-metadata's record of this node's capability current and,
+    /// on the cp-metadata leader, raises the cluster's level once every
+    /// member reported support for more. One such proposal at a time; the
+    /// apply re-checks everything, so a stale view only costs a retry.
+    fn track_capability(&mut self) {
+        if let Some(pending) = &self.capability_proposal {
+            match pending.try_recv() {
+                Err(TryRecvError::Empty) => return,
+                Ok(Answer::Control(ControlOutcome::Failed { sqlstate, message })) => {
+                    warn!(%sqlstate, %message, "a capability proposal failed");
+                }
+                _ => {}
+            }
+            self.capability_proposal = None;
+        }
+        let access = self.control.access();
+        let me = &self.membership.node;
+        let command = if access.member_capabilities.get(me) != Some(&self.capability) {
+            ControlCommand::ReportCapability {
+                node: me.clone(),
+                supports: self.capability,
+            }
+        } else if self.raft.is_leader(GroupId::CONTROL) {
+            let members = &self.membership.members;
+            let supported = members
+                .iter()
+                .map(|m| access.member_capabilities.get(m).copied().unwrap_or(0))
+                .min()
+                .unwrap_or(0);
+            if supported <= access.capability {
+                return;
+            }
+            info!(
+                from = access.capability,
+                to = supported,
+                "every member supports a higher capability level: raising it"
+            );
+            ControlCommand::SetCapability {
+                level: supported,
+                members: members.clone(),
+            }
+        } else {
+            return;
+        };
+        self.capability_ids.seq += 1;
+        let (reply, answer) = mpsc::channel();
+        self.handle(Input::Propose {
+            group: GroupId::CONTROL,
+            envelope: Envelope {
+                id: Some(self.capability_ids),
+                command: Command::Control(command),
+            },
+            reply,
+        });
+        self.capability_proposal = Some(answer);
+    }
+
     fn hand_off_leadership(&mut self) {
         let me = self.raft.id();
         for status in self.raft.status() {
@@ -1092,6 +1189,7 @@ impl Driver {
                 self.control = control;
                 self.reconcile_catalogs();
                 self.publish_roles();
+                self.publish_access();
                 Ok(())
             }
             Err(failure) => match failure.kept {
@@ -1163,6 +1261,7 @@ impl Driver {
                     if roles_changed {
                         self.publish_roles();
                     }
+                    self.publish_access();
                     for (_, id, outcome) in outcomes {
                         self.on_control(&outcome);
                         if let Some(id) = id {
@@ -1215,6 +1314,20 @@ impl Driver {
         if let Err(e) = self.catalogs.publish_roles(self.control.users()) {
             warn!(error = %e, "cannot show the roles in pg_roles");
         }
+    }
+
+    /// Shows sessions the capability level and grants cp-metadata applied,
+    /// and stops this node if the cluster moved past what it can apply.
+    fn publish_access(&mut self) {
+        let access = self.control.access().clone();
+        if access.capability > self.capability && self.degraded.is_none() {
+            self.degrade(format!(
+                "the cluster runs at capability level {}, and this binary applies only up to \
+                 {}: run a newer duckraft on this node",
+                access.capability, self.capability
+            ));
+        }
+        *self.access.write().expect("access lock") = access;
     }
 
     /// Control outcomes that change this node's groups.
@@ -1377,6 +1490,10 @@ impl Driver {
         report.snapshots_refused = self.counters.snapshots_refused;
         report.raft_log_rewrites = self.counters.raft_log_rewrites;
         report.raft_log_bytes = self.wal.total_bytes();
+        let access = self.control.access();
+        report.capability_level = access.capability;
+        report.capability_supported = self.capability;
+        report.member_capabilities = access.member_capabilities.clone();
     }
 }
 

@@ -672,6 +672,13 @@ pub fn control_oracle(obs: &Observations, history: &History) -> Result<ControlMo
                 }
                 all || if_exists
             }
+            ControlCommand::ReportCapability { .. }
+            | ControlCommand::SetCapability { .. }
+            | ControlCommand::DatabaseConnect { .. } => {
+                return Err(format!(
+                    "control proposal {pid:?} at {index} is of a kind the workload never issues"
+                ))
+            }
         };
         model.outcomes.insert(pid, applied);
     }

@@ -127,6 +127,13 @@ pub enum Statement {
     },
     /// `CREATE|ALTER|DROP ROLE|USER`: replicated roles, never sent to DuckDB.
     Role(RoleStatement),
+    /// `GRANT|REVOKE CONNECT ON DATABASE d [, ...] TO|FROM role [, ...]`;
+    /// `PUBLIC` is the role `public`. Replicated, never sent to DuckDB.
+    DatabaseConnect {
+        databases: Vec<String>,
+        roles: Vec<String>,
+        grant: bool,
+    },
     CopyFrom {
         /// Table reference as written (already valid SQL).
         table: String,
@@ -282,9 +289,10 @@ pub fn classify(statement: &str) -> Result<Statement, ClassifyError> {
             }),
             None => Err(syntax_error("syntax error at end of input after CLOSE")),
         },
+        "GRANT" | "REVOKE" => parse_grant(&words, keyword == "GRANT"),
         "LISTEN" | "UNLISTEN" | "NOTIFY" | "PREPARE" | "DEALLOCATE" | "EXECUTE" | "LOCK"
-        | "VACUUM" | "ANALYZE" | "CLUSTER" | "REINDEX" | "GRANT" | "REVOKE" | "ATTACH"
-        | "DETACH" | "INSTALL" | "LOAD" | "IMPORT" | "EXPORT" => {
+        | "VACUUM" | "ANALYZE" | "CLUSTER" | "REINDEX" | "ATTACH" | "DETACH" | "INSTALL"
+        | "LOAD" | "IMPORT" | "EXPORT" => {
             // ANALYZE and VACUUM are harmless in DuckDB; everything else here
             // either escapes the catalog or needs server-side state we do not keep.
             if matches!(keyword.as_str(), "ANALYZE" | "VACUUM") {
@@ -803,6 +811,68 @@ fn parse_role_ddl(verb: &str, user: bool, words: &[&Token]) -> Result<Statement,
     }
 }
 
+/// `GRANT CONNECT ON DATABASE d [, ...] TO role [, ...]` and `REVOKE CONNECT
+/// ON DATABASE d [, ...] FROM role [, ...] [CASCADE | RESTRICT]`. Other
+/// privileges and objects are unsupported: duckraft enforces only who may
+/// connect to a catalog.
+fn parse_grant(words: &[&Token], grant: bool) -> Result<Statement, ClassifyError> {
+    let verb = if grant { "GRANT" } else { "REVOKE" };
+    let unsupported = |what: String| Ok(Statement::Unsupported { what });
+    let at = |i: usize| words.get(i).copied();
+    let near = |token: Option<&Token>| match token {
+        Some(t) => syntax_error(format!("syntax error at or near \"{}\"", t.text)),
+        None => syntax_error(format!("syntax error at end of input after {verb}")),
+    };
+    let privilege = match at(1) {
+        Some(t) if t.kind == TokenKind::Word => t.text.to_ascii_uppercase(),
+        other => return Err(near(other)),
+    };
+    if !at(2).is_some_and(|t| t.is_word("ON")) || !at(3).is_some_and(|t| t.is_word("DATABASE")) {
+        return unsupported(format!("{verb} {privilege} on anything but a database"));
+    }
+    if privilege != "CONNECT" {
+        return unsupported(format!(
+            "{verb} {privilege} ON DATABASE (only CONNECT is enforced)"
+        ));
+    }
+    // Comma-separated names from `i`; returns them and the next position.
+    let names = |mut i: usize| -> Result<(Vec<String>, usize), ClassifyError> {
+        let mut names = Vec::new();
+        loop {
+            let name = match at(i) {
+                Some(t) if t.kind == TokenKind::Word && t.is_word("PUBLIC") => "public".into(),
+                Some(t) => t.identifier().ok_or_else(|| near(Some(t)))?,
+                None => return Err(near(None)),
+            };
+            names.push(name);
+            match at(i + 1) {
+                Some(t) if t.kind == TokenKind::Comma => i += 2,
+                _ => return Ok((names, i + 1)),
+            }
+        }
+    };
+    let (databases, next) = names(4)?;
+    let to = if grant { "TO" } else { "FROM" };
+    if !at(next).is_some_and(|t| t.is_word(to)) {
+        return Err(near(at(next)));
+    }
+    let (roles, mut next) = names(next + 1)?;
+    if !grant && at(next).is_some_and(|t| t.is_word("CASCADE") || t.is_word("RESTRICT")) {
+        next += 1;
+    }
+    if grant && at(next).is_some_and(|t| t.is_word("WITH")) {
+        return unsupported("GRANT ... WITH GRANT OPTION".into());
+    }
+    if let Some(extra) = at(next) {
+        return Err(near(Some(extra)));
+    }
+    Ok(Statement::DatabaseConnect {
+        databases,
+        roles,
+        grant,
+    })
+}
+
 fn span<'a>(statement: &'a str, tokens: &[&Token]) -> &'a str {
     if tokens.is_empty() {
         return "";
@@ -1122,6 +1192,47 @@ mod tests {
                 if_exists: true
             }
         );
+    }
+
+    #[test]
+    fn database_grants() {
+        let parsed = |sql: &str| classify(sql).unwrap();
+        assert_eq!(
+            parsed("GRANT CONNECT ON DATABASE lake, \"Sea\" TO alice, PUBLIC"),
+            Statement::DatabaseConnect {
+                databases: vec!["lake".into(), "Sea".into()],
+                roles: vec!["alice".into(), "public".into()],
+                grant: true
+            }
+        );
+        assert_eq!(
+            parsed("revoke connect on database lake from public cascade"),
+            Statement::DatabaseConnect {
+                databases: vec!["lake".into()],
+                roles: vec!["public".into()],
+                grant: false
+            }
+        );
+        for sql in [
+            "GRANT SELECT ON t TO bob",
+            "GRANT ALL PRIVILEGES ON DATABASE lake TO bob",
+            "GRANT CREATE ON DATABASE lake TO bob",
+            "GRANT CONNECT ON DATABASE lake TO bob WITH GRANT OPTION",
+        ] {
+            assert!(
+                matches!(parsed(sql), Statement::Unsupported { .. }),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "GRANT CONNECT ON DATABASE lake bob",
+            "GRANT CONNECT ON DATABASE lake TO",
+            "REVOKE CONNECT ON DATABASE lake TO bob",
+            "GRANT CONNECT ON DATABASE lake TO bob, ",
+            "GRANT",
+        ] {
+            assert!(classify(sql).is_err(), "{sql}");
+        }
     }
 
     #[test]
