@@ -1619,8 +1619,9 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
     cluster.start(1);
     cluster.start_with(2, &["--capability-level", "1"]);
     cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let latest = duckraft_server::CAPABILITY_LEVEL;
     let reported = |s: &serde_json::Value| {
-        s["member_capabilities"] == serde_json::json!({"n1": 2, "n2": 2, "n3": 1})
+        s["member_capabilities"] == serde_json::json!({"n1": latest, "n2": latest, "n3": 1})
     };
     for i in 0..3 {
         let status = status_eventually(&cluster, i, "saw every member's report", reported);
@@ -1645,8 +1646,8 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
     cluster.start(2);
     cluster.wait_ready(&[2], Duration::from_secs(60));
     for i in 0..3 {
-        status_eventually(&cluster, i, "at capability level 2", |s| {
-            s["capability_level"] == 2
+        status_eventually(&cluster, i, "at the latest capability level", |s| {
+            s["capability_level"] == latest
         });
     }
     for sql in [
@@ -1693,6 +1694,9 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
     cluster.start_with(2, &["--capability-level", "1"]);
     let status = status_eventually(&cluster, 2, "degraded", |s| s["degraded"].is_string());
     let reason = status["degraded"].as_str().unwrap();
-    assert!(reason.contains("capability level 2"), "{reason}");
+    assert!(
+        reason.contains(&format!("capability level {latest}")),
+        "{reason}"
+    );
     assert!(matches!(cluster.http(2, "/readyz"), Some((503, _))));
 }

@@ -95,6 +95,8 @@ pub enum WriteOp {
 pub struct RowBatch {
     /// `schema.table` (or a bare `table`); neither part may contain a `.`.
     pub table: String,
+    /// Empty (from [`POSITIONAL_ROWS_LEVEL`]): every column of the table at
+    /// apply time, in order, as `INSERT INTO t VALUES (...)` would fill them.
     pub columns: Vec<String>,
     #[serde(with = "rows_wire")]
     pub rows: Vec<Vec<Value>>,
@@ -103,12 +105,17 @@ pub struct RowBatch {
 /// The highest cluster capability level this binary applies:
 /// - 1: everything up to and including capability tracking
 ///   ([`ControlCommand::ReportCapability`], [`ControlCommand::SetCapability`]);
-/// - 2: database grants ([`ControlCommand::DatabaseConnect`]).
+/// - 2: database grants ([`ControlCommand::DatabaseConnect`]);
+/// - 3: row batches without a column list ([`RowBatch::columns`] empty),
+///   which parameterised `INSERT ... VALUES ($1, ...)` statements travel as.
 ///
 /// A proposer uses a command of level N only once cp-metadata's level is at
 /// least N, which it becomes only when every member reported support for it;
 /// a node whose binary is below the cluster's level refuses to run.
-pub const CAPABILITY_LEVEL: u32 = 2;
+pub const CAPABILITY_LEVEL: u32 = 3;
+
+/// The level at which [`RowBatch::columns`] may be empty.
+pub const POSITIONAL_ROWS_LEVEL: u32 = 3;
 
 /// The level a new cluster (and a data directory from before capability
 /// tracking) starts at.

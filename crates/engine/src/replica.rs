@@ -732,7 +732,9 @@ impl Replica {
                 Ok((changed as u64, ResultShape::of(&statement)))
             }
             PreparedOp::Rows { insert_sql, rows } => {
-                let mut statement = self.conn.prepare(insert_sql).map_err(classify)?;
+                // Cached: every batch of a table and column list has this
+                // text, so parsing and planning happen once per connection.
+                let mut statement = self.conn.prepare_cached(insert_sql).map_err(classify)?;
                 for row in rows {
                     statement
                         .execute(duckdb::params_from_iter(row.iter()))
@@ -1143,9 +1145,12 @@ fn prepare_sql(sql: String) -> Result<PreparedOp, Outcome> {
 
 fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
     let malformed = |why: String| failed("XX000", format!("malformed row batch: {why}"));
-    if batch.columns.is_empty() {
-        return Err(malformed("no columns".into()));
-    }
+    // Without a column list, the rows say how many values each has.
+    let width = match batch.rows.first() {
+        _ if !batch.columns.is_empty() => batch.columns.len(),
+        Some(row) if !row.is_empty() => row.len(),
+        _ => return Err(malformed("no columns".into())),
+    };
     let target = match batch.table.split_once('.') {
         Some((schema, table)) if !table.contains('.') => {
             format!("{}.{}", quote_identifier(schema), quote_identifier(table))
@@ -1154,18 +1159,21 @@ fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
         None => quote_identifier(&batch.table),
     };
     let columns: Vec<String> = batch.columns.iter().map(|c| quote_identifier(c)).collect();
-    let placeholders = vec!["?"; columns.len()].join(", ");
-    let insert_sql = format!(
-        "INSERT INTO {target} ({}) VALUES ({placeholders})",
-        columns.join(", ")
-    );
+    let placeholders = vec!["?"; width].join(", ");
+    let insert_sql = if columns.is_empty() {
+        format!("INSERT INTO {target} VALUES ({placeholders})")
+    } else {
+        format!(
+            "INSERT INTO {target} ({}) VALUES ({placeholders})",
+            columns.join(", ")
+        )
+    };
     let mut rows = Vec::with_capacity(batch.rows.len());
     for (i, row) in batch.rows.iter().enumerate() {
-        if row.len() != columns.len() {
+        if row.len() != width {
             return Err(malformed(format!(
-                "row {i} has {} values for {} columns",
+                "row {i} has {} values for {width} columns",
                 row.len(),
-                columns.len()
             )));
         }
         rows.push(row.iter().map(bind_value).collect::<Result<Vec<_>, _>>()?);

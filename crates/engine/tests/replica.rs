@@ -1175,3 +1175,94 @@ fn a_catalog_file_stays_bound_to_its_group() {
     let error = replica.bind_group(31).unwrap_err().to_string();
     assert!(error.contains("group 12"), "{error}");
 }
+
+fn positional(table: &str, rows: Vec<Vec<Value>>) -> WriteOp {
+    WriteOp::Rows(RowBatch {
+        table: table.into(),
+        columns: Vec::new(),
+        rows,
+    })
+}
+
+/// Row batches without a column list fill every column in order, as
+/// `INSERT INTO t VALUES (...)` does, against the table as it is when the
+/// entry applies: the statement the apply caches per text follows a column
+/// added in between, and a batch of the old width then fails as the
+/// statement would (and alone, in any coalescing).
+#[test]
+fn positional_row_batches_follow_the_table_as_applied() {
+    let int = |v: i32| Value::Int4(v);
+    let text = |v: &str| Value::Text(v.into());
+    let log = numbered(
+        1,
+        vec![
+            write(
+                None,
+                vec![sql(
+                    "CREATE TABLE main.p (k INTEGER PRIMARY KEY, v VARCHAR)",
+                )],
+            ),
+            write(
+                None,
+                vec![positional("main.p", vec![vec![int(1), text("a")]])],
+            ),
+            write(
+                None,
+                vec![positional(
+                    "p",
+                    vec![vec![int(2), text("b")], vec![int(3), Value::Null]],
+                )],
+            ),
+            write(
+                None,
+                vec![positional("main.p", vec![vec![int(1), text("dup")]])],
+            ),
+            write(
+                None,
+                vec![sql("ALTER TABLE main.p ADD COLUMN w INTEGER DEFAULT 7")],
+            ),
+            write(
+                None,
+                vec![positional("main.p", vec![vec![int(4), text("d")]])],
+            ),
+            write(
+                None,
+                vec![positional("main.p", vec![vec![int(5), text("e"), int(9)]])],
+            ),
+            write(
+                None,
+                vec![positional("main.p", vec![vec![int(6)], vec![int(7)]])],
+            ),
+            write(None, vec![positional("main.p", Vec::new())]),
+        ],
+    );
+    let all = view(&log);
+    let (mut coalesced, reader) = memory_replica();
+    let results = coalesced.apply(&all).unwrap();
+    let (mut single, _) = memory_replica();
+    let mut one_by_one = Vec::new();
+    for entry in &all {
+        one_by_one.extend(single.apply(std::slice::from_ref(entry)).unwrap());
+    }
+    assert_eq!(results, one_by_one);
+    let outcomes: Vec<&Outcome> = results.iter().map(|(_, _, o)| o).collect();
+    assert_eq!(outcomes[1], &applied(1));
+    assert_eq!(outcomes[2], &applied(2));
+    assert_eq!(sqlstate(outcomes[3]), "23505");
+    assert_eq!(sqlstate(outcomes[5]), "42601", "{:?}", outcomes[5]);
+    assert_eq!(outcomes[6], &applied(1));
+    assert_eq!(sqlstate(outcomes[7]), "42601", "{:?}", outcomes[7]);
+    assert_eq!(sqlstate(outcomes[8]), "XX000", "no columns, no rows");
+    assert_eq!(
+        query_strings(
+            &reader,
+            "SELECT k || '=' || coalesce(v, 'null') || '/' || coalesce(w::VARCHAR, 'null') \
+             FROM main.p ORDER BY k"
+        ),
+        ["1=a/7", "2=b/7", "3=null/7", "5=e/9"]
+    );
+    assert_eq!(
+        coalesced.state_hash().unwrap(),
+        single.state_hash().unwrap()
+    );
+}

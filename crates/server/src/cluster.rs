@@ -25,6 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckraft_engine::command::{
     ControlCommand, PasswordChange, ProposalId, Role, RoleChange, RowBatch, WriteBatch, WriteOp,
+    POSITIONAL_ROWS_LEVEL,
 };
 use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
@@ -35,6 +36,7 @@ use duckraft_raft::GroupId;
 use duckraft_sql::access::{self, Access};
 use duckraft_sql::determinism::{self, PinContext, WriteClass};
 use duckraft_sql::lexer::{significant, tokenize};
+use duckraft_sql::parameter_insert::parameter_insert;
 use duckraft_sql::{Column, IsolationLevel, RoleOptions, RoleStatement, SqlKind, Value};
 
 use crate::backend::{pg_error, LocalBackend};
@@ -641,22 +643,50 @@ impl ClusterSession {
             end?;
             return Ok(output);
         }
-        let pinned = self.pinned(sql, parameters)?;
-        let access = access::statement_access(&pinned, true, kind == SqlKind::Ddl);
+        let op = match self.parameter_rows(sql, parameters) {
+            Some(rows) => WriteOp::Rows(rows),
+            None => WriteOp::Sql(self.pinned(sql, parameters)?),
+        };
+        // A row batch's target is added by the apply itself.
+        let writes = match &op {
+            WriteOp::Sql(pinned) => access::statement_access(pinned, true, kind == SqlKind::Ddl)
+                .writes
+                .into_iter()
+                .collect(),
+            WriteOp::Rows(_) => Vec::new(),
+        };
         let id = self.next_id();
         let answer = self.replication.propose_write(
             self.group,
             id,
-            WriteBatch::autocommit(
-                access.writes.into_iter().collect(),
-                vec![WriteOp::Sql(pinned)],
-            ),
+            WriteBatch::autocommit(writes, vec![op]),
         );
         Ok(QueryOutput {
             columns: Vec::new(),
             rows: Vec::new(),
             affected_rows: affected_rows(answer)?,
             returns_rows: false,
+        })
+    }
+
+    /// An `INSERT ... VALUES ($1, ...)` of parameters only, as a typed row
+    /// batch: the values travel as values, and every such insert of a table
+    /// has one statement text, which the apply prepares once. `None` (it
+    /// stays a statement) until every member applies such batches.
+    fn parameter_rows(&self, sql: &str, parameters: &[Value]) -> Option<RowBatch> {
+        if parameters.is_empty() || self.replication.capability_level() < POSITIONAL_ROWS_LEVEL {
+            return None;
+        }
+        let insert = parameter_insert(&duckraft_sql::compat::rewrite_for_duckdb(sql))?;
+        let rows = insert
+            .rows
+            .iter()
+            .map(|row| row.iter().map(|&i| parameters.get(i).cloned()).collect())
+            .collect::<Option<Vec<Vec<Value>>>>()?;
+        Some(RowBatch {
+            table: insert.table,
+            columns: insert.columns,
+            rows,
         })
     }
 

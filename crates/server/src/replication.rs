@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use duckraft_engine::command::{
-    self, Command, ControlCommand, Envelope, ProposalId, Role, WriteBatch,
+    self, Command, ControlCommand, Envelope, ProposalId, Role, WriteBatch, WriteOp,
 };
 use duckraft_engine::control::{Access, ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
@@ -224,6 +224,9 @@ pub struct NodeReport {
     pub snapshots_installed: u64,
     /// Snapshots from a leader that failed verification and were not installed.
     pub snapshots_refused: u64,
+    /// Writes this node proposed as typed row batches (COPY FROM STDIN,
+    /// parameterised INSERTs) rather than SQL text.
+    pub row_batch_proposals: u64,
     pub raft_log_rewrites: u64,
     /// Bytes in the Raft log's segments.
     pub raft_log_bytes: u64,
@@ -406,6 +409,11 @@ impl Replication {
     /// The capability level and database grants as this node applied them.
     pub fn access(&self) -> Access {
         self.access.read().expect("access lock").clone()
+    }
+
+    /// The cluster's capability level as this node applied it.
+    pub fn capability_level(&self) -> u32 {
+        self.access.read().expect("access lock").capability
     }
 
     /// Proposes and blocks until this node applied the entry or gave up.
@@ -698,6 +706,11 @@ impl Driver {
                     return;
                 }
                 let id = envelope.id.expect("sessions always send a proposal id");
+                if let Command::Catalog(batch) = &envelope.command {
+                    if batch.ops.iter().any(|op| matches!(op, WriteOp::Rows(_))) {
+                        self.counters.row_batch_proposals += 1;
+                    }
+                }
                 let now = Instant::now();
                 let mut waiter = Waiter {
                     group,
@@ -1488,6 +1501,7 @@ impl Driver {
         report.snapshots_exported = self.counters.snapshots_exported;
         report.snapshots_installed = self.counters.snapshots_installed;
         report.snapshots_refused = self.counters.snapshots_refused;
+        report.row_batch_proposals = self.counters.row_batch_proposals;
         report.raft_log_rewrites = self.counters.raft_log_rewrites;
         report.raft_log_bytes = self.wal.total_bytes();
         let access = self.control.access();

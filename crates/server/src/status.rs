@@ -193,6 +193,11 @@ fn metrics(report: &NodeReport, transport: &Option<Transport>) -> String {
         report.snapshots_refused as f64,
     );
     counter(
+        "duckraft_row_batch_proposals_total",
+        "Writes proposed as typed row batches (COPY FROM STDIN, parameterised INSERTs).",
+        report.row_batch_proposals as f64,
+    );
+    counter(
         "duckraft_raft_log_rewrites_total",
         "Raft log rewrites that deleted dead segments.",
         report.raft_log_rewrites as f64,

@@ -13,6 +13,7 @@ const PASSWORD: &str = "wire-test-password";
 
 struct TestServer {
     server: Option<duckraft_server::Server>,
+    replication: duckraft_server::replication::Replication,
     port: u16,
     _dir: tempfile::TempDir,
 }
@@ -34,13 +35,11 @@ impl TestServer {
         })
         .await
         .unwrap();
-        let server = duckraft_server::start(config, backend, None)
-            .await
-            .unwrap()
-            .server;
-        let port = server.pg_address.port();
+        let member = duckraft_server::start(config, backend, None).await.unwrap();
+        let port = member.server.pg_address.port();
         TestServer {
-            server: Some(server),
+            server: Some(member.server),
+            replication: member.replication,
             port,
             _dir: dir,
         }
@@ -1149,4 +1148,83 @@ async fn reads_through_views_and_macros_conflict_with_writes_they_hide() {
     let logged: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
     assert_eq!(logged, vec!["plain".to_string()]);
     server.stop().await;
+}
+
+/// Autocommit `INSERT ... VALUES ($1, ...)` of parameters only travels as a
+/// typed row batch once the cluster's capability level allows it (a single
+/// node raises it at once). The rows and errors are those of the same
+/// values written as literals in a statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameterised_inserts_travel_as_rows_with_statement_results() {
+    let server = TestServer::start(|_| {}).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.replication.capability_level() < duckraft_engine::command::POSITIONAL_ROWS_LEVEL {
+        assert!(std::time::Instant::now() < deadline, "the level never rose");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let client = server.connect("duckraft").await;
+    let columns = "k INTEGER PRIMARY KEY, b BOOLEAN, big BIGINT, f DOUBLE PRECISION, \
+                   t VARCHAR NOT NULL, bin BYTEA, arr INTEGER[], d INTEGER DEFAULT 5";
+    for table in ["by_rows", "by_literals"] {
+        client
+            .batch_execute(&format!("CREATE TABLE {table} ({columns})"))
+            .await
+            .unwrap();
+    }
+    let before = server.replication.report().row_batch_proposals;
+    let bytes: Vec<u8> = vec![0, 1, 255];
+    let array: Vec<i32> = vec![3, -1];
+    client
+        .execute(
+            "INSERT INTO by_rows VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &1i32,
+                &true,
+                &-9_000_000_000i64,
+                &0.1f64,
+                &"o'k",
+                &bytes,
+                &array,
+                &7i32,
+            ],
+        )
+        .await
+        .unwrap();
+    let added = client
+        .execute(
+            "INSERT INTO public.by_rows (t, k) VALUES ($1, $2), ($3, $4)",
+            &[&"two", &2i32, &"three", &3i32],
+        )
+        .await
+        .unwrap();
+    assert_eq!(added, 2);
+    let none: Option<&str> = None;
+    for (params, expected) in [((1i32, Some("dup")), "23505"), ((4i32, none), "23502")] {
+        let error = client
+            .execute(
+                "INSERT INTO by_rows (k, t) VALUES ($1, $2)",
+                &[&params.0, &params.1],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(&error), expected, "{error:?}");
+    }
+    assert_eq!(
+        server.replication.report().row_batch_proposals - before,
+        4,
+        "every parameterised insert went as rows"
+    );
+    client
+        .batch_execute(
+            "INSERT INTO by_literals VALUES (1, true, -9000000000, 0.1, 'o''k', '\\x0001ff', \
+             ARRAY[3, -1], 7); \
+             INSERT INTO by_literals (t, k) VALUES ('two', 2), ('three', 3)",
+        )
+        .await
+        .unwrap();
+    let all = |table: &str| format!("SELECT * FROM {table} ORDER BY k");
+    let by_rows = simple_rows(&client.simple_query(&all("by_rows")).await.unwrap());
+    let by_literals = simple_rows(&client.simple_query(&all("by_literals")).await.unwrap());
+    assert_eq!(by_rows.len(), 3);
+    assert_eq!(by_rows, by_literals);
 }

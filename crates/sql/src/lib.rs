@@ -8,6 +8,7 @@ pub mod compat;
 pub mod determinism;
 pub mod lexer;
 pub mod literal;
+pub mod parameter_insert;
 pub mod types;
 
 pub use classify::{
