@@ -177,7 +177,7 @@ if [[ "$traces" == true ]]; then
     if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
         passed=$((passed + BASH_REMATCH[1]))
         failed=$((failed + BASH_REMATCH[2]))
-    else
+    elif [[ -n "$summary" ]]; then
         echo "$summary"
     fi
     if [[ "$traces_status" -ne 0 && ! "$summary" =~ [1-9][0-9]*\ failed$ ]]; then

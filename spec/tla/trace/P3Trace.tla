@@ -73,7 +73,8 @@ VARIABLES
     dlog,       \* [Server -> Seq(term)]: the log as fsynced (durable)
     hs,         \* [Server -> HardState]: as written
     dhs,        \* [Server -> HardState]: as fsynced (P1 hardTerm, hardVote)
-    unsynced,   \* [Server -> Nat]: the WAL batch written, not synced (0: none)
+    unsynced,   \* [Server -> Nat]: the WAL batch written, not synced (0:
+                \* none; MultiRaft numbers batches from 1)
     role,       \* [Server -> {Leader, Follower}], soft
     term,       \* [Server -> Nat]: the term the node last reported, soft
     sm,         \* [Server -> Seq(term)]: entries applied, in DuckDB (durable)
@@ -160,8 +161,9 @@ Recover(n, e) ==
     /\ up' = [up EXCEPT ![n] = TRUE]
     /\ log' = [log EXCEPT ![n] = e.terms]
     /\ dlog' = [dlog EXCEPT ![n] = e.terms]
-    /\ hs' = [hs EXCEPT ![n] = [term |-> e.term, vote |-> e.vote, commit |-> e.commit]]
-    /\ dhs' = hs'
+    /\ LET recovered == [term |-> e.term, vote |-> e.vote, commit |-> e.commit]
+       IN /\ hs' = [hs EXCEPT ![n] = recovered]
+          /\ dhs' = [dhs EXCEPT ![n] = recovered]
     /\ UNCHANGED <<unsynced, role, term, sm, elected, acked>>
 
 \* P3 Elect, or a step-down: the role and term the node reports.
@@ -274,8 +276,4 @@ AckedWritesSurvive ==
     \A a \in acked : \A i \in Server :
         (up[i] /\ role[i] = Leader /\ term[i] >= a.term) =>
             Len(log[i]) >= a.index /\ log[i][a.index] = a.term
-
-\* The trace is consumed to its end (TLC's deadlock check reports the
-\* event where it is not): here only for the record of what was matched.
-TraceLength == Len(Trace)
 =============================================================================
