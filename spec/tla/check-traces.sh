@@ -42,6 +42,9 @@ genuine=(
     "8 alpha 3"
     "13 alpha 3"
     "8 cp-metadata 5"
+    # Regression: a Recover that reset every node's durable HardState
+    # rejected this genuine trace (node 4 recovers after node 2 did).
+    "5 alpha 5"
 )
 # mutant: "seed group nodes injection expected-invariant"
 mutants=(
