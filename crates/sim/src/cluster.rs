@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::check::{self, Observations, TraceItem};
 use crate::disk::SimDisk;
 use crate::net::{Net, NetConfig};
+use crate::trace::Tracer;
 use crate::workload::{self, Client, Frontier, History, Op, Verdict, Waiting};
 use crate::{FaultCounts, SeedReport, SimConfig, SnapshotKnobs};
 
@@ -190,6 +191,8 @@ pub struct Sim {
     /// Draws for the snapshot knobs and faults, apart from the main PRNG:
     /// they do not shift the draws of the other knobs.
     snap_rng: ChaCha8Rng,
+    /// The protocol trace of one group, when asked for (`--trace-out`).
+    tracer: Option<Tracer>,
     /// Last field: removed after the nodes (and their DuckDB files) closed.
     run_dir: RunDir,
 }
@@ -364,7 +367,12 @@ impl Sim {
             },
         };
         let run_dir = RunDir::new(config.seed);
+        let tracer = config
+            .trace
+            .clone()
+            .map(|t| Tracer::new(t, config.nodes, config.seed));
         let mut sim = Sim {
+            tracer,
             snapshot_knobs,
             snap_rng,
             run_dir,
@@ -598,6 +606,9 @@ impl Sim {
                     self.degrade(id, format!("fsync failed: {e}"));
                     return;
                 }
+                if let Some(tracer) = self.tracer.as_mut() {
+                    tracer.synced(id, batch);
+                }
                 running.raft.wal_synced(batch);
                 for pending in &mut node.pending_installs {
                     if pending.after_batch.is_some_and(|b| b <= batch) {
@@ -659,6 +670,9 @@ impl Sim {
                     self.degrade(id, format!("log write failed: {e}"));
                     return;
                 }
+                if let Some(tracer) = self.tracer.as_mut() {
+                    tracer.written(id, batch.id, &batch.records);
+                }
                 let latency = self.rng.gen_range(self.fsync_us.0..=self.fsync_us.1);
                 self.schedule(
                     latency,
@@ -707,11 +721,12 @@ impl Sim {
                     return;
                 }
             }
-            for (_, entries) in out.early_acks {
+            for (group, entries) in out.early_acks {
                 for entry in &entries {
                     if let Ok(envelope) = command::decode(&entry.data) {
                         if let Some(pid) = envelope.id {
-                            self.ack(id, pid, Verdict::Applied);
+                            let at = (group, entry.index, entry.term);
+                            self.ack(id, pid, Verdict::Applied, at);
                         }
                     }
                 }
@@ -1217,10 +1232,22 @@ impl Sim {
             if status.role == "leader" {
                 self.obs.leader(status.group, status.term, id);
             }
+            if let Some(tracer) = self.tracer.as_mut().filter(|t| t.traces(status.group)) {
+                tracer.role(id, status.role == "leader", status.term);
+            }
         }
     }
 
     fn apply(&mut self, id: NodeId, group: GroupId, entries: &[Entry]) {
+        if let Some(tracer) = self.tracer.as_mut() {
+            tracer.applied(id, group, entries);
+        }
+        let term_at = |index: u64| {
+            entries
+                .iter()
+                .find(|e| e.index == index)
+                .map_or(0, |e| e.term)
+        };
         for entry in entries {
             self.obs.trace(
                 id,
@@ -1250,8 +1277,9 @@ impl Sim {
                 .apply(&committed);
             match result {
                 Ok(outcomes) => {
-                    for (_, pid, outcome) in outcomes {
-                        self.on_control_outcome(id, pid, outcome);
+                    for (index, pid, outcome) in outcomes {
+                        let at = (group, index, term_at(index));
+                        self.on_control_outcome(id, pid, outcome, at);
                     }
                 }
                 Err(e) => self.degrade(id, format!("control plane apply failed: {e}")),
@@ -1271,7 +1299,8 @@ impl Sim {
                         if !matches!(outcome, Outcome::Duplicate(_)) {
                             self.effect_index.entry(pid).or_insert(index);
                         }
-                        self.ack(id, pid, verdict_of(&outcome));
+                        let at = (group, index, term_at(index));
+                        self.ack(id, pid, verdict_of(&outcome), at);
                     }
                 }
             }
@@ -1279,7 +1308,13 @@ impl Sim {
         }
     }
 
-    fn on_control_outcome(&mut self, id: NodeId, pid: Option<ProposalId>, outcome: ControlOutcome) {
+    fn on_control_outcome(
+        &mut self,
+        id: NodeId,
+        pid: Option<ProposalId>,
+        outcome: ControlOutcome,
+        at: (GroupId, u64, u64),
+    ) {
         let created = match &outcome {
             ControlOutcome::CatalogCreated { group, .. } => Some(*group),
             ControlOutcome::Duplicate(inner) => match inner.as_ref() {
@@ -1296,12 +1331,24 @@ impl Sim {
                 ControlOutcome::Failed { message, .. } => Verdict::Failed(message),
                 _ => Verdict::Applied,
             };
-            self.ack(id, pid, verdict);
+            self.ack(id, pid, verdict, at);
         }
     }
 
     /// Creates the catalog's replica and Raft group on this node (idempotent).
     fn ensure_catalog(&mut self, id: NodeId, group: GroupId) {
+        if let Some(tracer) = self.tracer.as_mut() {
+            let name = catalog_name(&self.nodes[&id].control, group);
+            if name.is_some() && tracer.unresolved_catalog() == name.as_deref() {
+                let down: Vec<NodeId> = self
+                    .nodes
+                    .values()
+                    .filter(|n| n.running.is_none())
+                    .map(|n| n.id)
+                    .collect();
+                tracer.resolve(group, &down);
+            }
+        }
         let n = self.config.nodes;
         let skip_dedup = self.config.injection.skip_dedup;
         let skip_conflict_check = self.config.injection.skip_conflict_check;
@@ -1437,6 +1484,13 @@ impl Sim {
         for (group, replica) in &node.replicas {
             applied.insert(*group, (replica.applied_index(), replica.applied_term()));
         }
+        // The first start has nothing to recover; later ones follow a crash.
+        if let Some(tracer) = self.tracer.as_mut().filter(|_| node.incarnation > 0) {
+            if let Some(group) = tracer.group() {
+                let index = applied.get(&group).map_or(0, |(index, _)| *index);
+                tracer.recovered(id, &recovered.records, index);
+            }
+        }
         let mut raft =
             match MultiRaft::recover(node.raft_config.clone(), recovered.records, &applied) {
                 Ok(raft) => raft,
@@ -1491,6 +1545,9 @@ impl Sim {
         node.leader_read_contexts.clear();
         node.pending_installs.clear();
         node.disk.crash(&mut self.rng, torn);
+        if let Some(tracer) = self.tracer.as_mut() {
+            tracer.crashed(id);
+        }
         self.note(format!("node {id} crashes (torn writes: {torn})"));
         // Sessions on the crashed node die; their pending writes are unknown.
         for c in 0..self.clients.len() {
@@ -1738,7 +1795,9 @@ impl Sim {
         op
     }
 
-    fn ack(&mut self, node: NodeId, pid: ProposalId, verdict: Verdict) {
+    /// Answers the session waiting for `pid` on `node`, about the entry
+    /// `at` (group, index, term) that decided it.
+    fn ack(&mut self, node: NodeId, pid: ProposalId, verdict: Verdict, at: (GroupId, u64, u64)) {
         if self.nodes[&node].fail_closed.is_some() {
             self.obs.fail(format!(
                 "FailClosed: node {node} failed closed but answered {pid:?}"
@@ -1760,6 +1819,9 @@ impl Sim {
             return;
         }
         let waiting = self.clients[c].waiting.take().expect("waiting");
+        if let Some(tracer) = self.tracer.as_mut() {
+            tracer.acked(node, at.0, at.1, at.2);
+        }
         self.note(format!(
             "node {node} acks {}/{}: {verdict:?}",
             pid.client, pid.seq
@@ -1895,6 +1957,7 @@ impl Sim {
             snapshot_knobs: self.snapshot_knobs,
             event_log: self.log.iter().cloned().collect(),
             wall_ms: 0,
+            trace: self.tracer.take().map(Tracer::into_text),
         }
     }
 

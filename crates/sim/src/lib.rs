@@ -11,9 +11,12 @@ pub mod check;
 pub mod cluster;
 pub mod disk;
 pub mod net;
+pub mod trace;
 pub mod workload;
 
 use duckraft_raft::Bugs;
+
+pub use trace::TraceConfig;
 
 /// Deliberate bugs `--inject` can turn on, to prove the checkers bite.
 pub const INJECTIONS: &[(&str, &str)] = &[
@@ -86,6 +89,8 @@ pub struct SimConfig {
     pub chaos_us: u64,
     /// Virtual microseconds allowed after healing for the cluster to converge.
     pub settle_us: u64,
+    /// Record an NDJSON protocol trace of one group (see [`crate::trace`]).
+    pub trace: Option<TraceConfig>,
 }
 
 impl SimConfig {
@@ -96,6 +101,7 @@ impl SimConfig {
             injection: Injection::default(),
             chaos_us: 8_000_000,
             settle_us: 20_000_000,
+            trace: None,
         }
     }
 }
@@ -185,6 +191,8 @@ pub struct SeedReport {
     /// The last events before the end of the run, for reading failures.
     pub event_log: Vec<String>,
     pub wall_ms: u64,
+    /// The NDJSON protocol trace, when [`SimConfig::trace`] asked for one.
+    pub trace: Option<String>,
 }
 
 impl SeedReport {
@@ -253,6 +261,7 @@ pub fn run_seed(config: &SimConfig) -> SeedReport {
             snapshot_knobs: SnapshotKnobs::default(),
             event_log: Vec::new(),
             wall_ms: 0,
+            trace: None,
         }
     });
     report.wall_ms = started.elapsed().as_millis() as u64;

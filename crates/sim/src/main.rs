@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use duckraft_sim::{run_seed, Injection, SimConfig, INJECTIONS};
+use duckraft_sim::{run_seed, Injection, SimConfig, TraceConfig, INJECTIONS};
 
 #[derive(Parser)]
 #[command(version, about = "Deterministic simulation of a duckraft cluster")]
@@ -37,6 +37,16 @@ struct Args {
     /// Seeds run in parallel, one thread each (a seed itself is single-threaded).
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// Write an NDJSON protocol trace of one group to this file (with
+    /// --seed only), for TLA+ trace validation (spec/tla/check-traces.sh).
+    #[arg(long, requires = "seed")]
+    trace_out: Option<std::path::PathBuf>,
+    /// The group to trace: cp-metadata or a catalog's name (alpha, beta).
+    #[arg(long, default_value = TraceConfig::CONTROL)]
+    trace_group: String,
+    /// Stop the trace after this many events (the run itself goes on).
+    #[arg(long, default_value_t = 100_000)]
+    trace_events_max: usize,
 }
 
 /// Runs one seed (twice when asked) and judges replay equality.
@@ -44,10 +54,17 @@ fn judge(args: &Args, injection: Injection, seed: u64) -> duckraft_sim::SeedRepo
     let mut config = SimConfig::new(seed, args.nodes as usize);
     config.injection = injection;
     config.chaos_us = args.chaos_secs * 1_000_000;
+    config.trace = args.trace_out.as_ref().map(|_| TraceConfig {
+        group: args.trace_group.clone(),
+        events_max: args.trace_events_max,
+    });
     let mut report = run_seed(&config);
     if args.twice && report.passed {
         let again = run_seed(&config);
-        if again.trace_hash != report.trace_hash || again.state_hash != report.state_hash {
+        if again.trace_hash != report.trace_hash
+            || again.state_hash != report.state_hash
+            || again.trace != report.trace
+        {
             report.passed = false;
             report.failure = Some(format!(
                 "nondeterminism: replay gave trace {} state {}, first run trace {} state {}",
@@ -60,6 +77,18 @@ fn judge(args: &Args, injection: Injection, seed: u64) -> duckraft_sim::SeedRepo
 
 fn report_seed(args: &Args, seed: u64, report: &duckraft_sim::SeedReport) {
     println!("{}", report.json_line());
+    if let (Some(path), Some(trace)) = (&args.trace_out, &report.trace) {
+        if let Err(e) = std::fs::write(path, trace) {
+            eprintln!("cannot write the trace to {}: {e}", path.display());
+            std::process::exit(2);
+        }
+        eprintln!(
+            "seed {seed}: {} trace events of {} written to {}",
+            trace.lines().count(),
+            args.trace_group,
+            path.display()
+        );
+    }
     if !report.passed || args.verbose {
         let inject = args
             .inject
