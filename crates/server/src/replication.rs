@@ -66,6 +66,8 @@ type CatalogGroups = Arc<Mutex<BTreeMap<String, GroupId>>>;
 /// Role name to role as cp-metadata applied them on this node; written only
 /// by the driver.
 type Roles = Arc<RwLock<BTreeMap<String, Role>>>;
+/// The capability level and grants as cp-metadata applied them on this
+/// node; written only by the driver.
 type SharedAccess = Arc<RwLock<Access>>;
 
 #[derive(Clone, Debug)]
