@@ -77,7 +77,7 @@ use crate::error::from_duckdb_message;
 use crate::session::quote_identifier;
 
 /// The replica's own schema; excluded from [`Replica::state_hash`].
-pub const BOOKKEEPING_SCHEMA: &str = "__duckraft";
+pub const BOOKKEEPING_SCHEMA: &str = duckraft_sql::determinism::BOOKKEEPING_SCHEMA;
 
 /// SQLSTATE of a control command that reached a catalog group.
 pub const CONTROL_MISROUTED_SQLSTATE: &str = "XX000";

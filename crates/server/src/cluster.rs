@@ -308,6 +308,23 @@ fn unquoted_table_name(table: &str) -> Result<String, PgError> {
     Ok(parts.join("."))
 }
 
+/// A row batch's target as `schema.table`; the bookkeeping is refused.
+fn row_target(table: &str) -> Result<String, PgError> {
+    let name = unquoted_table_name(table)?;
+    if is_bookkeeping(&name) {
+        let rejection = determinism::bookkeeping_rejection();
+        return Err(PgError::new(rejection.sqlstate, rejection.message));
+    }
+    Ok(name)
+}
+
+/// Whether `schema.table` (as [`unquoted_table_name`] gives it) lies in the
+/// replication bookkeeping.
+fn is_bookkeeping(name: &str) -> bool {
+    name.split_once('.')
+        .is_some_and(|(schema, _)| schema == determinism::BOOKKEEPING_SCHEMA)
+}
+
 /// `duckraft_status()` in a query becomes this node's per-group report as an
 /// inline table, so it composes with any SQL around it.
 fn expand_status_function(sql: &str, replication: &Replication) -> Option<String> {
@@ -677,7 +694,9 @@ impl ClusterSession {
         if parameters.is_empty() || self.replication.capability_level() < POSITIONAL_ROWS_LEVEL {
             return None;
         }
-        let insert = parameter_insert(&duckraft_sql::compat::rewrite_for_duckdb(sql))?;
+        let insert = parameter_insert(&duckraft_sql::compat::rewrite_for_duckdb(sql))
+            // The statement path refuses the bookkeeping with its reason.
+            .filter(|insert| !is_bookkeeping(&insert.table))?;
         let rows = insert
             .rows
             .iter()
@@ -879,6 +898,7 @@ impl Session for ClusterSession {
     }
 
     fn copy_in_columns(&mut self, table: &str, columns: &[String]) -> Result<Vec<Column>, PgError> {
+        row_target(table)?;
         self.inner.lock().copy_in_columns(table, columns)
     }
 
@@ -889,7 +909,7 @@ impl Session for ClusterSession {
         rows: Vec<Vec<Value>>,
     ) -> Result<u64, PgError> {
         let batch = RowBatch {
-            table: unquoted_table_name(table)?,
+            table: row_target(table)?,
             columns: columns.iter().map(|c| c.name.clone()).collect(),
             rows,
         };

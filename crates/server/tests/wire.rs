@@ -1228,3 +1228,67 @@ async fn parameterised_inserts_travel_as_rows_with_statement_results() {
     assert_eq!(by_rows.len(), 3);
     assert_eq!(by_rows, by_literals);
 }
+
+/// The replication bookkeeping (`__duckraft` in every catalog) can be read
+/// but not written: a write there would move the applied index or forge
+/// dedup answers on every node. Statements, transactions and COPY all get
+/// 42501 before anything is proposed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replication_bookkeeping_is_read_only() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute("CREATE TABLE t (a INTEGER)")
+        .await
+        .unwrap();
+    let applied = |rows: &[SimpleQueryMessage]| simple_rows(rows);
+    let before = applied(
+        &client
+            .simple_query("SELECT idx FROM __duckraft.applied")
+            .await
+            .unwrap(),
+    );
+    for sql in [
+        "UPDATE __duckraft.applied SET idx = 0",
+        "DELETE FROM \"__duckraft\".clients",
+        "INSERT INTO __duckraft.relation_versions SELECT * FROM __duckraft.relation_versions",
+        "CREATE TABLE __duckraft.extra (a INTEGER)",
+        "DROP SCHEMA __duckraft CASCADE",
+        "ALTER TABLE __duckraft.applied ADD COLUMN x INTEGER",
+        "WITH v AS (SELECT 1) DELETE FROM __DUCKRAFT.applied",
+    ] {
+        let error = client.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&error), "42501", "{sql}: {error:?}");
+    }
+    client.batch_execute("BEGIN").await.unwrap();
+    let error = client
+        .batch_execute("UPDATE __duckraft.applied SET idx = idx + 1")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "42501", "{error:?}");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    let error = client
+        .copy_in::<_, bytes::Bytes>("COPY __duckraft.clients FROM STDIN")
+        .await
+        .err()
+        .expect("COPY into the bookkeeping is refused");
+    assert_eq!(code(&error), "42501", "{error:?}");
+    // Nothing moved: the writes above never reached the log. (A fresh
+    // connection: after a COPY that failed to start through the extended
+    // protocol, this one answers out of step; a known gap, see ARCHITECTURE.)
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute("INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    let after = applied(
+        &client
+            .simple_query("SELECT idx FROM __duckraft.applied")
+            .await
+            .unwrap(),
+    );
+    let index = |rows: &Vec<Vec<Option<String>>>| -> u64 {
+        rows[0][0].as_deref().unwrap().parse().unwrap()
+    };
+    assert_eq!(index(&after), index(&before) + 1);
+}

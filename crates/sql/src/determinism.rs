@@ -32,6 +32,7 @@
 //! | `ATTACH`, `DETACH`, `INSTALL`, `LOAD`, `FORCE INSTALL`, `UPDATE EXTENSIONS`, `EXPORT/IMPORT DATABASE`, `PRAGMA`, `CALL`, `CHECKPOINT`, `FORCE CHECKPOINT`, `VACUUM`, `ANALYZE`, `CREATE/DROP SECRET` | `Unsupported` |
 //! | anything else (`LISTEN`, `NOTIFY`, `PREPARE`, `EXECUTE`, `LOCK`, `GRANT`, `DO`, …), more than one statement | `Unsupported` |
 //! | text the lexer cannot read (an unterminated quote or comment) | `Unsupported` with SQLSTATE `42601` |
+//! | a `Write` or `Ddl` that names the schema `__duckraft` (each catalog's replication bookkeeping: applied index, dedup table, relation versions) | `Unsupported` with SQLSTATE `42501`; reading it is allowed |
 //!
 //! # Values: [`pin_nondeterminism`]
 //!
@@ -129,6 +130,21 @@ pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
 pub const SYNTAX_ERROR: &str = "42601";
 /// SQLSTATE of a statement timestamp outside the years 1 to 9999.
 pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+/// SQLSTATE of a write to the replication bookkeeping.
+pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+
+/// The schema in every catalog's DuckDB file that holds its replication
+/// bookkeeping. Only the apply writes it: a client write there could move
+/// the applied index or forge dedup answers on every node.
+pub const BOOKKEEPING_SCHEMA: &str = "__duckraft";
+
+/// The error for a client write to [`BOOKKEEPING_SCHEMA`].
+pub fn bookkeeping_rejection() -> Rejection {
+    Rejection::new(
+        INSUFFICIENT_PRIVILEGE,
+        format!("permission denied for schema {BOOKKEEPING_SCHEMA}: it holds duckraft's replication bookkeeping"),
+    )
+}
 
 /// What the proposer fixes for one statement.
 pub struct PinContext<'a> {
@@ -191,7 +207,7 @@ pub enum WriteClass {
 /// Routes one statement; see the module documentation for the table.
 pub fn classify_write(sql: &str) -> WriteClass {
     match Stmt::parse(sql) {
-        Ok(stmt) => stmt.class_at(0),
+        Ok(stmt) => stmt.class(),
         Err(rejection) => WriteClass::Unsupported(rejection),
     }
 }
@@ -201,7 +217,7 @@ pub fn classify_write(sql: &str) -> WriteClass {
 /// deterministic. `Read` and `Session` statements come back unchanged.
 pub fn pin_nondeterminism(sql: &str, ctx: &mut PinContext<'_>) -> Result<String, Rejection> {
     let stmt = Stmt::parse(sql)?;
-    let ddl = match stmt.class_at(0) {
+    let ddl = match stmt.class() {
         WriteClass::Unsupported(rejection) => return Err(rejection),
         WriteClass::Read | WriteClass::Session => return Ok(sql.to_string()),
         WriteClass::Write => None,
@@ -683,6 +699,22 @@ impl<'a> Stmt<'a> {
     }
 
     /// Whether the first significant token starting at `start` reads, writes, …
+    /// The statement's class, with writes to the bookkeeping refused.
+    fn class(&self) -> WriteClass {
+        match self.class_at(0) {
+            WriteClass::Write | WriteClass::Ddl if self.names_bookkeeping() => {
+                WriteClass::Unsupported(bookkeeping_rejection())
+            }
+            class => class,
+        }
+    }
+
+    fn names_bookkeeping(&self) -> bool {
+        self.tokens
+            .iter()
+            .any(|t| t.identifier().as_deref() == Some(BOOKKEEPING_SCHEMA))
+    }
+
     fn class_at(&self, start: usize) -> WriteClass {
         let Some(first) = self.get(start) else {
             return WriteClass::Session;
@@ -1523,6 +1555,33 @@ mod tests {
 
     fn pin(sql: &str) -> String {
         pin_with(sql, 1).unwrap_or_else(|r| panic!("{sql}: rejected: {}", r.message))
+    }
+
+    #[test]
+    fn the_bookkeeping_schema_is_read_only() {
+        for sql in [
+            "SELECT idx FROM __duckraft.applied",
+            "SELECT '__duckraft' AS s",
+            "CREATE TABLE t AS SELECT 1 AS \"__duckraft_x\"",
+        ] {
+            assert!(
+                !matches!(classify_write(sql), WriteClass::Unsupported(_)),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "UPDATE __duckraft.applied SET idx = 0",
+            "INSERT INTO \"__duckraft\".clients SELECT 1, 1, ''",
+            "DROP SCHEMA __DUCKRAFT CASCADE",
+            "CREATE TABLE __duckraft.x (a INTEGER)",
+            "DELETE FROM t WHERE a IN (SELECT idx FROM __duckraft.applied)",
+        ] {
+            match classify_write(sql) {
+                WriteClass::Unsupported(r) => assert_eq!(r.sqlstate, "42501", "{sql}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+            assert_eq!(pin_with(sql, 1).unwrap_err().sqlstate, "42501", "{sql}");
+        }
     }
 
     fn rejection(sql: &str) -> Rejection {
