@@ -1044,17 +1044,25 @@ fn transaction_log() -> Log {
     )
 }
 
+/// A fresh replica that applied `entries` one call each, and the results.
+fn apply_one_by_one(
+    entries: &[Committed<'_>],
+) -> (Replica, Vec<(u64, Option<ProposalId>, Outcome)>) {
+    let (mut replica, _) = memory_replica();
+    let mut results = Vec::new();
+    for entry in entries {
+        results.extend(replica.apply(std::slice::from_ref(entry)).unwrap());
+    }
+    (replica, results)
+}
+
 #[test]
 fn replica_transaction_conflict_check_is_deterministic_and_durable() {
     let log = transaction_log();
     let all = view(&log);
     let (mut grouped, reader) = memory_replica();
     let results = grouped.apply(&all).unwrap();
-    let (mut single, _) = memory_replica();
-    let mut one_by_one = Vec::new();
-    for entry in &all {
-        one_by_one.extend(single.apply(std::slice::from_ref(entry)).unwrap());
-    }
+    let (single, one_by_one) = apply_one_by_one(&all);
     assert_eq!(results, one_by_one);
     let outcomes: Vec<&Outcome> = results.iter().map(|(_, _, o)| o).collect();
     assert_eq!(outcomes[2], &applied(1));
@@ -1239,11 +1247,7 @@ fn positional_row_batches_follow_the_table_as_applied() {
     let all = view(&log);
     let (mut coalesced, reader) = memory_replica();
     let results = coalesced.apply(&all).unwrap();
-    let (mut single, _) = memory_replica();
-    let mut one_by_one = Vec::new();
-    for entry in &all {
-        one_by_one.extend(single.apply(std::slice::from_ref(entry)).unwrap());
-    }
+    let (single, one_by_one) = apply_one_by_one(&all);
     assert_eq!(results, one_by_one);
     let outcomes: Vec<&Outcome> = results.iter().map(|(_, _, o)| o).collect();
     assert_eq!(outcomes[1], &applied(1));

@@ -945,16 +945,7 @@ impl Sim {
                 ));
                 self.acknowledge_install(id, group, image.index, &data, applied_before);
                 if group == GroupId::CONTROL {
-                    // As the server: create the catalogs the registry lists.
-                    let listed: Vec<u64> = self.nodes[&id]
-                        .control
-                        .catalogs()
-                        .values()
-                        .copied()
-                        .collect();
-                    for catalog in listed {
-                        self.ensure_catalog(id, GroupId(catalog));
-                    }
+                    self.ensure_listed_catalogs(id);
                 }
                 if let Some(InstallCrash::Acknowledged) = crash {
                     self.note(format!("node {id} installed a snapshot; crash it"));
@@ -1109,16 +1100,7 @@ impl Sim {
             applied,
         );
         if group == GroupId::CONTROL {
-            // As after a whole install: the registry may list new catalogs.
-            let listed: Vec<u64> = self.nodes[&id]
-                .control
-                .catalogs()
-                .values()
-                .copied()
-                .collect();
-            for catalog in listed {
-                self.ensure_catalog(id, GroupId(catalog));
-            }
+            self.ensure_listed_catalogs(id);
         }
         self.nodes[&id].degraded.is_none()
     }
@@ -1336,6 +1318,20 @@ impl Sim {
     }
 
     /// Creates the catalog's replica and Raft group on this node (idempotent).
+    /// As the server after a cp-metadata install: opens every catalog the
+    /// registry lists (new ones came with the snapshot).
+    fn ensure_listed_catalogs(&mut self, id: NodeId) {
+        let listed: Vec<u64> = self.nodes[&id]
+            .control
+            .catalogs()
+            .values()
+            .copied()
+            .collect();
+        for catalog in listed {
+            self.ensure_catalog(id, GroupId(catalog));
+        }
+    }
+
     fn ensure_catalog(&mut self, id: NodeId, group: GroupId) {
         if let Some(tracer) = self.tracer.as_mut() {
             let name = catalog_name(&self.nodes[&id].control, group);
