@@ -3,7 +3,9 @@ Names, labels and the generated cluster topology.
 
 Invariant: node id = pod name = "<fullname>-<ordinal>", and the peer list,
 the per-pod certificates and the TLS volume are all generated from the same
-`replicas` count and headless Service name, so they always agree.
+`replicas` count and headless Service name, so they always agree. The
+bootstrap list (--initial-members) is the first membership.initialReplicas
+of those names.
 */}}
 
 {{/* Container ports are fixed so that `duckraft probe` and `duckraft drain`
@@ -62,14 +64,30 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: duckraft
 {{- end -}}
 
-{{/* Pod names, ordinal order: "<fullname>-0", "<fullname>-1", ... */}}
-{{- define "duckraft.podNames" -}}
-{{- $fullname := include "duckraft.fullname" . -}}
+{{/* Names of the pods with ordinals 0..count-1, as a JSON array:
+(list $root count). */}}
+{{- define "duckraft.podNamesUpTo" -}}
+{{- $fullname := include "duckraft.fullname" (index . 0) -}}
 {{- $names := list -}}
-{{- range $ordinal := until (int .Values.replicas) -}}
+{{- range $ordinal := until (int (index . 1)) -}}
 {{- $names = append $names (printf "%s-%d" $fullname $ordinal) -}}
 {{- end -}}
 {{- toJson $names -}}
+{{- end -}}
+
+{{/* Pod names, ordinal order: "<fullname>-0", "<fullname>-1", ... */}}
+{{- define "duckraft.podNames" -}}
+{{- include "duckraft.podNamesUpTo" (list . .Values.replicas) -}}
+{{- end -}}
+
+{{/* --initial-members value: the pods that bootstrapped the cluster,
+ordinals 0..membership.initialReplicas-1, comma-joined. Pods with higher
+ordinals join once a member adds them (ALTER CLUSTER ADD MEMBER).
+`membership` is missing when a release made before it existed is upgraded
+with --reuse-values: then the render guard, not a nil pointer, reports it. */}}
+{{- define "duckraft.initialMembers" -}}
+{{- $membership := .Values.membership | default dict -}}
+{{- include "duckraft.podNamesUpTo" (list . (default 0 $membership.initialReplicas)) | fromJsonArray | join "," -}}
 {{- end -}}
 
 {{/* "<pod>.<headless>.<namespace>.svc.<clusterDomain>" for one pod name. */}}

@@ -7,7 +7,9 @@ Helm v4 runs in-process: `helm-python-sdk` (import name `helm_python`) binds
 with ctypes to libhelm_c, Helm's Go SDK built as a C library and shipped in
 the wheel. `helm_python.lint` is `helm lint`; `Chart.render` is
 `helm template` (values schema checked first, then the templates, offline;
-`lookup` returns nothing). No helm binary, cluster or network is used.
+`lookup` returns nothing; `.Release.IsInstall` unless rendered as an
+upgrade, like `helm template --is-upgrade`). No helm binary, cluster or
+network is used.
 
 Every rendered manifest is validated with `kubernetes-validate` against the
 strict schema of KUBERNETES_VERSION, except the kinds in
@@ -45,7 +47,11 @@ NOT_IN_KUBERNETES_SCHEMA = frozenset(
 # The value sets every test module can render. Each must render and validate.
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "five-replicas": {"replicas": 5, "podDisruptionBudget": {"maxUnavailable": 2}},
+    "five-replicas": {
+        "replicas": 5,
+        "membership": {"initialReplicas": 5},
+        "podDisruptionBudget": {"maxUnavailable": 2},
+    },
     "user-tls-secret": {"tls": {"existingSecret": "duckraft-tls"}},
     "custom-storage": {
         "persistence": {
@@ -66,9 +72,21 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     },
     "single-node-without-tls": {
         "replicas": 1,
+        "membership": {"initialReplicas": 1},
         "quorum": {"allowFewerThanThreeReplicas": True},
         "tls": {"enabled": False},
     },
+}
+
+# Value sets only an upgrade renders (`helm template --is-upgrade`): states a
+# cluster reaches after its install. Each must render and validate too.
+UPGRADE_VALUE_SETS: dict[str, dict[str, Any]] = {
+    # Installed with 3, scaled to 5: duckraft-3 and -4 join once added.
+    "scaled-from-three-to-five": {"replicas": 5},
+    # Installed with 5, two members removed, scaled to 3.
+    "scaled-from-five-to-three": {"membership": {"initialReplicas": 5}},
+    # Pods that start with an empty volume join instead of bootstrapping.
+    "join": {"membership": {"join": True}},
 }
 
 
@@ -128,9 +146,19 @@ def render_chart(
     *,
     release: str = RELEASE,
     namespace: str = NAMESPACE,
+    upgrade: bool = False,
 ) -> Rendered:
-    """`helm template` of the release. Raises helm_python.HelmError on refusal."""
-    manifests = chart.render(values or {}, name=release, namespace=namespace)
+    """`helm template` of the release (`--is-upgrade` with upgrade=True).
+
+    Raises helm_python.HelmError on refusal.
+    """
+    manifests = chart.render(
+        values or {},
+        name=release,
+        namespace=namespace,
+        is_install=not upgrade,
+        is_upgrade=upgrade,
+    )
     documents: list[dict[str, Any]] = []
     for template in sorted(manifests):
         if not template.endswith(".yaml"):

@@ -25,3 +25,9 @@ def chart():
 def render(chart):
     """render(values) -> chart_harness.Rendered."""
     return lambda values=None: render_chart(chart, values)
+
+
+@pytest.fixture(scope="session")
+def render_upgrade(chart):
+    """render_upgrade(values): as `helm upgrade` renders (.Release.IsUpgrade)."""
+    return lambda values=None: render_chart(chart, values, upgrade=True)

@@ -18,6 +18,7 @@ from chart_harness import (
     NAMESPACE,
     NOT_IN_KUBERNETES_SCHEMA,
     RUNBOOK,
+    UPGRADE_VALUE_SETS,
     VALUE_SETS,
     merge,
     render_chart,
@@ -38,11 +39,14 @@ def pod_fqdn(pod: str) -> str:
 # --- Helm lint, schema and Kubernetes validation, for every value set ----------
 
 
-@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+ALL_VALUE_SETS = {**VALUE_SETS, **UPGRADE_VALUE_SETS}
+
+
+@pytest.mark.parametrize("value_set", sorted(ALL_VALUE_SETS))
 def test_helm_lint_passes_strict(value_set):
     report = helm_python.lint(
         CHART_DIR,
-        VALUE_SETS[value_set],
+        ALL_VALUE_SETS[value_set],
         strict=True,
         namespace=NAMESPACE,
         kube_version=f"v{KUBERNETES_VERSION}",
@@ -52,9 +56,17 @@ def test_helm_lint_passes_strict(value_set):
     assert warnings == []
 
 
-@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
-def test_every_manifest_validates_against_the_kubernetes_schema(render, value_set):
-    rendered = render(VALUE_SETS[value_set])
+@pytest.mark.parametrize(
+    "value_set",
+    sorted(VALUE_SETS) + [f"upgrade:{name}" for name in sorted(UPGRADE_VALUE_SETS)],
+)
+def test_every_manifest_validates_against_the_kubernetes_schema(
+    render, render_upgrade, value_set
+):
+    if value_set.startswith("upgrade:"):
+        rendered = render_upgrade(UPGRADE_VALUE_SETS[value_set.removeprefix("upgrade:")])
+    else:
+        rendered = render(VALUE_SETS[value_set])
     validated = [doc["kind"] for doc in rendered.documents if validate_against_kubernetes(doc)]
     skipped = {
         (doc["apiVersion"], doc["kind"])
@@ -71,6 +83,10 @@ def test_the_values_schema_accepts_the_defaults_and_rejects_a_password_in_values
         chart.validate_schema({"auth": {"password": "hunter2"}})
     with pytest.raises(helm_python.HelmValuesError, match="replicas"):
         chart.validate_schema({"replicas": "three"})
+    with pytest.raises(helm_python.HelmValuesError, match="initialReplicas"):
+        chart.validate_schema({"membership": {"initialReplicas": 2.5}})
+    with pytest.raises(helm_python.HelmValuesError, match="bootstrap"):
+        chart.validate_schema({"membership": {"bootstrap": ["duckraft-0"]}})
 
 
 def test_the_stable_top_level_values_keys_exist(chart):
@@ -79,6 +95,7 @@ def test_the_stable_top_level_values_keys_exist(chart):
     assert values["tls"]["enabled"] is True
     assert values["persistence"]["size"] == "20Gi"
     assert values["auth"]["existingSecret"] == "duckraft-auth"
+    assert values["membership"] == {"initialReplicas": 3, "join": False}
 
 
 # --- Workloads and services ---------------------------------------------------
@@ -132,7 +149,12 @@ def test_the_statefulset_has_stable_ordinals_behind_the_headless_service(render)
 @pytest.mark.parametrize("replicas", [3, 5])
 def test_peers_are_the_pods_headless_dns_names_and_node_id_is_the_pod_name(render, replicas):
     values = merge(
-        VALUE_SETS["defaults"], {"replicas": replicas, "podDisruptionBudget": {"maxUnavailable": 1}}
+        VALUE_SETS["defaults"],
+        {
+            "replicas": replicas,
+            "membership": {"initialReplicas": replicas},
+            "podDisruptionBudget": {"maxUnavailable": 1},
+        },
     )
     rendered = render(values)
 
@@ -167,6 +189,7 @@ def test_another_release_name_keeps_peers_certificates_and_services_in_step(char
     assert rendered.arg("--peers") == ",".join(
         f"{pod}={fqdn}:7433" for pod, fqdn in zip(pods, fqdns)
     )
+    assert rendered.arg("--initial-members") == ",".join(pods)
     for pod, fqdn in zip(pods, fqdns):
         assert rendered.one("Certificate", f"{pod}-tls")["spec"]["dnsNames"][:2] == [pod, fqdn]
 
@@ -193,7 +216,11 @@ def test_the_pdb_may_allow_a_minority_of_five_or_require_a_majority(render):
         },
     }
     spec = render(
-        {"replicas": 5, "podDisruptionBudget": {"maxUnavailable": None, "minAvailable": 3}}
+        {
+            "replicas": 5,
+            "membership": {"initialReplicas": 5},
+            "podDisruptionBudget": {"maxUnavailable": None, "minAvailable": 3},
+        }
     ).one("PodDisruptionBudget")["spec"]
     assert spec["minAvailable"] == 3
     assert "maxUnavailable" not in spec
@@ -347,6 +374,71 @@ def test_the_servicemonitor_toggle_scrapes_every_pod_through_the_headless_servic
     ].items()
 
 
+# --- Membership -------------------------------------------------------------------
+
+
+def test_the_bootstrap_members_are_every_pod_of_a_fresh_install(render):
+    rendered = render()
+    assert rendered.arg("--initial-members") == "duckraft-0,duckraft-1,duckraft-2"
+    assert "--join" not in rendered.container["args"]
+    assert rendered.statefulset["spec"]["replicas"] == 3
+
+
+def test_a_five_pod_install_bootstraps_with_all_five(render):
+    rendered = render(VALUE_SETS["five-replicas"])
+    assert rendered.arg("--initial-members").split(",") == pod_names(5)
+    assert len(rendered.arg("--peers").split(",")) == 5
+
+
+def test_scaling_up_keeps_the_install_time_bootstrap_members(render_upgrade):
+    # helm upgrade --reuse-values --set replicas=5 of a 3-pod install:
+    # duckraft-3 and duckraft-4 get addresses and certificates, and start
+    # outside the cluster until ALTER CLUSTER ADD MEMBER.
+    rendered = render_upgrade(UPGRADE_VALUE_SETS["scaled-from-three-to-five"])
+    assert rendered.statefulset["spec"]["replicas"] == 5
+    assert rendered.arg("--initial-members").split(",") == pod_names(3)
+    assert rendered.arg("--peers").split(",") == [
+        f"{pod}={pod_fqdn(pod)}:7433" for pod in pod_names(5)
+    ]
+    assert sorted(
+        c["metadata"]["name"] for c in rendered.all("Certificate") if not c["spec"].get("isCA")
+    ) == [f"{pod}-tls" for pod in pod_names(5)]
+    assert "--join" not in rendered.container["args"]
+
+
+def test_scaling_down_keeps_the_install_time_bootstrap_members(render_upgrade):
+    # Installed with 5; duckraft-4 and duckraft-3 removed, then replicas=3.
+    rendered = render_upgrade(UPGRADE_VALUE_SETS["scaled-from-five-to-three"])
+    assert rendered.statefulset["spec"]["replicas"] == 3
+    assert rendered.arg("--initial-members").split(",") == pod_names(5)
+    assert len(rendered.arg("--peers").split(",")) == 3
+
+
+def test_membership_join_passes_join_to_every_pod(render_upgrade):
+    rendered = render_upgrade(UPGRADE_VALUE_SETS["join"])
+    args = rendered.container["args"]
+    assert args.count("--join") == 1
+    # A bare flag: what follows it is the next flag, not a value.
+    assert args[args.index("--join") + 1].startswith("--")
+    assert rendered.arg("--initial-members") == "duckraft-0,duckraft-1,duckraft-2"
+    assert "--join" in rendered.one("ConfigMap")["data"]["duckraft.toml"]
+
+
+def test_the_membership_guards_also_hold_on_upgrades(render_upgrade):
+    with pytest.raises(helm_python.HelmRenderError) as refusal:
+        render_upgrade({"membership": {"initialReplicas": 0}})
+    assert "duckraft: membership.initialReplicas=0 must be a whole number of at least 1" in str(
+        refusal.value
+    )
+    # A release made before `membership` existed, upgraded with
+    # --reuse-values, has no such value: the guard says so.
+    with pytest.raises(helm_python.HelmRenderError) as refusal:
+        render_upgrade({"membership": None})
+    assert "duckraft: membership.initialReplicas=<nil> must be a whole number" in str(
+        refusal.value
+    )
+
+
 # --- mTLS -------------------------------------------------------------------------
 
 
@@ -451,6 +543,7 @@ def test_a_single_development_node_may_run_without_tls(render):
     assert "tls" not in {v["name"] for v in rendered.pod_spec["volumes"]}
     assert rendered.all("Certificate") == []
     assert rendered.arg("--peers") == f"duckraft-0={pod_fqdn('duckraft-0')}:7433"
+    assert rendered.arg("--initial-members") == "duckraft-0"
 
 
 # --- Fail-closed guards -------------------------------------------------------------
@@ -480,13 +573,38 @@ GUARDS = {
         "duckraft: replicas=4 is even: it tolerates no more failures than replicas=3 and needs "
         "a larger majority; use an odd count, or set quorum.acknowledgeEvenReplicas=true",
     ),
+    "initial-replicas-zero": (
+        {"membership": {"initialReplicas": 0}},
+        "duckraft: membership.initialReplicas=0 must be a whole number of at least 1: the number "
+        "of pods (ordinals from 0) that bootstrapped the cluster",
+    ),
+    "initial-replicas-below-replicas-on-install": (
+        {"replicas": 5, "podDisruptionBudget": {"maxUnavailable": 2}},
+        "duckraft: membership.initialReplicas=3 differs from replicas=5 on a first install, where "
+        "the cluster bootstraps with all its pods; set membership.initialReplicas to replicas (on "
+        "upgrades it stays the install-time count)",
+    ),
+    "initial-replicas-above-replicas-on-install": (
+        {"membership": {"initialReplicas": 5}},
+        "duckraft: membership.initialReplicas=5 differs from replicas=3 on a first install",
+    ),
+    "join-on-install": (
+        {"membership": {"join": True}},
+        "duckraft: membership.join=true on a first install: every pod would wait to join a "
+        "cluster that no pod bootstraps; install with membership.join=false and turn it on once "
+        "the pods are ready",
+    ),
     "pdb-max-unavailable-loses-quorum": (
         {"podDisruptionBudget": {"maxUnavailable": 2}},
         "duckraft: podDisruptionBudget.maxUnavailable=2 allows losing quorum: replicas=3 needs "
         "2 pods up, so at most 1 may be unavailable",
     ),
     "pdb-max-unavailable-loses-quorum-of-five": (
-        {"replicas": 5, "podDisruptionBudget": {"maxUnavailable": 3}},
+        {
+            "replicas": 5,
+            "membership": {"initialReplicas": 5},
+            "podDisruptionBudget": {"maxUnavailable": 3},
+        },
         "duckraft: podDisruptionBudget.maxUnavailable=3 allows losing quorum: replicas=5 needs "
         "3 pods up, so at most 2 may be unavailable",
     ),
@@ -552,9 +670,14 @@ def test_every_refusal_is_documented_word_for_word_in_the_runbook(render, guard)
 @pytest.mark.parametrize(
     "values",
     [
-        {"replicas": 4, "quorum": {"acknowledgeEvenReplicas": True}},
+        {
+            "replicas": 4,
+            "membership": {"initialReplicas": 4},
+            "quorum": {"acknowledgeEvenReplicas": True},
+        },
         {
             "replicas": 2,
+            "membership": {"initialReplicas": 2},
             "quorum": {"allowFewerThanThreeReplicas": True, "acknowledgeEvenReplicas": True},
         },
         {"podDisruptionBudget": {"maxUnavailable": 0}},

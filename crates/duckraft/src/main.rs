@@ -23,6 +23,9 @@ enum Command {
     /// Start a node: a single node by default, a cluster member with --peers.
     Serve(ServeArgs),
     /// Write a cluster CA and one mTLS certificate per node.
+    ///
+    /// With --existing-ca, write certificates for nodes joining a running cluster instead,
+    /// signed by the CA already in --out; no existing file is replaced.
     Certs(CertsArgs),
     /// Print a node's replication status (JSON from its HTTP endpoint).
     Status(StatusArgs),
@@ -83,6 +86,10 @@ struct CertsArgs {
     /// Extra DNS names for every node certificate
     #[arg(long, value_delimiter = ',')]
     dns: Vec<String>,
+    /// Sign with the CA already in --out (ca.pem, ca-key.pem) instead of creating one; refuses
+    /// if any of the nodes' files exists
+    #[arg(long)]
+    existing_ca: bool,
 }
 
 #[derive(clap::Args)]
@@ -131,6 +138,16 @@ struct ServeArgs {
     /// Every member's peer address: n1=HOST:PORT,n2=HOST:PORT,...
     #[arg(long, value_delimiter = ',', requires = "node_id")]
     peers: Vec<String>,
+    /// The members that bootstrap the cluster [default: every --peers name].
+    /// A node not listed joins the running cluster once a member runs
+    /// ALTER CLUSTER ADD MEMBER for it. Read only at a node's first start.
+    #[arg(long, value_delimiter = ',', requires = "node_id")]
+    initial_members: Vec<String>,
+    /// At the first start (an empty data directory), join the running
+    /// cluster even if listed in --initial-members: how a member that lost
+    /// its data comes back after ALTER CLUSTER REMOVE and ADD MEMBER
+    #[arg(long, requires = "node_id")]
+    join: bool,
     /// Peer (Raft) listen address [default: 127.0.0.1:7433]
     #[arg(long, value_name = "HOST:PORT")]
     peer_listen: Option<String>,
@@ -193,6 +210,8 @@ fn cluster_options(args: &ServeArgs) -> anyhow::Result<Option<duckraft_server::C
             rewrite_min_bytes: args.raft_log_rewrite_bytes,
         },
         capability: args.capability_level,
+        initial_members: (!args.initial_members.is_empty()).then(|| args.initial_members.clone()),
+        join: args.join,
         node_id,
         peers,
     }))
@@ -492,9 +511,25 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Certs(args) => {
-            duckraft_transport::certs::generate(&args.out, &args.nodes, &args.dns)
+        Command::Certs(args) if args.existing_ca => {
+            duckraft_transport::certs::issue(&args.out, &args.nodes, &args.dns)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "wrote a certificate per node ({}) to {}, signed by the ca.pem there",
+                args.nodes.join(", "),
+                args.out.display()
+            );
+            Ok(())
+        }
+        Command::Certs(args) => {
+            duckraft_transport::certs::generate(&args.out, &args.nodes, &args.dns).map_err(
+                |e| match e {
+                    duckraft_transport::certs::CertError::CaExists(_) => {
+                        anyhow::anyhow!("{e} (to add nodes signed by it, pass --existing-ca)")
+                    }
+                    _ => anyhow::anyhow!("{e}"),
+                },
+            )?;
             eprintln!(
                 "wrote ca.pem, ca-key.pem and a certificate per node ({}) to {}",
                 args.nodes.join(", "),

@@ -23,7 +23,7 @@ struct Node {
 }
 
 struct Cluster {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     certs: PathBuf,
     nodes: Vec<Node>,
     /// Extra `serve` flags for every node.
@@ -67,7 +67,7 @@ impl Cluster {
             })
             .collect();
         Cluster {
-            _dir: dir,
+            dir,
             certs,
             nodes,
             flags: flags.iter().map(|f| f.to_string()).collect(),
@@ -80,12 +80,24 @@ impl Cluster {
 
     /// Starts node `i` with `extra` flags besides the cluster's.
     fn start_with(&mut self, i: usize, extra: &[&str]) {
-        let peers: Vec<String> = self
-            .nodes
+        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        self.start_listing(i, &all, extra);
+    }
+
+    /// Starts node `i` with only the `listed` nodes in its `--peers`.
+    fn start_listing(&mut self, i: usize, listed: &[usize], extra: &[&str]) {
+        let peers: Vec<String> = listed
             .iter()
+            .map(|&j| &self.nodes[j])
             .map(|n| format!("{}=127.0.0.1:{}", n.name, n.peer))
             .collect();
         let node = &mut self.nodes[i];
+        // Kept beside the data directory, for a failing test's debugging.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("{}.log", node.name)))
+            .unwrap();
         let child = Command::new(BIN)
             .args(["serve", "--node-id", &node.name, "--data-dir"])
             .arg(&node.data_dir)
@@ -98,9 +110,12 @@ impl Cluster {
             .args(&self.flags)
             .args(extra)
             .env("DUCKRAFT_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("DUCKRAFT_TEST_LOG").unwrap_or("warn".into()),
+            )
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         node.child = Some(child);
@@ -160,6 +175,15 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         for i in 0..self.nodes.len() {
             self.kill(i);
+        }
+        if std::thread::panicking() {
+            // The temporary directory goes; a failing test's logs stay.
+            for node in &self.nodes {
+                let log = self.dir.path().join(format!("{}.log", node.name));
+                let kept =
+                    std::env::temp_dir().join(format!("duckraft-cluster-test-{}.log", node.name));
+                let _ = std::fs::copy(&log, &kept);
+            }
         }
     }
 }
@@ -1699,4 +1723,241 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
         "{reason}"
     );
     assert!(matches!(cluster.http(2, "/readyz"), Some((503, _))));
+}
+
+/// Every group's voters and learners on node `i`, by group name.
+fn configurations(cluster: &Cluster, i: usize) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let status = node_status(cluster, i);
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        let mut names: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    status["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let name = g["name"].as_str().unwrap().to_string();
+            (name, names(&g["voters"]), names(&g["learners"]))
+        })
+        .collect()
+}
+
+/// Waits until every group on node `i` has exactly `voters` as voters and
+/// no learner.
+fn wait_for_voters(cluster: &Cluster, i: usize, voters: &[&str], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let groups = configurations(cluster, i);
+        let settled = groups.len() >= 3
+            && groups
+                .iter()
+                .all(|(_, v, learners)| v == voters && learners.is_empty());
+        if settled {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {}: groups never settled on voters {voters:?}: {groups:?}",
+            cluster.nodes[i].name
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+async fn alter_cluster(port: u16, sql: &str) -> Result<(), tokio_postgres::Error> {
+    connect_to_eventually(port, "duckraft")
+        .await
+        .batch_execute(sql)
+        .await
+}
+
+/// Scaling out and replacing a member on real processes: two nodes that
+/// were not in the bootstrap list (and that the bootstrap members have no
+/// address for) join through `ALTER CLUSTER ADD MEMBER`, catch up as
+/// learners by snapshot and become voters in every group; then a bootstrap
+/// member leaves, and with one more member down the remaining three (two of
+/// them the newcomers) still commit. The member that left, its data lost,
+/// comes back under its name as a new member. Nothing written is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_join_by_snapshot_vote_and_a_member_leaves_without_losing_writes() {
+    let mut cluster = Cluster::stopped(5, &["--initial-members", "n1,n2,n3"]);
+    for i in 0..3 {
+        cluster.start_listing(i, &[0, 1, 2], &[]);
+    }
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.pg).collect();
+    let admin = connect_to_eventually(ports[0], "duckraft").await;
+    for sql in [
+        "CREATE TABLE kv (k INTEGER PRIMARY KEY, v VARCHAR)",
+        "CREATE DATABASE lake",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+    }
+    let lake = connect_to_eventually(ports[1], "lake").await;
+    lake.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2)")
+        .await
+        .unwrap();
+    for k in 0..20 {
+        write_eventually(
+            ports[k % 3],
+            &format!("INSERT INTO kv VALUES ({k}, 'before')"),
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+
+    for (sql, expected) in [
+        ("ALTER CLUSTER ADD MEMBER n2 PEER '127.0.0.1:1'", "42710"),
+        ("ALTER CLUSTER REMOVE MEMBER n9", "42704"),
+        ("ALTER CLUSTER ADD MEMBER n4 PEER 'nowhere'", "22023"),
+        (
+            "ALTER CLUSTER ADD MEMBER 'not_a_dns_name' PEER '127.0.0.1:1'",
+            "22023",
+        ),
+    ] {
+        let error = alter_cluster(ports[0], sql).await.unwrap_err();
+        assert_eq!(code(&error), Some(expected), "{sql}: {error:?}");
+    }
+    let error = admin
+        .batch_execute("BEGIN; ALTER CLUSTER REMOVE MEMBER n3")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), Some("25001"), "{error:?}");
+    admin.batch_execute("ROLLBACK").await.unwrap();
+
+    // The newcomers start before or after they are added: either way they
+    // wait for the leader and learn their ids from it.
+    cluster.start_listing(3, &[0, 1, 2, 3], &[]);
+    let n4 = format!(
+        "ALTER CLUSTER ADD MEMBER n4 PEER '127.0.0.1:{}'",
+        cluster.nodes[3].peer
+    );
+    alter_cluster(ports[0], &n4).await.unwrap();
+    cluster.wait_ready(&[3], Duration::from_secs(90));
+    for i in 0..4 {
+        wait_for_voters(
+            &cluster,
+            i,
+            &["n1", "n2", "n3", "n4"],
+            Duration::from_secs(60),
+        );
+    }
+    let n5 = format!(
+        "ALTER CLUSTER ADD MEMBER n5 PEER '127.0.0.1:{}'",
+        cluster.nodes[4].peer
+    );
+    alter_cluster(ports[3], &n5).await.unwrap();
+    cluster.start_listing(4, &[0, 1, 2, 3, 4], &[]);
+    cluster.wait_ready(&[4], Duration::from_secs(90));
+    let five = ["n1", "n2", "n3", "n4", "n5"];
+    for i in 0..5 {
+        wait_for_voters(&cluster, i, &five, Duration::from_secs(60));
+    }
+    let identity: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cluster.nodes[4].data_dir.join("member.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(identity["raft_id"], 5);
+    assert_eq!(identity["bootstrap"], serde_json::Value::Null);
+    for k in 20..30 {
+        write_eventually(
+            ports[3 + k % 2],
+            &format!("INSERT INTO kv VALUES ({k}, 'joined')"),
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+
+    // n1 leaves (handing off whatever it leads); it stays up but is no
+    // longer ready.
+    alter_cluster(ports[1], "ALTER CLUSTER REMOVE MEMBER n1")
+        .await
+        .unwrap();
+    let four = ["n2", "n3", "n4", "n5"];
+    for i in 1..5 {
+        wait_for_voters(&cluster, i, &four, Duration::from_secs(60));
+    }
+    status_eventually(&cluster, 0, "removed", |s| s["removed"] == true);
+    assert!(matches!(cluster.http(0, "/readyz"), Some((503, _))));
+    cluster.kill(0);
+
+    // Three of the four voters are left, two of them the newcomers: they
+    // elect leaders and commit.
+    cluster.kill(1);
+    for k in 30..40 {
+        write_eventually(
+            ports[2 + k % 3],
+            &format!("INSERT INTO kv VALUES ({k}, 'after')"),
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    let lake = connect_to_eventually(ports[4], "lake").await;
+    lake.batch_execute("INSERT INTO t VALUES (3)")
+        .await
+        .unwrap();
+
+    // A newcomer restarts from its own data directory as itself.
+    cluster.kill(3);
+    cluster.start_listing(3, &[2, 3, 4], &[]);
+    cluster.wait_ready(&[2, 3, 4], Duration::from_secs(90));
+
+    // n1 lost its data: it comes back under its old name as a new member
+    // (a new Raft id), joining instead of bootstrapping.
+    std::fs::remove_dir_all(&cluster.nodes[0].data_dir).unwrap();
+    let n1 = format!(
+        "ALTER CLUSTER ADD MEMBER n1 PEER '127.0.0.1:{}'",
+        cluster.nodes[0].peer
+    );
+    alter_cluster(ports[2], &n1).await.unwrap();
+    cluster.start_with(0, &["--join"]);
+    wait_for_voters(
+        &cluster,
+        2,
+        &["n1", "n2", "n3", "n4", "n5"],
+        Duration::from_secs(90),
+    );
+    let identity: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cluster.nodes[0].data_dir.join("member.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(identity["raft_id"], 6, "a returning name gets a new id");
+    cluster.start(1);
+    cluster.wait_ready(&[0, 1, 2, 3, 4], Duration::from_secs(90));
+    for catalog in ["duckraft", "lake"] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let hashes: Vec<serde_json::Value> =
+                (0..5).map(|i| cluster.hashes(i)[catalog].clone()).collect();
+            if hashes.iter().all(|h| *h == hashes[0]) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{catalog} hashes differ: {hashes:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    for &port in &ports {
+        assert_eq!(count(port).await, 40, "port {port}");
+    }
+
+    // A member wiped without being removed first comes back as a joiner
+    // under its old id; it refuses to take part rather than vote again in
+    // a term it already voted in.
+    cluster.kill(4);
+    std::fs::remove_dir_all(&cluster.nodes[4].data_dir).unwrap();
+    cluster.start_with(4, &["--join"]);
+    let status = status_eventually(&cluster, 4, "degraded", |s| s["degraded"].is_string());
+    let reason = status["degraded"].as_str().unwrap();
+    assert!(reason.contains("lost its data"), "{reason}");
+    assert!(matches!(cluster.http(4, "/readyz"), Some((503, _))));
 }

@@ -17,6 +17,8 @@
 //! private mirror, `WireValue`. Floats travel as their IEEE-754 bit patterns so
 //! NaN, the infinities and -0.0 survive exactly (JSON numbers cannot carry them).
 
+use std::collections::BTreeMap;
+
 use duckraft_sql::types::Value;
 use serde::{Deserialize, Serialize};
 
@@ -107,15 +109,21 @@ pub struct RowBatch {
 ///   ([`ControlCommand::ReportCapability`], [`ControlCommand::SetCapability`]);
 /// - 2: database grants ([`ControlCommand::DatabaseConnect`]);
 /// - 3: row batches without a column list ([`RowBatch::columns`] empty),
-///   which parameterised `INSERT ... VALUES ($1, ...)` statements travel as.
+///   which parameterised `INSERT ... VALUES ($1, ...)` statements travel as;
+/// - 4: membership changes ([`ControlCommand::SetMembers`], and the Raft
+///   configuration changes that follow it, which older binaries would
+///   hand to the state machine).
 ///
 /// A proposer uses a command of level N only once cp-metadata's level is at
 /// least N, which it becomes only when every member reported support for it;
 /// a node whose binary is below the cluster's level refuses to run.
-pub const CAPABILITY_LEVEL: u32 = 3;
+pub const CAPABILITY_LEVEL: u32 = 4;
 
 /// The level at which [`RowBatch::columns`] may be empty.
 pub const POSITIONAL_ROWS_LEVEL: u32 = 3;
+
+/// The level at which the member list can change.
+pub const MEMBERSHIP_CAPABILITY_LEVEL: u32 = 4;
 
 /// The level a new cluster (and a data directory from before capability
 /// tracking) starts at.
@@ -182,6 +190,24 @@ pub enum ControlCommand {
         roles: Vec<String>,
         grant: bool,
     },
+    /// `ALTER CLUSTER ADD|REMOVE MEMBER` (level 4): the whole member list
+    /// after one member joined or left, made against the list at `version`
+    /// (0: the list the cluster was bootstrapped with, which cp-metadata
+    /// does not hold yet).
+    SetMembers {
+        version: u64,
+        members: BTreeMap<String, Member>,
+    },
+}
+
+/// A cluster member as cp-metadata records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    /// Its Raft id: never reused, even by a later member of the same name.
+    pub raft_id: u64,
+    /// `host:port` of its peer transport.
+    pub peer_addr: String,
 }
 
 /// A replicated role: what a login is checked against.

@@ -16,6 +16,12 @@
 //! gate new commands; see [`crate::command::CAPABILITY_LEVEL`]. Database
 //! grants (`cp_database_connect`: one row per database that has its own
 //! CONNECT list, as a JSON array) exist from level 2.
+//!
+//! The member list (`cp_members`, one JSON row) exists from level 4, once an
+//! operator first adds or removes a member; until then the members are the
+//! ones every node was bootstrapped with. A catalog created after that
+//! records there the voters its Raft group starts with, so every node
+//! creates the group alike whatever it applied since.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +29,8 @@ use duckdb::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use crate::command::{
-    self, Command, ControlCommand, PasswordChange, ProposalId, Role, BASE_CAPABILITY_LEVEL,
+    self, Command, ControlCommand, Member, PasswordChange, ProposalId, Role, BASE_CAPABILITY_LEVEL,
+    MEMBERSHIP_CAPABILITY_LEVEL,
 };
 use crate::replica::{Committed, ReplicaError};
 
@@ -46,6 +53,8 @@ const BOOKKEEPING_SQL: &str = "
         node VARCHAR PRIMARY KEY, supports UINTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS __duckraft.cp_database_connect (
         database VARCHAR PRIMARY KEY, roles VARCHAR NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.cp_members (
+        id INTEGER PRIMARY KEY, members VARCHAR NOT NULL);
 ";
 
 /// The grantee that stands for every role, as in PostgreSQL.
@@ -92,6 +101,9 @@ pub enum ControlOutcome {
     DatabaseConnectChanged {
         databases: Vec<String>,
     },
+    MembersSet {
+        version: u64,
+    },
     /// A retry of an applied proposal, answered from the dedup table.
     Duplicate(Box<ControlOutcome>),
     Noop,
@@ -106,7 +118,69 @@ pub struct ControlPlane {
     users: BTreeMap<String, Role>,
     clients: BTreeMap<u64, (u64, ControlOutcome)>,
     access: Access,
+    members: Members,
     dedup: bool,
+}
+
+/// The member list once an operator changed it (version 0: never; the
+/// members are then the bootstrap list each node holds).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Members {
+    pub version: u64,
+    /// Name to member.
+    pub nodes: BTreeMap<String, Member>,
+    /// Raft ids of members that left; never handed out again.
+    pub retired: BTreeSet<u64>,
+    /// Catalog group to the voters it was created with, for catalogs
+    /// created once the list existed.
+    pub catalog_voters: BTreeMap<u64, Vec<u64>>,
+}
+
+impl Members {
+    /// The members' Raft ids, sorted.
+    pub fn voters(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.nodes.values().map(|m| m.raft_id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Why `next` cannot follow this list, if it cannot: exactly one member
+    /// joins or leaves, members keep their ids, and ids are never reused.
+    fn check_change(&self, next: &BTreeMap<String, Member>) -> Result<(), String> {
+        let mut ids = BTreeSet::new();
+        for (name, member) in next {
+            if member.raft_id == 0 || !ids.insert(member.raft_id) {
+                return Err(format!("member {name} has a zero or duplicate Raft id"));
+            }
+            if self.retired.contains(&member.raft_id) {
+                return Err(format!(
+                    "member {name} reuses Raft id {} of a member that left",
+                    member.raft_id
+                ));
+            }
+            if let Some(old) = self.nodes.get(name) {
+                if old.raft_id != member.raft_id {
+                    return Err(format!("member {name} cannot change its Raft id"));
+                }
+            }
+        }
+        if next.is_empty() {
+            return Err("the cluster needs at least one member".into());
+        }
+        if self.version == 0 {
+            // The bootstrap list is not recorded; the proposer stated it.
+            return Ok(());
+        }
+        let joined = next.keys().filter(|n| !self.nodes.contains_key(*n)).count();
+        let left = self.nodes.keys().filter(|n| !next.contains_key(*n)).count();
+        if joined + left != 1 {
+            return Err(format!(
+                "a change adds or removes exactly one member ({joined} joined, {left} left)"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Who may do what: the capability level and the database grants. Small,
@@ -147,6 +221,19 @@ fn engine(index: Option<u64>, e: &duckdb::Error) -> ReplicaError {
 
 fn role_missing(name: &str) -> ControlOutcome {
     failed("42704", format!("role \"{name}\" does not exist"))
+}
+
+/// 0A000 for a command of a level the cluster has not reached.
+fn below_level(access: &Access, level: u32, what: &str) -> Option<ControlOutcome> {
+    (access.capability < level).then(|| {
+        failed(
+            "0A000",
+            format!(
+                "{what} need cluster capability level {level}; the cluster is at {}",
+                access.capability
+            ),
+        )
+    })
 }
 
 fn failed(sqlstate: &str, message: String) -> ControlOutcome {
@@ -231,6 +318,23 @@ impl ControlPlane {
                 member_capabilities,
                 connect,
             };
+            let members = conn
+                .query_row(
+                    "SELECT members FROM __duckraft.cp_members WHERE id = 0",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    duckdb::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?
+                .map(|json| serde_json::from_str::<Members>(&json))
+                .transpose()
+                .map_err(|e| {
+                    duckdb::Error::FromSqlConversionFailure(0, duckdb::types::Type::Text, e.into())
+                })?
+                .unwrap_or_default();
             let mut clients = BTreeMap::new();
             for (client, seq, outcome) in stored {
                 let outcome = serde_json::from_str(&outcome).map_err(|e| {
@@ -246,6 +350,7 @@ impl ControlPlane {
                 users,
                 clients,
                 access,
+                members,
                 dedup: true,
             })
         };
@@ -284,6 +389,10 @@ impl ControlPlane {
     }
 
     /// The capability level, member capabilities and database grants.
+    pub fn members(&self) -> &Members {
+        &self.members
+    }
+
     pub fn access(&self) -> &Access {
         &self.access
     }
@@ -299,6 +408,7 @@ impl ControlPlane {
         let mut users = self.users.clone();
         let mut clients = self.clients.clone();
         let mut access = self.access.clone();
+        let mut members = self.members.clone();
         let mut applied = self.applied_index;
         let mut last_term = 0;
         let mut results = Vec::new();
@@ -341,6 +451,9 @@ impl ControlPlane {
                         failed("42P04", format!("database \"{name}\" already exists"))
                     } else {
                         catalogs.insert(name.clone(), entry.index);
+                        if members.version > 0 {
+                            members.catalog_voters.insert(entry.index, members.voters());
+                        }
                         ControlOutcome::CatalogCreated {
                             name,
                             group: entry.index,
@@ -351,6 +464,7 @@ impl ControlPlane {
                     match catalogs.remove(&name) {
                         Some(group) => {
                             access.connect.remove(&name);
+                            members.catalog_voters.remove(&group);
                             ControlOutcome::CatalogDropped { name, group }
                         }
                         None => failed("3D000", format!("database \"{name}\" does not exist")),
@@ -467,15 +581,10 @@ impl ControlPlane {
                     let unknown = roles
                         .iter()
                         .find(|r| *r != PUBLIC && !users.contains_key(*r));
-                    if access.capability < GRANTS_CAPABILITY_LEVEL {
-                        failed(
-                            "0A000",
-                            format!(
-                                "database grants need cluster capability level \
-                                 {GRANTS_CAPABILITY_LEVEL}; the cluster is at {}",
-                                access.capability
-                            ),
-                        )
+                    if let Some(below) =
+                        below_level(&access, GRANTS_CAPABILITY_LEVEL, "database grants")
+                    {
+                        below
                     } else if let Some(database) = missing {
                         failed("3D000", format!("database \"{database}\" does not exist"))
                     } else if let Some(role) = unknown {
@@ -497,6 +606,40 @@ impl ControlPlane {
                         ControlOutcome::DatabaseConnectChanged { databases }
                     }
                 }
+                Command::Control(ControlCommand::SetMembers {
+                    version,
+                    members: next,
+                }) => {
+                    if let Some(below) =
+                        below_level(&access, MEMBERSHIP_CAPABILITY_LEVEL, "membership changes")
+                    {
+                        below
+                    } else if version != members.version {
+                        failed(
+                            "40001",
+                            format!(
+                                "the member list changed while this change was proposed \
+                                 (version {version}, now {})",
+                                members.version
+                            ),
+                        )
+                    } else if let Err(reason) = members.check_change(&next) {
+                        failed("22023", format!("invalid membership change: {reason}"))
+                    } else {
+                        let left: Vec<u64> = members
+                            .nodes
+                            .iter()
+                            .filter(|(name, _)| !next.contains_key(*name))
+                            .map(|(_, m)| m.raft_id)
+                            .collect();
+                        members.retired.extend(left);
+                        members.nodes = next;
+                        members.version += 1;
+                        ControlOutcome::MembersSet {
+                            version: members.version,
+                        }
+                    }
+                }
             };
             if let Some(id) = envelope.id {
                 clients.insert(id.client, (id.seq, outcome.clone()));
@@ -510,12 +653,14 @@ impl ControlPlane {
             catalogs: &catalogs,
             users: &users,
             access: &access,
+            members: &members,
         };
         self.persist(applied, last_term, &state, &clients, &results)?;
         self.catalogs = catalogs;
         self.users = users;
         self.clients = clients;
         self.access = access;
+        self.members = members;
         self.applied_index = applied;
         self.applied_term = last_term;
         Ok(results)
@@ -538,8 +683,15 @@ impl ControlPlane {
                 "DELETE FROM __duckraft.cp_catalogs; DELETE FROM __duckraft.cp_users;
                  DELETE FROM __duckraft.cp_role_flags; DELETE FROM __duckraft.cp_capability;
                  DELETE FROM __duckraft.cp_member_capabilities;
-                 DELETE FROM __duckraft.cp_database_connect;",
+                 DELETE FROM __duckraft.cp_database_connect; DELETE FROM __duckraft.cp_members;",
             )?;
+            if state.members.version > 0 {
+                let json = serde_json::to_string(state.members).expect("members serialize");
+                c.execute(
+                    "INSERT INTO __duckraft.cp_members VALUES (0, ?)",
+                    params![json],
+                )?;
+            }
             c.execute(
                 "INSERT INTO __duckraft.cp_capability VALUES (0, ?)",
                 params![state.access.capability],
@@ -603,6 +755,7 @@ struct Registry<'a> {
     catalogs: &'a BTreeMap<String, u64>,
     users: &'a BTreeMap<String, Role>,
     access: &'a Access,
+    members: &'a Members,
 }
 
 #[cfg(test)]
@@ -854,6 +1007,93 @@ mod tests {
             control.access().may_connect("lake", "bob"),
             "a new lake starts open"
         );
+    }
+
+    fn members(version: u64, list: &[(&str, u64)]) -> ControlCommand {
+        ControlCommand::SetMembers {
+            version,
+            members: list
+                .iter()
+                .map(|(name, id)| {
+                    let member = Member {
+                        raft_id: *id,
+                        peer_addr: format!("127.0.0.1:{}", 7000 + id),
+                    };
+                    (name.to_string(), member)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn member_changes_go_one_at_a_time_never_reuse_ids_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.duckdb");
+        let mut control = ControlPlane::open(Connection::open(&path).unwrap()).unwrap();
+        let four = [("n1", 1), ("n2", 2), ("n3", 3), ("n4", 4)];
+        let outcomes = apply(
+            &mut control,
+            vec![
+                members(0, &four),
+                report("n1", 4),
+                report("n2", 4),
+                raise(4),
+                ControlCommand::CreateCatalog {
+                    name: "before".into(),
+                },
+                members(1, &four),
+                members(0, &four),
+                ControlCommand::CreateCatalog {
+                    name: "after".into(),
+                },
+            ],
+        );
+        let codes: Vec<&str> = outcomes.iter().map(sqlstate).collect();
+        assert_eq!(
+            codes,
+            ["0A000", "00000", "00000", "00000", "00000", "40001", "00000", "00000"]
+        );
+        assert_eq!(control.members().version, 1);
+        let before = control.catalogs()["before"];
+        let after = control.catalogs()["after"];
+        assert!(!control.members().catalog_voters.contains_key(&before));
+        assert_eq!(control.members().catalog_voters[&after], vec![1, 2, 3, 4]);
+
+        let outcomes = apply(
+            &mut control,
+            vec![
+                // Two members leave at once.
+                members(1, &[("n1", 1), ("n2", 2)]),
+                // n3 takes n4's id.
+                members(1, &[("n1", 1), ("n2", 2), ("n3", 4)]),
+                members(1, &[("n1", 1), ("n2", 2), ("n4", 4)]),
+                // n3 comes back under a new id; its old one is retired.
+                members(2, &[("n1", 1), ("n2", 2), ("n3", 3), ("n4", 4)]),
+                members(2, &[("n1", 1), ("n2", 2), ("n3", 5), ("n4", 4)]),
+                members(3, &[]),
+            ],
+        );
+        let codes: Vec<&str> = outcomes.iter().map(sqlstate).collect();
+        assert_eq!(
+            codes,
+            ["22023", "22023", "00000", "22023", "00000", "22023"]
+        );
+        let recorded = control.members().clone();
+        assert_eq!(recorded.version, 3);
+        assert_eq!(recorded.voters(), vec![1, 2, 4, 5]);
+        assert_eq!(recorded.retired, BTreeSet::from([3]));
+        assert_eq!(recorded.nodes["n3"].peer_addr, "127.0.0.1:7005");
+
+        drop(control);
+        let mut control = ControlPlane::open(Connection::open(&path).unwrap()).unwrap();
+        assert_eq!(control.members(), &recorded);
+        apply(
+            &mut control,
+            vec![ControlCommand::DropCatalog {
+                name: "after".into(),
+            }],
+        );
+        assert!(control.members().catalog_voters.is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use duckraft_sql::{Column, IsolationLevel, RoleStatement, SqlKind, Value};
+use duckraft_sql::{Column, IsolationLevel, MemberStatement, RoleStatement, SqlKind, Value};
 
 use crate::error::PgError;
 use crate::scram::ScramVerifier;
@@ -98,6 +98,10 @@ pub trait Session: Send + 'static {
         roles: &[String],
         grant: bool,
     ) -> Result<(), PgError>;
+
+    /// `ALTER CLUSTER ADD|REMOVE MEMBER`; refused inside a transaction
+    /// block (25001) before calling.
+    fn cluster_member(&mut self, change: &MemberStatement) -> Result<(), PgError>;
 
     /// Tells the engine a session setting's new value, after the protocol
     /// layer validated it (so SQL such as `current_setting()` sees it too).

@@ -1053,6 +1053,13 @@ impl<B: Backend> Connection<B> {
                 self.complete(tag);
                 Ok(None)
             }
+            Statement::ClusterMember(change) => {
+                self.require_no_block("ALTER CLUSTER")?;
+                let change = change.clone();
+                self.blocking(move |s| s.cluster_member(&change)).await?;
+                self.complete("ALTER CLUSTER");
+                Ok(None)
+            }
             Statement::CopyFrom {
                 table,
                 columns,

@@ -13,7 +13,7 @@ use std::fmt;
 pub use node::{
     Bugs, GroupStatus, MultiRaft, NodeConfig, NodeError, Output, ProposeError, WalBatch,
 };
-pub use raft::eraftpb::{Entry, MessageType};
+pub use raft::eraftpb::{Entry, Message, MessageType};
 pub use raft::ReadState;
 
 /// A Raft member; ids are positive and stable for the node's lifetime.

@@ -29,13 +29,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use raft::eraftpb::{Entry, HardState, Message, MessageType};
+use protobuf::Message as _;
+use raft::eraftpb::{
+    ConfChangeSingle, ConfChangeType, ConfChangeV2, Entry, EntryType, HardState, Message,
+    MessageType,
+};
 use raft::{Config, ProgressState, RawNode, ReadState, Ready, SnapshotStatus, StateRole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::codec;
-use crate::storage::{GroupStore, SnapshotImage};
+use crate::storage::{Conf, GroupStore, MemberChange, SnapshotImage};
 use crate::wal::WalRecord;
 use crate::{GroupId, NodeId};
 
@@ -141,6 +145,11 @@ pub enum ProposeError {
     UnknownGroup(GroupId),
     /// No leader is known, or the leader refused (for example during a transfer).
     Dropped(GroupId),
+    /// A membership change this node cannot propose now, and why.
+    Refused {
+        group: GroupId,
+        reason: String,
+    },
 }
 
 impl fmt::Display for ProposeError {
@@ -148,6 +157,9 @@ impl fmt::Display for ProposeError {
         match self {
             ProposeError::UnknownGroup(g) => write!(f, "group {g} does not exist on this node"),
             ProposeError::Dropped(g) => write!(f, "group {g} has no leader to accept the proposal"),
+            ProposeError::Refused { group, reason } => {
+                write!(f, "group {group}: membership change refused: {reason}")
+            }
         }
     }
 }
@@ -210,8 +222,46 @@ pub struct GroupStatus {
     /// A peer's snapshot waits for the driver to install it.
     pub installing_snapshot: bool,
     pub log_bytes: u64,
-    /// Leader only: (peer, matched index).
+    /// Leader only: (peer, matched index), learners included.
     pub progress: Vec<(NodeId, u64)>,
+    /// The configuration after every entry handed out.
+    pub conf: Conf,
+    /// A membership change is proposed and not yet handed out.
+    pub conf_change_pending: bool,
+}
+
+/// How far (in entries) a learner may trail the leader's commit index and
+/// still be promoted: close enough that the quorum it joins does not wait on
+/// it.
+pub const PROMOTION_LAG_MAX: u64 = 64;
+
+impl GroupStatus {
+    /// A peer's matched index as this leader tracks it (0: unknown).
+    pub fn matched(&self, id: NodeId) -> u64 {
+        self.progress
+            .iter()
+            .find(|(peer, _)| *peer == id)
+            .map_or(0, |(_, matched)| *matched)
+    }
+
+    /// Whether a learner has caught up enough to become a voter: it holds
+    /// something (its snapshot arrived) and trails the commit index by at
+    /// most [`PROMOTION_LAG_MAX`] entries.
+    pub fn may_promote(&self, id: NodeId) -> bool {
+        let matched = self.matched(id);
+        matched > 0 && matched + PROMOTION_LAG_MAX >= self.commit
+    }
+
+    /// The voter (other than `leaving`, and `eligible`) that this leader
+    /// should hand leadership to: the most caught-up, lowest id on ties.
+    pub fn successor(&self, leaving: NodeId, eligible: impl Fn(NodeId) -> bool) -> Option<NodeId> {
+        self.conf
+            .voters
+            .iter()
+            .copied()
+            .filter(|v| *v != leaving && eligible(*v))
+            .max_by_key(|v| (self.matched(*v), std::cmp::Reverse(*v)))
+    }
 }
 
 struct Group {
@@ -309,8 +359,8 @@ impl MultiRaft {
                     group,
                     index,
                     term,
-                    voters,
-                } => known(&mut stores, group)?.restore(index, term, &voters),
+                    conf,
+                } => known(&mut stores, group)?.restore(index, term, &conf),
             }
         }
         let mut node = MultiRaft::empty(cfg);
@@ -335,13 +385,13 @@ impl MultiRaft {
                     });
                 }
                 tracing::warn!(%group, applied, last_index, "the state machine holds a snapshot whose log marker was lost in a crash; the log restarts after it");
-                let voters = store.voters().to_vec();
-                store.restore(applied, applied_term, &voters);
+                let conf = store.conf().clone();
+                store.restore(applied, applied_term, &conf);
                 node.pending_records.push(WalRecord::Compacted {
                     group,
                     index: applied,
                     term: applied_term,
-                    voters,
+                    conf,
                 });
             }
             let last_index = store.last_index();
@@ -354,6 +404,7 @@ impl MultiRaft {
                     ),
                 });
             }
+            replay_conf_changes(&mut store, applied);
             // The state machine may have applied entries whose commit index
             // had not reached the log yet; applied entries were committed.
             if applied > store.hard_state().commit {
@@ -470,27 +521,38 @@ impl MultiRaft {
         self.pending_records.push(WalRecord::RemoveGroup { group });
     }
 
-    /// Offers `image` (exported by the driver at an index it applied) to
-    /// peers that need compacted entries.
+    /// Offers an image of the state machine (`data`, exported by the driver
+    /// at an index it applied) to peers that need compacted entries. The
+    /// image carries the configuration at its index.
     pub fn serve_snapshot(
         &mut self,
         group: GroupId,
-        image: SnapshotImage,
+        index: u64,
+        term: u64,
+        data: Vec<u8>,
     ) -> Result<(), NodeError> {
         let g = self
             .groups
             .get_mut(&group)
             .ok_or_else(|| unknown_group(group))?;
-        if image.index > g.handed_out || image.index == 0 {
+        let store = g.raw.mut_store();
+        if index > g.handed_out || index == 0 || index < store.snapshot_index() {
             return Err(NodeError::Raft {
                 group,
                 reason: format!(
-                    "snapshot at index {} offered, but {} entries were handed out",
-                    image.index, g.handed_out
+                    "snapshot at index {index} offered, but the log starts after {} and {} entries were handed out",
+                    store.snapshot_index(),
+                    g.handed_out
                 ),
             });
         }
-        g.raw.mut_store().serve(image);
+        let conf = store.conf_at(index).clone();
+        store.serve(SnapshotImage {
+            index,
+            term,
+            conf,
+            data,
+        });
         Ok(())
     }
 
@@ -515,12 +577,12 @@ impl MultiRaft {
         let term = store
             .compact(to)
             .map_err(|reason| NodeError::InvalidLog { group, reason })?;
-        let voters = store.voters().to_vec();
+        let conf = store.conf_at(to).clone();
         self.pending_records.push(WalRecord::Compacted {
             group,
             index: to,
             term,
-            voters,
+            conf,
         });
         Ok(())
     }
@@ -546,17 +608,19 @@ impl MultiRaft {
             .collect();
         for (&group, g) in &self.groups {
             let store = g.raw.store();
-            let voters = store.voters().to_vec();
+            // The configuration at the log's start; the held entries replay
+            // the changes after it.
+            let conf = store.conf_at(store.snapshot_index()).clone();
             records.push(WalRecord::CreateGroup {
                 group,
-                voters: voters.clone(),
+                voters: conf.voters.clone(),
             });
             if store.snapshot_index() > 0 {
                 records.push(WalRecord::Compacted {
                     group,
                     index: store.snapshot_index(),
                     term: store.term_at(store.snapshot_index()).expect("held"),
-                    voters,
+                    conf,
                 });
             }
             let hs = store.hard_state();
@@ -614,7 +678,7 @@ impl MultiRaft {
     /// is refused whole; messages claiming another sender or addressed to
     /// another node are dropped.
     pub fn step(&mut self, from: NodeId, batch: &[u8]) -> Result<(), codec::CodecError> {
-        for (group, message) in codec::decode_batch(batch)? {
+        for (group, mut message) in codec::decode_batch(batch)? {
             if message.from != from || message.to != self.cfg.id {
                 self.dropped_messages += 1;
                 continue;
@@ -629,6 +693,18 @@ impl MultiRaft {
                 // Nothing may move raft-rs while its snapshot Ready is out.
                 self.dropped_messages += 1;
                 continue;
+            }
+            if g.raw.store().conf().is_empty() {
+                if refused_while_joining(&message) {
+                    self.dropped_messages += 1;
+                    continue;
+                }
+                // A member that lost its data and came back under its old
+                // id hears the commit index it once acknowledged (raft-rs
+                // would panic). Answering as an empty node makes the
+                // leader probe it and send the snapshot that tells the
+                // driver what happened.
+                message.commit = message.commit.min(g.raw.raft.raft_log.last_index());
             }
             if g.raw.step(message).is_err() {
                 self.dropped_messages += 1;
@@ -648,6 +724,48 @@ impl MultiRaft {
             return Err(ProposeError::Dropped(group));
         }
         let result = g.raw.propose(Vec::new(), data);
+        self.redraw_timeout(group);
+        result.map_err(|_| ProposeError::Dropped(group))
+    }
+
+    /// Proposes one membership change; only the leader may, one change at
+    /// a time. It takes effect on each node as the entry is handed out
+    /// (the state machine sees an empty entry). The leader never removes
+    /// itself: transfer leadership first.
+    pub fn change_membership(
+        &mut self,
+        group: GroupId,
+        change: MemberChange,
+    ) -> Result<(), ProposeError> {
+        let me = self.cfg.id;
+        let g = self
+            .groups
+            .get_mut(&group)
+            .ok_or(ProposeError::UnknownGroup(group))?;
+        let refuse = |reason: String| Err(ProposeError::Refused { group, reason });
+        if g.raw.raft.state != StateRole::Leader || g.stashed.is_some() {
+            return refuse("this node is not the group's leader".into());
+        }
+        if g.raw.raft.has_pending_conf() {
+            return refuse("another membership change is in progress".into());
+        }
+        if change == MemberChange::Remove(me) {
+            return refuse("the leader does not remove itself; transfer leadership first".into());
+        }
+        if let Err(reason) = g.raw.store().conf().clone().apply(change) {
+            return refuse(reason);
+        }
+        let (change_type, node_id) = match change {
+            MemberChange::AddLearner(id) => (ConfChangeType::AddLearnerNode, id),
+            MemberChange::Promote(id) => (ConfChangeType::AddNode, id),
+            MemberChange::Remove(id) => (ConfChangeType::RemoveNode, id),
+        };
+        let mut single = ConfChangeSingle::default();
+        single.set_change_type(change_type);
+        single.node_id = node_id;
+        let mut cc = ConfChangeV2::default();
+        cc.changes.push(single);
+        let result = g.raw.propose_conf_change(Vec::new(), cc);
         self.redraw_timeout(group);
         result.map_err(|_| ProposeError::Dropped(group))
     }
@@ -723,6 +841,8 @@ impl MultiRaft {
                     installing_snapshot: g.stashed.is_some(),
                     log_bytes: g.raw.store().log_bytes(),
                     progress,
+                    conf: g.raw.store().conf().clone(),
+                    conf_change_pending: raft.has_pending_conf(),
                 }
             })
             .collect()
@@ -780,14 +900,14 @@ impl MultiRaft {
                     g.installed = false;
                     let meta = rd.snapshot().get_metadata();
                     let (index, term) = (meta.index, meta.term);
-                    let voters = meta.get_conf_state().voters.clone();
-                    g.raw.mut_store().restore(index, term, &voters);
+                    let conf = Conf::from(meta.get_conf_state());
+                    g.raw.mut_store().restore(index, term, &conf);
                     g.handed_out = g.handed_out.max(index);
                     self.pending_records.push(WalRecord::Compacted {
                         group,
                         index,
                         term,
-                        voters,
+                        conf,
                     });
                     rd
                 }
@@ -803,7 +923,7 @@ impl MultiRaft {
                         let image = SnapshotImage {
                             index: meta.index,
                             term: meta.term,
-                            voters: meta.get_conf_state().voters.clone(),
+                            conf: Conf::from(meta.get_conf_state()),
                             data: rd.snapshot().data.to_vec(),
                         };
                         self.snapshots.push((group, image));
@@ -988,7 +1108,9 @@ fn advance_applied(g: &mut Group) {
     }
 }
 
-/// Queues committed entries past what was already handed out.
+/// Queues committed entries past what was already handed out. A
+/// membership change takes effect here, and the state machine is handed an
+/// empty entry in its place.
 fn hand_out(
     g: &mut Group,
     group: GroupId,
@@ -998,9 +1120,101 @@ fn hand_out(
     let fresh: Vec<Entry> = entries
         .into_iter()
         .filter(|e| e.index > g.handed_out)
+        .map(|e| {
+            if e.get_entry_type() == EntryType::EntryNormal {
+                return e;
+            }
+            let mut conf = g.raw.store().conf().clone();
+            match decode_member_change(&e).and_then(|(change, cc)| {
+                conf.apply(change)?;
+                Ok(cc)
+            }) {
+                Ok(cc) => {
+                    // Our rules are stricter than raft-rs's, so it accepts
+                    // every change they let through.
+                    let applied = g.raw.apply_conf_change(&cc).unwrap_or_else(|err| {
+                        panic!("group {group}: raft-rs refused a validated membership change at index {}: {err}", e.index)
+                    });
+                    debug_assert_eq!(Conf::from(&applied), conf);
+                    tracing::info!(%group, index = e.index, voters = ?conf.voters, learners = ?conf.learners, "membership changed");
+                    g.raw.mut_store().record_conf(e.index, conf);
+                }
+                Err(reason) => {
+                    tracing::warn!(%group, index = e.index, %reason, "a committed membership change does not apply; it is a no-op on every node");
+                }
+            }
+            Entry {
+                index: e.index,
+                term: e.term,
+                ..Entry::default()
+            }
+        })
         .collect();
     if let Some(last) = fresh.last() {
         g.handed_out = last.index;
         committed.push((group, fresh));
+    }
+}
+
+/// What a node that is joining a group (it knows no configuration yet)
+/// refuses. Entries from the log's start would not tell it the
+/// configuration the group was created with: only the leader's snapshot may
+/// initialise it, and refusing these makes the leader send one once its log
+/// no longer starts at 1. Nor does it vote: a node that lost its data and
+/// comes back under its old id would otherwise vote again in a term it
+/// already voted in.
+fn refused_while_joining(message: &Message) -> bool {
+    match message.get_msg_type() {
+        MessageType::MsgAppend => message.index == 0,
+        MessageType::MsgRequestVote | MessageType::MsgRequestPreVote => true,
+        _ => false,
+    }
+}
+
+/// The one-member change a conf-change entry carries, as duckraft proposes
+/// them. Anything else (several changes, joint configurations) is refused.
+fn decode_member_change(entry: &Entry) -> Result<(MemberChange, ConfChangeV2), String> {
+    if entry.get_entry_type() != EntryType::EntryConfChangeV2 {
+        return Err("a version 1 conf change, which duckraft never proposes".into());
+    }
+    let cc = ConfChangeV2::parse_from_bytes(&entry.data)
+        .map_err(|e| format!("undecodable membership change: {e}"))?;
+    let [single] = cc.changes.as_slice() else {
+        return Err(format!("{} changes in one entry", cc.changes.len()));
+    };
+    if cc.transition != raft::eraftpb::ConfChangeTransition::Auto || !cc.context.is_empty() {
+        return Err("a joint or annotated change".into());
+    }
+    let change = match single.get_change_type() {
+        ConfChangeType::AddLearnerNode => MemberChange::AddLearner(single.node_id),
+        ConfChangeType::AddNode => MemberChange::Promote(single.node_id),
+        ConfChangeType::RemoveNode => MemberChange::Remove(single.node_id),
+    };
+    Ok((change, cc))
+}
+
+/// Brings a recovered group's configuration up to `applied`: raft-rs takes
+/// it as the configuration in force, and changes after `applied` take
+/// effect again as their entries are handed out again.
+fn replay_conf_changes(store: &mut GroupStore, applied: u64) {
+    let last = applied.min(store.last_index());
+    if last < store.first_index() {
+        return;
+    }
+    let changes: Vec<(u64, MemberChange)> = store
+        .slice(store.first_index(), last + 1)
+        .iter()
+        .filter(|e| e.get_entry_type() != EntryType::EntryNormal)
+        .filter_map(|e| {
+            decode_member_change(e)
+                .ok()
+                .map(|(change, _)| (e.index, change))
+        })
+        .collect();
+    for (index, change) in changes {
+        let mut conf = store.conf().clone();
+        if conf.apply(change).is_ok() {
+            store.record_conf(index, conf);
+        }
     }
 }

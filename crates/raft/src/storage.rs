@@ -13,20 +13,123 @@ use std::cell::Cell;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
+use crate::NodeId;
+
 /// A state-machine image at a log position, as it travels between nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotImage {
     pub index: u64,
     pub term: u64,
-    pub voters: Vec<u64>,
+    /// The group's configuration at `index`.
+    pub conf: Conf,
     /// Opaque to the core: the driver's export format.
     pub data: Vec<u8>,
+}
+
+/// A group's configuration: who votes and who only replicates. duckraft
+/// changes one member at a time, so there is never a joint configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Conf {
+    /// Sorted.
+    pub voters: Vec<NodeId>,
+    /// Sorted; never overlaps `voters`.
+    pub learners: Vec<NodeId>,
+}
+
+/// One step of a membership change. A node joins as a learner, which
+/// catches up without counting towards any quorum, and only then becomes a
+/// voter; so adding a node never costs availability while it catches up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    AddLearner(NodeId),
+    Promote(NodeId),
+    Remove(NodeId),
+}
+
+impl Conf {
+    pub fn voters(voters: &[NodeId]) -> Conf {
+        let mut voters = voters.to_vec();
+        voters.sort_unstable();
+        Conf {
+            voters,
+            learners: Vec::new(),
+        }
+    }
+
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.voters.contains(&id) || self.learners.contains(&id)
+    }
+
+    /// A group created on a node that is joining: it holds nothing until
+    /// the leader's snapshot brings the configuration.
+    pub fn is_empty(&self) -> bool {
+        self.voters.is_empty() && self.learners.is_empty()
+    }
+
+    /// Applies `change` if it is valid here: a learner is added only if
+    /// absent, promoted only if a learner, removed only if present, and the
+    /// last voter is never removed. Every node applies the same committed
+    /// change to the same configuration, so an invalid one is a no-op
+    /// everywhere.
+    pub fn apply(&mut self, change: MemberChange) -> Result<(), String> {
+        match change {
+            MemberChange::AddLearner(id) if !self.contains(id) => {
+                insert_sorted(&mut self.learners, id);
+            }
+            MemberChange::Promote(id) if self.learners.contains(&id) => {
+                self.learners.retain(|&l| l != id);
+                insert_sorted(&mut self.voters, id);
+            }
+            MemberChange::Remove(id)
+                if self.learners.contains(&id)
+                    || (self.voters.contains(&id) && self.voters.len() > 1) =>
+            {
+                self.learners.retain(|&l| l != id);
+                self.voters.retain(|&v| v != id);
+            }
+            other => return Err(format!("{other:?} does not apply to {self:?}")),
+        }
+        Ok(())
+    }
+
+    fn to_conf_state(&self) -> ConfState {
+        ConfState {
+            voters: self.voters.clone(),
+            learners: self.learners.clone(),
+            ..ConfState::default()
+        }
+    }
+}
+
+impl From<&ConfState> for Conf {
+    fn from(cs: &ConfState) -> Conf {
+        let mut conf = Conf {
+            voters: cs.voters.clone(),
+            learners: cs.learners.clone(),
+        };
+        conf.voters.sort_unstable();
+        conf.learners.sort_unstable();
+        conf
+    }
+}
+
+fn insert_sorted(ids: &mut Vec<NodeId>, id: NodeId) {
+    if let Err(at) = ids.binary_search(&id) {
+        ids.insert(at, id);
+    }
 }
 
 #[derive(Clone, Default)]
 pub struct GroupStore {
     hard_state: HardState,
-    conf_state: ConfState,
+    /// The configuration after every entry handed out so far; raft-rs reads
+    /// it only when the node restarts.
+    conf: Conf,
+    /// Changes since the snapshot, as (index, configuration from then on),
+    /// so the configuration at any held index is known exactly.
+    conf_changes: Vec<(u64, Conf)>,
+    /// The configuration at `snapshot_index`.
+    snapshot_conf: Conf,
     /// The last index (and its term) whose entry is no longer kept.
     /// Invariant: `entries[i].index == snapshot_index + 1 + i`.
     snapshot_index: u64,
@@ -41,11 +144,10 @@ pub struct GroupStore {
 
 impl GroupStore {
     pub fn new(voters: &[u64]) -> GroupStore {
+        let conf = Conf::voters(voters);
         GroupStore {
-            conf_state: ConfState {
-                voters: voters.to_vec(),
-                ..ConfState::default()
-            },
+            snapshot_conf: conf.clone(),
+            conf,
             ..GroupStore::default()
         }
     }
@@ -59,7 +161,29 @@ impl GroupStore {
     }
 
     pub fn voters(&self) -> &[u64] {
-        &self.conf_state.voters
+        &self.conf.voters
+    }
+
+    /// The configuration after every entry handed out.
+    pub fn conf(&self) -> &Conf {
+        &self.conf
+    }
+
+    /// The configuration in force at `index`, which must be at least the
+    /// snapshot index.
+    pub fn conf_at(&self, index: u64) -> &Conf {
+        self.conf_changes
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= index)
+            .map_or(&self.snapshot_conf, |(_, conf)| conf)
+    }
+
+    /// The entry at `index` changed the configuration to `conf`.
+    pub fn record_conf(&mut self, index: u64, conf: Conf) {
+        self.conf_changes.retain(|(at, _)| *at < index);
+        self.conf_changes.push((index, conf.clone()));
+        self.conf = conf;
     }
 
     /// Appends `entries`, replacing any existing suffix from the first new index.
@@ -122,6 +246,8 @@ impl GroupStore {
             ));
         }
         let term = self.term_at(to).expect("held");
+        self.snapshot_conf = self.conf_at(to).clone();
+        self.conf_changes.retain(|(at, _)| *at > to);
         self.entries.drain(..(to - self.snapshot_index) as usize);
         self.snapshot_index = to;
         self.snapshot_term = term;
@@ -131,7 +257,9 @@ impl GroupStore {
     /// The log now starts after `(index, term)`: as raft-rs restores a
     /// snapshot, entries up to it go, and so does the rest of the log unless
     /// it holds `index` at `term` (then later entries stay valid).
-    pub fn restore(&mut self, index: u64, term: u64, voters: &[u64]) {
+    /// `conf` is the configuration at `index`; later changes still held
+    /// are applied again as they are handed out.
+    pub fn restore(&mut self, index: u64, term: u64, conf: &Conf) {
         if index > self.snapshot_index && self.term_at(index) == Some(term) {
             self.compact(index).expect("held");
         } else if index > self.snapshot_index {
@@ -139,7 +267,9 @@ impl GroupStore {
             self.snapshot_index = index;
             self.snapshot_term = term;
         }
-        self.conf_state.voters = voters.to_vec();
+        self.snapshot_conf = conf.clone();
+        self.conf_changes.clear();
+        self.conf = conf.clone();
         if self.hard_state.commit < index {
             self.hard_state.commit = index;
         }
@@ -176,7 +306,7 @@ impl Storage for GroupStore {
     fn initial_state(&self) -> raft::Result<RaftState> {
         Ok(RaftState {
             hard_state: self.hard_state.clone(),
-            conf_state: self.conf_state.clone(),
+            conf_state: self.conf.to_conf_state(),
         })
     }
 
@@ -214,11 +344,17 @@ impl Storage for GroupStore {
         Ok(self.last_index())
     }
 
-    /// The served image if it covers the compacted prefix; otherwise the
-    /// driver is asked for a fresh export and raft-rs retries later.
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+    /// The served image if it covers the compacted prefix and its
+    /// configuration holds the peer (raft-rs on the peer refuses one that
+    /// does not, as a node joining finds an image older than its joining);
+    /// otherwise the driver is asked for a fresh export and raft-rs retries
+    /// later.
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
         match &self.served {
-            Some(image) if image.index >= request_index.max(self.snapshot_index) => {
+            Some(image)
+                if image.index >= request_index.max(self.snapshot_index)
+                    && image.conf.contains(to) =>
+            {
                 let mut snapshot = Snapshot {
                     data: image.data.clone().into(),
                     ..Snapshot::default()
@@ -226,7 +362,7 @@ impl Storage for GroupStore {
                 let meta = snapshot.mut_metadata();
                 meta.index = image.index;
                 meta.term = image.term;
-                meta.mut_conf_state().voters = image.voters.clone();
+                *meta.mut_conf_state() = image.conf.to_conf_state();
                 Ok(snapshot)
             }
             _ => {

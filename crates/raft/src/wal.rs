@@ -31,6 +31,7 @@ use std::io;
 use raft::eraftpb::{Entry, EntryType};
 
 use crate::disk::Disk;
+use crate::storage::Conf;
 use crate::{GroupId, NodeId};
 
 const SEGMENT_HEADER: &[u8; 8] = b"DRWAL\0\0\x01";
@@ -45,6 +46,9 @@ const TAG_HARD_STATE: u8 = 2;
 const TAG_ENTRIES: u8 = 3;
 const TAG_REMOVE_GROUP: u8 = 4;
 const TAG_COMPACTED: u8 = 5;
+/// A compaction marker whose configuration has learners; one without keeps
+/// tag 5, which older binaries read.
+const TAG_COMPACTED_WITH_LEARNERS: u8 = 6;
 /// Entries per frame when the live state is rewritten (frames stay well
 /// under `MAX_FRAME_BYTES` for any entry the node accepts).
 const REWRITE_ENTRIES_PER_FRAME_MAX: usize = 1024;
@@ -68,12 +72,13 @@ pub enum WalRecord {
     /// The group's log starts after `index`: the state machine holds every
     /// entry up to it (compacted locally, or installed from a peer's
     /// snapshot). Earlier entries are dropped on replay; later ones are
-    /// kept only if the log holds `index` at `term`.
+    /// kept only if the log holds `index` at `term`. `conf` is the
+    /// group's configuration at `index`.
     Compacted {
         group: GroupId,
         index: u64,
         term: u64,
-        voters: Vec<NodeId>,
+        conf: Conf,
     },
 }
 
@@ -461,13 +466,21 @@ fn encode_record(record: &WalRecord, out: &mut Vec<u8>) {
             group,
             index,
             term,
-            voters,
+            conf,
         } => {
-            out.push(TAG_COMPACTED);
+            let with_learners = !conf.learners.is_empty();
+            out.push(if with_learners {
+                TAG_COMPACTED_WITH_LEARNERS
+            } else {
+                TAG_COMPACTED
+            });
             put_u64(out, group.0);
             put_u64(out, *index);
             put_u64(out, *term);
-            put_voters(out, voters);
+            put_voters(out, &conf.voters);
+            if with_learners {
+                put_voters(out, &conf.learners);
+            }
         }
     }
 }
@@ -550,11 +563,18 @@ fn decode_records(payload: &[u8], out: &mut Vec<WalRecord>) -> Result<(), String
                 WalRecord::Entries { group, entries }
             }
             TAG_REMOVE_GROUP => WalRecord::RemoveGroup { group },
-            TAG_COMPACTED => WalRecord::Compacted {
+            TAG_COMPACTED | TAG_COMPACTED_WITH_LEARNERS => WalRecord::Compacted {
                 group,
                 index: r.u64()?,
                 term: r.u64()?,
-                voters: r.voters()?,
+                conf: Conf {
+                    voters: r.voters()?,
+                    learners: if tag == TAG_COMPACTED_WITH_LEARNERS {
+                        r.voters()?
+                    } else {
+                        Vec::new()
+                    },
+                },
             },
             other => return Err(format!("unknown record tag {other}")),
         };

@@ -3,10 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use duckraft_raft::codec;
 use duckraft_raft::disk::FsDisk;
-use duckraft_raft::storage::SnapshotImage;
+use duckraft_raft::storage::{Conf, MemberChange};
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
-use duckraft_raft::{GroupId, MultiRaft, NodeConfig, NodeError, NodeId};
+use duckraft_raft::{
+    GroupId, Message, MessageType, MultiRaft, NodeConfig, NodeError, NodeId, ProposeError,
+};
 
 const CATALOG: GroupId = GroupId(9);
 
@@ -142,12 +145,12 @@ impl Harness {
                 }
             }
             for group in out.snapshot_requests {
-                let image = self.export(id, group);
+                let (index, term, data) = self.export(id, group);
                 self.nodes
                     .get_mut(&id)
                     .unwrap()
                     .0
-                    .serve_snapshot(group, image)
+                    .serve_snapshot(group, index, term, data)
                     .unwrap();
             }
             for (group, image) in out.snapshots {
@@ -166,14 +169,10 @@ impl Harness {
         }
     }
 
-    fn export(&self, id: NodeId, group: GroupId) -> SnapshotImage {
+    /// The node's state machine as (index, term, image).
+    fn export(&self, id: NodeId, group: GroupId) -> (u64, u64, Vec<u8>) {
         let (index, term) = self.positions[&(id, group)];
-        SnapshotImage {
-            index,
-            term,
-            voters: vec![1, 2, 3],
-            data: encode_image(&self.applied[&(id, group)]),
-        }
+        (index, term, encode_image(&self.applied[&(id, group)]))
     }
 
     fn propose(&mut self, group: GroupId, data: Vec<u8>) {
@@ -189,10 +188,9 @@ impl Harness {
 
     /// Offers an image at the node's applied index and compacts up to it.
     fn compact(&mut self, id: NodeId, group: GroupId) -> u64 {
-        let image = self.export(id, group);
-        let index = image.index;
+        let (index, term, data) = self.export(id, group);
         let (raft, _) = self.nodes.get_mut(&id).unwrap();
-        raft.serve_snapshot(group, image).unwrap();
+        raft.serve_snapshot(group, index, term, data).unwrap();
         raft.compact(group, index).unwrap();
         index
     }
@@ -519,4 +517,168 @@ fn a_crash_between_an_install_and_its_log_marker_restarts_after_the_snapshot() {
     h.propose(CATALOG, b"after".to_vec());
     h.run(3);
     assert_eq!(h.applied[&(3, CATALOG)], h.applied[&(other, CATALOG)]);
+}
+
+fn change(h: &mut Harness, id: NodeId, change: MemberChange) -> Result<(), ProposeError> {
+    let result = h
+        .nodes
+        .get_mut(&id)
+        .unwrap()
+        .0
+        .change_membership(CATALOG, change);
+    h.run(3);
+    result
+}
+
+#[test]
+fn a_node_joins_by_snapshot_as_a_learner_then_votes_and_a_voter_leaves() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    for i in 0..5u8 {
+        h.propose(CATALOG, vec![i]);
+    }
+    let leader = h.leader(CATALOG).unwrap();
+    let follower = (1..=3).find(|&id| id != leader).unwrap();
+    let refused = |r: Result<(), ProposeError>| matches!(r, Err(ProposeError::Refused { .. }));
+    assert!(refused(change(
+        &mut h,
+        follower,
+        MemberChange::AddLearner(4)
+    )));
+    assert!(
+        refused(change(&mut h, leader, MemberChange::Promote(4))),
+        "not a learner"
+    );
+    assert!(refused(change(
+        &mut h,
+        leader,
+        MemberChange::Remove(leader)
+    )));
+
+    // Node 4 joins knowing no configuration.
+    h.dirs.push(tempfile::tempdir().unwrap());
+    h.start(4, &BTreeMap::new()).unwrap();
+    h.nodes
+        .get_mut(&4)
+        .unwrap()
+        .0
+        .create_group(CATALOG, &[])
+        .unwrap();
+    // Nor does it vote: it may be a member that lost its data and already
+    // voted in this term.
+    let mut vote = Message::default();
+    vote.set_msg_type(MessageType::MsgRequestVote);
+    vote.from = 1;
+    vote.to = 4;
+    vote.term = 100;
+    let (raft, _) = h.nodes.get_mut(&4).unwrap();
+    let dropped = raft.dropped_messages();
+    raft.step(1, &codec::encode_batch(&[(CATALOG, vote)]))
+        .unwrap();
+    assert_eq!(raft.dropped_messages(), dropped + 1);
+    h.pump(4);
+    let answered = h.inbox.iter().any(|(from, _, bytes)| {
+        *from == 4
+            && codec::decode_batch(bytes)
+                .unwrap()
+                .iter()
+                .any(|(_, m)| m.get_msg_type() == MessageType::MsgRequestVoteResponse)
+    });
+    assert!(!answered, "a joining node answered a vote request");
+    let (raft, _) = h.nodes.get_mut(&leader).unwrap();
+    raft.change_membership(CATALOG, MemberChange::AddLearner(4))
+        .unwrap();
+    assert!(
+        refused(raft.change_membership(CATALOG, MemberChange::AddLearner(5))),
+        "one change at a time"
+    );
+    h.run(20);
+    // Every log still starts at 1: the leader offers entries from the
+    // start, which would leave node 4 without the group's first
+    // configuration, so it refuses them and stays empty.
+    assert_eq!(status(&h, 4, CATALOG).conf, Conf::default());
+    assert!(!h.applied.contains_key(&(4, CATALOG)));
+    let expected = Conf {
+        voters: vec![1, 2, 3],
+        learners: vec![4],
+    };
+    for id in 1..=3 {
+        assert_eq!(status(&h, id, CATALOG).conf, expected, "node {id}");
+    }
+
+    // Once the leader's log is compacted, node 4 gets a snapshot carrying
+    // the configuration, then the log after it.
+    h.compact(leader, CATALOG);
+    h.run(40);
+    assert_eq!(status(&h, 4, CATALOG).conf, expected);
+    assert_eq!(h.applied[&(4, CATALOG)], h.applied[&(leader, CATALOG)]);
+    // A learner replicates but does not count: the leader and node 4 alone
+    // cannot commit.
+    let others: Vec<NodeId> = (1..=3).filter(|&id| id != leader).collect();
+    h.down.extend(others.iter().copied());
+    h.nodes
+        .get_mut(&leader)
+        .unwrap()
+        .0
+        .propose(CATALOG, b"stalls".to_vec())
+        .unwrap();
+    h.run(3);
+    assert_ne!(h.applied[&(leader, CATALOG)].last().unwrap(), b"stalls");
+    h.down.clear();
+    h.run(40);
+    let leader = h.leader(CATALOG).unwrap();
+
+    change(&mut h, leader, MemberChange::Promote(4)).unwrap();
+    h.run(5);
+    let leaving = (1..=3).find(|&id| id != leader).unwrap();
+    change(&mut h, leader, MemberChange::Remove(leaving)).unwrap();
+    h.run(5);
+    let mut voters: Vec<NodeId> = (1..=4).filter(|&id| id != leaving).collect();
+    voters.sort_unstable();
+    let expected = Conf::voters(&voters);
+    for &id in &voters {
+        assert_eq!(status(&h, id, CATALOG).conf, expected, "node {id}");
+    }
+    // Node 4 now counts: with the leaver gone and one more voter down, the
+    // leader and node 4 commit.
+    let stays = voters
+        .iter()
+        .copied()
+        .find(|&id| id != leader && id != 4)
+        .unwrap();
+    h.down.extend([leaving, stays]);
+    h.propose(CATALOG, b"with node 4".to_vec());
+    h.run(3);
+    assert_eq!(h.applied[&(4, CATALOG)].last().unwrap(), b"with node 4");
+    assert_eq!(
+        h.applied[&(leader, CATALOG)].last().unwrap(),
+        b"with node 4"
+    );
+    h.down.clear();
+    h.run(10);
+
+    // Every member recovers its configuration from its log and state
+    // machine, whether the change is behind its snapshot or in its log.
+    for &id in &voters {
+        let before = status(&h, id, CATALOG).conf;
+        let applied = BTreeMap::from([
+            (CATALOG, h.positions[&(id, CATALOG)]),
+            (GroupId::CONTROL, (0, 0)),
+        ]);
+        h.nodes.remove(&id);
+        h.start(id, &applied).unwrap();
+        assert_eq!(
+            status(&h, id, CATALOG).conf,
+            before,
+            "node {id} after a restart"
+        );
+    }
+    h.run(60);
+    let leader = h
+        .leader(CATALOG)
+        .expect("the new configuration elects a leader");
+    assert_ne!(leader, leaving);
+    h.propose(CATALOG, b"after restart".to_vec());
+    h.run(3);
+    assert_eq!(h.applied[&(4, CATALOG)].last().unwrap(), b"after restart");
 }

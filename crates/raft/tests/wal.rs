@@ -2,6 +2,7 @@
 //! kind of damage refused.
 
 use duckraft_raft::disk::{Disk, FsDisk};
+use duckraft_raft::storage::Conf;
 use duckraft_raft::wal::{Wal, WalError, WalRecord};
 use duckraft_raft::{Entry, GroupId};
 
@@ -221,7 +222,10 @@ fn live_state() -> Vec<WalRecord> {
             group: GroupId(0),
             index: 1,
             term: 1,
-            voters: vec![1, 2, 3],
+            conf: Conf {
+                voters: vec![1, 2, 3],
+                learners: vec![4],
+            },
         },
         WalRecord::HardState {
             group: GroupId(0),

@@ -10,7 +10,7 @@ use duckraft_engine::users::{UserRecord, Users};
 use duckraft_engine::{Catalogs, EngineError, EngineSession};
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
-use duckraft_sql::{Column, IsolationLevel, RoleStatement, SqlKind, Value};
+use duckraft_sql::{Column, IsolationLevel, MemberStatement, RoleStatement, SqlKind, Value};
 
 pub struct LocalBackend {
     pub catalogs: Arc<Catalogs>,
@@ -167,6 +167,12 @@ impl Session for LocalSession {
         Err(PgError::feature_not_supported(format!(
             "{tag} needs the replicated server"
         )))
+    }
+
+    fn cluster_member(&mut self, _: &MemberStatement) -> Result<(), PgError> {
+        Err(PgError::feature_not_supported(
+            "ALTER CLUSTER needs the replicated server",
+        ))
     }
 
     fn set_parameter(&mut self, name: &str, value: Option<&str>) -> Result<(), PgError> {

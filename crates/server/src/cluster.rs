@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckraft_engine::command::{
-    ControlCommand, PasswordChange, ProposalId, Role, RoleChange, RowBatch, WriteBatch, WriteOp,
-    POSITIONAL_ROWS_LEVEL,
+    ControlCommand, Member, PasswordChange, ProposalId, Role, RoleChange, RowBatch, WriteBatch,
+    WriteOp, MEMBERSHIP_CAPABILITY_LEVEL, POSITIONAL_ROWS_LEVEL,
 };
 use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
@@ -37,10 +37,12 @@ use duckraft_sql::access::{self, Access};
 use duckraft_sql::determinism::{self, PinContext, WriteClass};
 use duckraft_sql::lexer::{significant, tokenize};
 use duckraft_sql::parameter_insert::parameter_insert;
-use duckraft_sql::{Column, IsolationLevel, RoleOptions, RoleStatement, SqlKind, Value};
+use duckraft_sql::{
+    Column, IsolationLevel, MemberStatement, RoleOptions, RoleStatement, SqlKind, Value,
+};
 
 use crate::backend::{pg_error, LocalBackend};
-use crate::replication::{Answer, Replication};
+use crate::replication::{Answer, NodeReport, Replication};
 use crate::tentative::SharedSession;
 
 pub struct ClusterBackend {
@@ -325,6 +327,59 @@ fn is_bookkeeping(name: &str) -> bool {
         .is_some_and(|(schema, _)| schema == determinism::BOOKKEEPING_SCHEMA)
 }
 
+/// Why a new membership change must wait: some group's configuration, as
+/// this node applied it, is not yet the member list.
+fn membership_in_progress(report: &NodeReport) -> Option<String> {
+    if report.membership_version == 0 {
+        return None;
+    }
+    let members: Vec<&String> = report.member_list.keys().collect();
+    report.groups.iter().find_map(|g| {
+        let mut voters: Vec<&String> = g.voters.iter().collect();
+        voters.sort();
+        (voters != members || !g.learners.is_empty()).then(|| {
+            format!(
+                "{}: voters {:?}, learners {:?}; the member list is {:?}",
+                g.name, g.voters, g.learners, members
+            )
+        })
+    })
+}
+
+/// A member's name is its certificate's DNS name.
+fn check_member_name(name: &str) -> Result<(), PgError> {
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    invalid_unless(valid, || {
+        format!("invalid member name \"{name}\": a member's name is its certificate's DNS name")
+    })
+}
+
+fn check_peer_addr(addr: &str) -> Result<(), PgError> {
+    let valid = addr
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    invalid_unless(valid, || {
+        format!("invalid peer address \"{addr}\": expected host:port of the member's peer listener")
+    })
+}
+
+/// 22023 (invalid parameter value) unless `valid`.
+fn invalid_unless(valid: bool, message: impl FnOnce() -> String) -> Result<(), PgError> {
+    if valid {
+        Ok(())
+    } else {
+        Err(PgError::new("22023", message()))
+    }
+}
+
 /// `duckraft_status()` in a query becomes this node's per-group report as an
 /// inline table, so it composes with any SQL around it.
 fn expand_status_function(sql: &str, replication: &Replication) -> Option<String> {
@@ -540,17 +595,7 @@ impl ClusterSession {
     ) -> Result<(), PgError> {
         let tag = if grant { "GRANT" } else { "REVOKE" };
         self.require_superuser(&format!("{} privileges", tag.to_lowercase()))?;
-        let access = self.replication.access();
-        if access.capability < GRANTS_CAPABILITY_LEVEL {
-            return Err(PgError::feature_not_supported(format!(
-                "{tag} needs cluster capability level {GRANTS_CAPABILITY_LEVEL}; the cluster is at {}",
-                access.capability
-            ))
-            .with_hint(
-                "the level rises by itself once every member runs a binary that supports it; \
-                 see member_capabilities in /status",
-            ));
-        }
+        self.require_capability(GRANTS_CAPABILITY_LEVEL, &format!("{tag} needs"))?;
         let roles: Vec<String> = roles
             .iter()
             .map(|role| match role.as_str() {
@@ -575,6 +620,94 @@ impl ClusterSession {
         control_done(answer, |o| {
             matches!(o, ControlOutcome::DatabaseConnectChanged { .. })
         })
+    }
+
+    /// `ALTER CLUSTER ADD|REMOVE MEMBER`: one member at a time, and only
+    /// once the previous change reached every group (as this node sees it).
+    /// The statement returns when cp-metadata recorded the new list; each
+    /// group's leader then moves its group there (a new member joins as a
+    /// learner and votes once it caught up), which `duckraft status` shows.
+    fn change_members(&mut self, change: &MemberStatement) -> Result<(), PgError> {
+        self.require_superuser("alter cluster")?;
+        self.require_capability(MEMBERSHIP_CAPABILITY_LEVEL, "membership changes need")?;
+        let report = self.replication.report();
+        if report.member_list.values().any(|m| m.peer_addr.is_empty()) {
+            return Err(PgError::feature_not_supported(
+                "this node runs without the peer transport, so no member can join it",
+            ));
+        }
+        if let Some(busy) = membership_in_progress(&report) {
+            return Err(PgError::new(
+                "55006",
+                "the previous membership change is still in progress",
+            )
+            .with_detail(busy)
+            .with_hint(
+                "wait until duckraft status shows every group's voters equal to the member list",
+            ));
+        }
+        let mut members = report.member_list.clone();
+        match change {
+            MemberStatement::Add { name, peer_addr } => {
+                check_member_name(name)?;
+                check_peer_addr(peer_addr)?;
+                if members.contains_key(name) {
+                    return Err(PgError::new(
+                        "42710",
+                        format!("member \"{name}\" already exists"),
+                    ));
+                }
+                let highest = members
+                    .values()
+                    .map(|m| m.raft_id)
+                    .chain(report.retired_ids.iter().copied())
+                    .max()
+                    .unwrap_or(0);
+                let member = Member {
+                    raft_id: highest + 1,
+                    peer_addr: peer_addr.clone(),
+                };
+                members.insert(name.clone(), member);
+            }
+            MemberStatement::Remove { name } => {
+                if members.remove(name).is_none() {
+                    return Err(PgError::new(
+                        "42704",
+                        format!("member \"{name}\" does not exist"),
+                    ));
+                }
+                if members.is_empty() {
+                    return Err(PgError::new(
+                        "55006",
+                        "cannot remove the cluster's last member",
+                    ));
+                }
+            }
+        }
+        let id = self.next_id();
+        let answer = self.replication.propose_control(
+            id,
+            ControlCommand::SetMembers {
+                version: report.membership_version,
+                members,
+            },
+        );
+        control_done(answer, |o| matches!(o, ControlOutcome::MembersSet { .. }))
+    }
+
+    /// 0A000 until the cluster's capability level reaches `level`.
+    fn require_capability(&self, level: u32, what_needs: &str) -> Result<(), PgError> {
+        let capability = self.replication.capability_level();
+        if capability >= level {
+            return Ok(());
+        }
+        Err(PgError::feature_not_supported(format!(
+            "{what_needs} cluster capability level {level}; the cluster is at {capability}"
+        ))
+        .with_hint(
+            "the level rises by itself once every member runs a binary that supports it; \
+             see member_capabilities in /status",
+        ))
     }
 
     fn next_id(&mut self) -> ProposalId {
@@ -1016,6 +1149,16 @@ impl Session for ClusterSession {
             }
             other => Err(answer_error(other)),
         }
+    }
+
+    fn cluster_member(&mut self, change: &MemberStatement) -> Result<(), PgError> {
+        if self.transaction.is_some() {
+            return Err(PgError::new(
+                "25001",
+                "ALTER CLUSTER cannot run inside a transaction block",
+            ));
+        }
+        self.change_members(change)
     }
 
     fn database_connect(

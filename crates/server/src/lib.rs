@@ -17,6 +17,7 @@
 pub mod backend;
 pub mod cluster;
 pub mod config;
+pub mod membership;
 pub mod priority;
 pub mod replication;
 pub mod status;
@@ -191,6 +192,8 @@ pub async fn start(
         node_id: SINGLE_NODE.to_string(),
         peers: std::collections::BTreeMap::from([(SINGLE_NODE.to_string(), String::new())]),
         peering: None,
+        initial_members: None,
+        join: false,
         http_listen,
         tick: DEFAULT_TICK,
         compaction: replication::Compaction::default(),
@@ -221,6 +224,15 @@ pub struct ClusterOptions {
     pub peers: std::collections::BTreeMap<String, String>,
     /// The peer transport; `None` only for a one-voter cluster.
     pub peering: Option<Peering>,
+    /// The members that bootstrap the cluster (default: every name in
+    /// `peers`). A node outside this list joins the running cluster once
+    /// an operator adds it (`ALTER CLUSTER ADD MEMBER`). Read only at a
+    /// node's first start: see [`membership::Identity`].
+    pub initial_members: Option<Vec<String>>,
+    /// Join a running cluster at the first start even if listed in
+    /// `initial_members`: how a member that lost its data directory comes
+    /// back (an operator removed it and adds it again).
+    pub join: bool,
     /// The HTTP status endpoint; required with peers.
     pub http_listen: Option<std::net::SocketAddr>,
     pub tick: Duration,
@@ -254,11 +266,12 @@ pub async fn start_cluster(
     local: Arc<LocalBackend>,
 ) -> anyhow::Result<ClusterMember> {
     use duckraft_transport::{TlsMaterial, Transport, TransportConfig};
-    let mut members: Vec<String> = options.peers.keys().cloned().collect();
-    if !members.contains(&options.node_id) {
-        members.push(options.node_id.clone());
-        members.sort();
-    }
+    let initial = options.initial_members.clone().unwrap_or_else(|| {
+        let mut names: Vec<String> = options.peers.keys().cloned().collect();
+        names.push(options.node_id.clone());
+        names
+    });
+    let recorded = membership::Identity::load(&config.data_dir, &options.node_id)?;
     // Peer traffic and the status endpoint get their own runtime on a
     // high-priority thread, so client load cannot starve heartbeats or probes.
     let peer_runtime = match &options.peering {
@@ -273,7 +286,7 @@ pub async fn start_cluster(
         ))),
         None => None,
     };
-    let transport = match &options.peering {
+    let mut transport = match &options.peering {
         Some(peering) => {
             let tls = TlsMaterial::load(&peering.tls_dir, &options.node_id).with_context(|| {
                 format!("loading TLS material from {}", peering.tls_dir.display())
@@ -290,14 +303,30 @@ pub async fn start_cluster(
                 .context("starting the peer transport")?;
             Some((transport, inbound))
         }
-        None if members.len() == 1 => None,
+        None if options.peers.keys().all(|p| *p == options.node_id) => None,
         None => anyhow::bail!("a cluster with peers needs the mTLS peer transport"),
     };
+    let identity = match recorded {
+        Some(identity) => identity,
+        None => {
+            let identity = if initial.contains(&options.node_id) && !options.join {
+                membership::Identity::bootstrap(&options.node_id, &initial)?
+            } else {
+                let Some((_, inbound)) = transport.as_mut() else {
+                    anyhow::bail!("a node outside the initial members joins through the peer transport, which is not configured");
+                };
+                membership::Identity {
+                    name: options.node_id.clone(),
+                    raft_id: await_raft_id(&options.node_id, inbound).await?,
+                    bootstrap: None,
+                }
+            };
+            identity.store(&config.data_dir)?;
+            identity
+        }
+    };
     let replication_config = replication::ReplicationConfig {
-        membership: replication::Membership {
-            node: options.node_id.clone(),
-            members,
-        },
+        membership: membership::Membership::new(&identity, &options.peers),
         data_dir: config.data_dir.clone(),
         tick: options.tick,
         election_tick: 10,
@@ -313,9 +342,23 @@ pub async fn start_cluster(
         // A one-voter group never sends.
         None => Box::new(|_: &str, _: Vec<u8>| {}),
     };
+    let directory: replication::PeerDirectory = match (&transport, &peer_runtime) {
+        (Some((transport, _)), Some(PeerRuntime(Some(runtime)))) => {
+            let transport = transport.clone();
+            let runtime = runtime.handle().clone();
+            Box::new(move |peers| {
+                // Sender tasks start on the peer runtime.
+                let _entered = runtime.enter();
+                if let Err(e) = transport.set_peers(peers) {
+                    tracing::error!(error = %e, "cannot reach the new member list's peers");
+                }
+            })
+        }
+        _ => Box::new(|_| {}),
+    };
     let catalogs = local.catalogs.clone();
     let replication = tokio::task::spawn_blocking(move || {
-        replication::Replication::start(replication_config, catalogs, send)
+        replication::Replication::start(replication_config, catalogs, send, directory)
     })
     .await??;
     let transport = match transport {
@@ -362,6 +405,35 @@ pub async fn start_cluster(
         peer_address: transport.map(|t| t.local_addr()),
         _peer_runtime: peer_runtime,
     })
+}
+
+/// A node joining a running cluster learns its Raft id, which cp-metadata
+/// assigned when an operator added it, from the first peer message
+/// addressed to it. Those messages are dropped: the leader repeats them.
+async fn await_raft_id(
+    node: &str,
+    inbound: &mut tokio::sync::mpsc::Receiver<(String, bytes::Bytes)>,
+) -> anyhow::Result<duckraft_raft::NodeId> {
+    tracing::info!(node, "joining a running cluster: waiting for the leader; add this node with ALTER CLUSTER ADD MEMBER on any member");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), inbound.recv()).await {
+            Err(_) => tracing::info!(
+                node,
+                "still waiting to be added to the cluster (ALTER CLUSTER ADD MEMBER)"
+            ),
+            Ok(None) => anyhow::bail!("the peer transport stopped while joining"),
+            Ok(Some((from, payload))) => {
+                let to = duckraft_raft::codec::decode_batch(&payload)
+                    .ok()
+                    .and_then(|messages| messages.first().map(|(_, m)| m.to))
+                    .filter(|to| *to != 0);
+                if let Some(id) = to {
+                    tracing::info!(node, raft_id = id, leader = %from, "joined: the cluster assigned this node its Raft id");
+                    return Ok(id);
+                }
+            }
+        }
+    }
 }
 
 /// The runtime of peer traffic and status; shut down without blocking,

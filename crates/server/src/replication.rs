@@ -27,19 +27,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use duckraft_engine::command::{
-    self, Command, ControlCommand, Envelope, ProposalId, Role, WriteBatch, WriteOp,
+    self, Command, ControlCommand, Envelope, Member, ProposalId, Role, WriteBatch, WriteOp,
 };
 use duckraft_engine::control::{Access, ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
 use duckraft_engine::snapshot::{self, SnapshotError};
 use duckraft_engine::Catalogs;
 use duckraft_raft::disk::FsDisk;
-use duckraft_raft::storage::SnapshotImage;
+use duckraft_raft::storage::{MemberChange, SnapshotImage};
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{Entry, GroupId, GroupStatus, MultiRaft, NodeConfig, NodeId};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
+use crate::membership::Membership;
 use crate::tentative::Tentatives;
 
 /// The default catalog's group exists from bootstrap on every node. Control
@@ -70,33 +71,9 @@ type Roles = Arc<RwLock<BTreeMap<String, Role>>>;
 /// node; written only by the driver.
 type SharedAccess = Arc<RwLock<Access>>;
 
-#[derive(Clone, Debug)]
-pub struct Membership {
-    /// This node's name.
-    pub node: String,
-    /// Every member's name (including this node), sorted; the Raft id of a
-    /// member is its position plus one.
-    pub members: Vec<String>,
-}
-
-impl Membership {
-    pub fn raft_id(&self, name: &str) -> Option<NodeId> {
-        self.members
-            .iter()
-            .position(|m| m == name)
-            .map(|i| i as NodeId + 1)
-    }
-
-    pub fn name(&self, id: NodeId) -> Option<&str> {
-        self.members
-            .get((id as usize).checked_sub(1)?)
-            .map(String::as_str)
-    }
-
-    pub fn voters(&self) -> Vec<NodeId> {
-        (1..=self.members.len() as NodeId).collect()
-    }
-}
+/// Hands the transport the peer set (name to address) whenever the member
+/// list changes.
+pub type PeerDirectory = Box<dyn Fn(BTreeMap<String, String>) + Send>;
 
 /// What a session is told about its write.
 #[derive(Debug)]
@@ -204,12 +181,24 @@ pub struct GroupReport {
     pub snapshot_refused: bool,
     pub log_bytes: u64,
     pub progress: BTreeMap<String, u64>,
+    /// The group's configuration as this node applied it.
+    pub voters: Vec<String>,
+    /// Members that replicate without voting yet (joining).
+    pub learners: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NodeReport {
     pub node: String,
     pub members: Vec<String>,
+    /// Every member with its Raft id and peer address.
+    pub member_list: BTreeMap<String, Member>,
+    /// cp-metadata's version of the member list (0: the bootstrap list).
+    pub membership_version: u64,
+    /// Raft ids of members that left, never used again.
+    pub retired_ids: Vec<u64>,
+    /// An operator removed this node from the cluster.
+    pub removed: bool,
     pub degraded: Option<String>,
     /// Set by `duckraft drain`: leadership is handed off and new sessions are refused.
     pub draining: bool,
@@ -250,7 +239,19 @@ impl NodeReport {
         if self.draining {
             return Err("draining".into());
         }
+        if self.removed {
+            return Err("this node was removed from the cluster".into());
+        }
+        if self.groups.is_empty() {
+            return Err("replication has not reported its groups yet".into());
+        }
         for g in &self.groups {
+            if !g.voters.contains(&self.node) && !g.learners.contains(&self.node) {
+                return Err(format!(
+                    "{} waits for its leader's snapshot to join the group",
+                    g.name
+                ));
+            }
             if g.snapshot_refused {
                 return Err(format!("{} refused a snapshot from its leader", g.name));
             }
@@ -327,28 +328,27 @@ const EXPORT_RETRY_AFTER: Duration = Duration::from_secs(1);
 impl Replication {
     /// Recovers the log and the state machines, then starts the driver thread.
     /// `send` delivers one payload to a peer by name.
+    /// `directory` is told the peer set whenever the member list changes.
     pub fn start(
         config: ReplicationConfig,
         catalogs: Arc<Catalogs>,
         send: PeerSender,
+        directory: PeerDirectory,
     ) -> anyhow::Result<Replication> {
         let membership = config.membership.clone();
-        let me = membership
-            .raft_id(&membership.node)
-            .context("this node is not in the member list")?;
         let (inputs, rx) = mpsc::channel();
         let report = Arc::new(Mutex::new(NodeReport {
             node: membership.node.clone(),
-            members: membership.members.clone(),
+            members: membership.names(),
             ..NodeReport::default()
         }));
         let catalog_groups = Arc::new(Mutex::new(BTreeMap::new()));
         let tentatives = Arc::new(Tentatives::default());
         let mut driver = Driver::open(
             &config,
-            me,
             catalogs,
             send,
+            directory,
             report.clone(),
             catalog_groups.clone(),
             tentatives.clone(),
@@ -356,13 +356,25 @@ impl Replication {
         // A binary older than the cluster stops here, loudly, before it
         // applies anything.
         driver.publish_access();
+        driver.publish_members();
         let roles = driver.roles.clone();
         let access = driver.access.clone();
         let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
             .spawn(move || {
                 crate::priority::raise_current_thread("replication");
-                driver.run(rx, config.tick)
+                let report = driver.report.clone();
+                let run = std::panic::AssertUnwindSafe(|| driver.run(rx, config.tick));
+                if let Err(panic) = std::panic::catch_unwind(run) {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    error!(panic = %what, "the replication thread panicked; this node serves nothing replicated");
+                    report.lock().unwrap_or_else(|e| e.into_inner()).degraded =
+                        Some(format!("the replication thread panicked: {what}"));
+                }
             })
             .context("cannot start the replication thread")?;
         Ok(Replication {
@@ -491,6 +503,7 @@ struct Driver {
     raft: MultiRaft,
     wal: Wal<FsDisk>,
     control: ControlPlane,
+    directory: PeerDirectory,
     replicas: BTreeMap<GroupId, Replica>,
     names: BTreeMap<GroupId, String>,
     catalogs: Arc<Catalogs>,
@@ -530,9 +543,9 @@ struct Driver {
 impl Driver {
     fn open(
         config: &ReplicationConfig,
-        me: NodeId,
         catalogs: Arc<Catalogs>,
         send: PeerSender,
+        directory: PeerDirectory,
         report: Arc<Mutex<NodeReport>>,
         catalog_groups: CatalogGroups,
         tentatives: Arc<Tentatives>,
@@ -564,15 +577,16 @@ impl Driver {
             replicas.insert(*group, replica);
             names.insert(*group, name.clone());
         }
-        let mut node_config = NodeConfig::new(me, rand::random());
+        let mut node_config = NodeConfig::new(config.membership.id, rand::random());
         node_config.election_tick = config.election_tick;
         node_config.heartbeat_tick = config.heartbeat_tick;
         let mut raft = MultiRaft::recover(node_config, recovered.records, &applied)
             .context("the Raft log and the applied state disagree; refusing to start")?;
-        let voters = config.membership.voters();
-        raft.create_group(GroupId::CONTROL, &voters)?;
+        let mut membership = config.membership.clone();
+        membership.follow(control.members());
+        raft.create_group(GroupId::CONTROL, membership.bootstrap_voters())?;
         for (_, group) in &groups {
-            raft.create_group(*group, &voters)?;
+            raft.create_group(*group, &initial_voters(&membership, &control, *group))?;
         }
         // A crash after cp-metadata applied a DROP DATABASE but before the
         // group's removal reached the Raft log leaves the group behind.
@@ -590,15 +604,16 @@ impl Driver {
         let access = Arc::new(RwLock::new(control.access().clone()));
         info!(
             node = %config.membership.node,
-            raft_id = me,
+            raft_id = config.membership.id,
             groups = replicas.len() + 1,
             "replication core recovered"
         );
         Ok(Driver {
-            membership: config.membership.clone(),
+            membership,
             raft,
             wal,
             control,
+            directory,
             replicas,
             names,
             catalogs,
@@ -666,6 +681,7 @@ impl Driver {
                 self.retry_reads();
                 if self.degraded.is_none() && !self.draining {
                     self.track_capability();
+                    self.reconcile_membership();
                 }
             }
             if self.degraded.is_none() {
@@ -685,6 +701,13 @@ impl Driver {
             Input::Peer { from, bytes } => {
                 if self.degraded.is_some() {
                     return;
+                }
+                if self.membership.raft_id(&from).is_none() {
+                    if let Some(id) = sender_id(&bytes) {
+                        if self.membership.learn(&from, id) {
+                            info!(peer = %from, raft_id = id, "learned a member's Raft id from its messages");
+                        }
+                    }
                 }
                 let Some(id) = self.membership.raft_id(&from) else {
                     warn!(peer = %from, "payload from a node outside the membership");
@@ -787,7 +810,7 @@ impl Driver {
                 supports: self.capability,
             }
         } else if self.raft.is_leader(GroupId::CONTROL) {
-            let members = &self.membership.members;
+            let members = &self.membership.names();
             let supported = members
                 .iter()
                 .map(|m| access.member_capabilities.get(m).copied().unwrap_or(0))
@@ -827,13 +850,7 @@ impl Driver {
             if status.role != "leader" {
                 continue;
             }
-            let target = status
-                .progress
-                .iter()
-                .filter(|(id, _)| *id != me)
-                .max_by_key(|(id, matched)| (*matched, std::cmp::Reverse(*id)))
-                .map(|(id, _)| *id);
-            if let Some(target) = target {
+            if let Some(target) = status.successor(me, |_| true) {
                 self.raft.transfer_leader(status.group, target);
             }
         }
@@ -1018,7 +1035,14 @@ impl Driver {
         if self.export_backoff.get(&group).is_some_and(|at| now < *at) {
             return None;
         }
-        let voters = self.membership.voters();
+        // The header's list is informational; the core attaches the
+        // group's configuration at the image's index.
+        let voters: Vec<NodeId> = self
+            .membership
+            .members()
+            .values()
+            .map(|m| m.raft_id)
+            .collect();
         let exported = if group == GroupId::CONTROL {
             let path = control_path(&self.data_dir);
             snapshot::export_control(&path, &voters, &self.control).map(|bytes| {
@@ -1047,13 +1071,7 @@ impl Driver {
         };
         self.export_backoff.remove(&group);
         let bytes = data.len();
-        let image = SnapshotImage {
-            index,
-            term,
-            voters,
-            data,
-        };
-        if let Err(e) = self.raft.serve_snapshot(group, image) {
+        if let Err(e) = self.raft.serve_snapshot(group, index, term, data) {
             warn!(%group, error = %e, "the node did not take the exported snapshot");
             return None;
         }
@@ -1068,24 +1086,29 @@ impl Driver {
         let threshold = self.compaction.threshold_entries;
         let mut compacted = false;
         for (group, first_index) in self.raft.log_starts() {
-            if self.applied_index(group) < first_index - 1 + threshold {
-                continue;
-            }
-            let Some(index) = self.export(group) else {
-                continue;
-            };
-            match self.raft.compact(group, index) {
-                Ok(()) => compacted = true,
-                Err(e) => {
-                    warn!(%group, error = %e, "log compaction deferred");
-                    // Each try exports the whole file: not on every round.
-                    self.export_backoff
-                        .insert(group, Instant::now() + EXPORT_RETRY_AFTER);
-                }
+            if self.applied_index(group) >= first_index - 1 + threshold {
+                compacted |= self.compact_now(group);
             }
         }
         if compacted {
             self.reclaim_log();
+        }
+    }
+
+    /// Exports `group` at its applied index and drops its log up to there.
+    fn compact_now(&mut self, group: GroupId) -> bool {
+        let Some(index) = self.export(group) else {
+            return false;
+        };
+        match self.raft.compact(group, index) {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(%group, error = %e, "log compaction deferred");
+                // Each try exports the whole file: not on every round.
+                self.export_backoff
+                    .insert(group, Instant::now() + EXPORT_RETRY_AFTER);
+                false
+            }
         }
     }
 
@@ -1120,6 +1143,20 @@ impl Driver {
         }
         if let Err(e) = snapshot::check_metadata(&image.data, image.index, image.term) {
             self.refuse_snapshot(group, image.index, e);
+            return;
+        }
+        let me = self.membership.id;
+        let joining = self.membership.joined() && self.control.applied_index() == 0;
+        if group == GroupId::CONTROL && joining && image.conf.voters.contains(&me) {
+            // A node joins as a learner. Finding itself a voter, it is a
+            // member that lost its data and came back under its old id:
+            // it may already have voted in this term.
+            self.degrade(format!(
+                "this node joined as Raft id {me}, which cp-metadata's configuration already \
+                 lists as a voter: it is a member that lost its data. Remove it (ALTER CLUSTER \
+                 REMOVE MEMBER {}) and add it again, then restart it with an empty data directory",
+                self.membership.node
+            ));
             return;
         }
         let result = if group == GroupId::CONTROL {
@@ -1205,6 +1242,7 @@ impl Driver {
                 self.reconcile_catalogs();
                 self.publish_roles();
                 self.publish_access();
+                self.publish_members();
                 Ok(())
             }
             Err(failure) => match failure.kept {
@@ -1277,6 +1315,7 @@ impl Driver {
                         self.publish_roles();
                     }
                     self.publish_access();
+                    self.publish_members();
                     for (_, id, outcome) in outcomes {
                         self.on_control(&outcome);
                         if let Some(id) = id {
@@ -1333,6 +1372,89 @@ impl Driver {
 
     /// Shows sessions the capability level and grants cp-metadata applied,
     /// and stops this node if the cluster moved past what it can apply.
+    /// Follows cp-metadata's member list: new ids and addresses for this
+    /// node and its transport.
+    fn publish_members(&mut self) {
+        let table = self.control.members();
+        if self.membership.follow(table) {
+            info!(version = table.version, members = ?self.membership.names(), "the member list changed");
+            (self.directory)(self.membership.peer_addresses());
+        }
+        let mut report = self.report.lock().expect("report lock");
+        report.members = self.membership.names();
+        report.member_list = self.membership.members();
+        report.membership_version = self.membership.version;
+        report.retired_ids = table.retired.iter().copied().collect();
+        report.removed = !self.membership.is_member();
+    }
+
+    /// Moves each group this node leads one step towards the member list:
+    /// first a missing member joins as a learner, then a learner that has
+    /// caught up becomes a voter, and only then does a member that left go
+    /// (after this node hands off leadership, if it is the one leaving).
+    /// Adding before removing keeps the group's fault tolerance through a
+    /// replacement. raft-rs takes one change at a time per group.
+    fn reconcile_membership(&mut self) {
+        if self.membership.version == 0 {
+            return;
+        }
+        let me = self.raft.id();
+        let desired: BTreeSet<NodeId> = self
+            .membership
+            .members()
+            .values()
+            .map(|m| m.raft_id)
+            .collect();
+        for status in self.raft.status() {
+            if status.role != "leader" || status.conf_change_pending {
+                continue;
+            }
+            let conf = &status.conf;
+            if status.first_index == 1
+                && conf
+                    .voters
+                    .iter()
+                    .chain(&conf.learners)
+                    .any(|&id| id != me && status.matched(id) == 0)
+            {
+                // A member that holds nothing must be sent a snapshot (the
+                // log's start would not tell it the group's first
+                // configuration): make sure the log no longer starts at 1.
+                self.compact_now(status.group);
+            }
+            let change = if let Some(&id) = desired.iter().find(|id| !conf.contains(**id)) {
+                MemberChange::AddLearner(id)
+            } else if let Some(&id) = conf
+                .learners
+                .iter()
+                .find(|id| desired.contains(id) && status.may_promote(**id))
+            {
+                MemberChange::Promote(id)
+            } else if let Some(&id) = conf
+                .voters
+                .iter()
+                .chain(&conf.learners)
+                .find(|id| !desired.contains(id))
+            {
+                if id == me {
+                    if let Some(target) = status.successor(me, |v| desired.contains(&v)) {
+                        self.raft.transfer_leader(status.group, target);
+                    }
+                    continue;
+                }
+                MemberChange::Remove(id)
+            } else {
+                continue;
+            };
+            match self.raft.change_membership(status.group, change) {
+                Ok(()) => info!(group = %status.group, ?change, "proposed a membership change"),
+                Err(e) => {
+                    warn!(group = %status.group, ?change, error = %e, "membership change not proposed; retrying")
+                }
+            }
+        }
+    }
+
     fn publish_access(&mut self) {
         let access = self.control.access().clone();
         if access.capability > self.capability && self.degraded.is_none() {
@@ -1366,7 +1488,8 @@ impl Driver {
             Ok(replica) => {
                 self.replicas.insert(group, replica);
                 self.names.insert(group, name.to_string());
-                if let Err(e) = self.raft.create_group(group, &self.membership.voters()) {
+                let voters = initial_voters(&self.membership, &self.control, group);
+                if let Err(e) = self.raft.create_group(group, &voters) {
                     self.degrade(format!("cannot create the group of \"{name}\": {e}"));
                     return;
                 }
@@ -1465,6 +1588,7 @@ impl Driver {
             }
         }
         let name_of = |id: NodeId| self.membership.name(id).map(str::to_string);
+        let name_or_id = |id: NodeId| name_of(id).unwrap_or_else(|| format!("raft-id-{id}"));
         let groups = statuses
             .iter()
             .map(|s| GroupReport {
@@ -1487,6 +1611,8 @@ impl Driver {
                     .iter()
                     .filter_map(|(id, matched)| name_of(*id).map(|n| (n, *matched)))
                     .collect(),
+                voters: s.conf.voters.iter().map(|id| name_or_id(*id)).collect(),
+                learners: s.conf.learners.iter().map(|id| name_or_id(*id)).collect(),
             })
             .collect();
         let mut report = self.report.lock().expect("report lock");
@@ -1511,6 +1637,28 @@ impl Driver {
         report.capability_supported = self.capability;
         report.member_capabilities = access.member_capabilities.clone();
     }
+}
+
+/// The voters a group starts with on this node: none on a node that joined
+/// (the leader's snapshot brings the configuration), the voters cp-metadata
+/// recorded for a catalog created after the member list changed, and the
+/// bootstrap list otherwise. Every bootstrap member derives the same.
+fn initial_voters(membership: &Membership, control: &ControlPlane, group: GroupId) -> Vec<NodeId> {
+    if membership.joined() {
+        return Vec::new();
+    }
+    match control.members().catalog_voters.get(&group.0) {
+        Some(voters) => voters.clone(),
+        None => membership.bootstrap_voters().to_vec(),
+    }
+}
+
+/// The sender's Raft id, as the first message of a peer batch states it.
+fn sender_id(batch: &[u8]) -> Option<NodeId> {
+    duckraft_raft::codec::decode_batch(batch)
+        .ok()?
+        .first()
+        .map(|(_, message)| message.from)
 }
 
 fn control_path(data_dir: &Path) -> PathBuf {

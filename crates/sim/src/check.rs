@@ -674,7 +674,8 @@ pub fn control_oracle(obs: &Observations, history: &History) -> Result<ControlMo
             }
             ControlCommand::ReportCapability { .. }
             | ControlCommand::SetCapability { .. }
-            | ControlCommand::DatabaseConnect { .. } => {
+            | ControlCommand::DatabaseConnect { .. }
+            | ControlCommand::SetMembers { .. } => {
                 return Err(format!(
                     "control proposal {pid:?} at {index} is of a kind the workload never issues"
                 ))

@@ -2,14 +2,14 @@
 //! virtual clock.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use duckraft_engine::command::{self, ProposalId};
 use duckraft_engine::control::{ControlOutcome, ControlPlane};
 use duckraft_engine::replica::{Committed, Outcome, Replica};
 use duckraft_engine::snapshot::{self, InstallStep, SnapshotError};
-use duckraft_raft::storage::SnapshotImage;
+use duckraft_raft::storage::{MemberChange, SnapshotImage};
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{Entry, GroupId, MultiRaft, NodeConfig, NodeId};
 use rand::{Rng, SeedableRng};
@@ -70,6 +70,15 @@ enum Event {
     /// (the group stopped there, as in production).
     OperatorRestart(NodeId, u64),
     EndChaos,
+    /// The membership nemesis takes its next step.
+    Membership,
+}
+
+/// A member cycled out of every group and back in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MemberCycle {
+    Removing(NodeId),
+    Adding(NodeId),
 }
 
 struct Running {
@@ -193,6 +202,9 @@ pub struct Sim {
     snap_rng: ChaCha8Rng,
     /// The protocol trace of one group, when asked for (`--trace-out`).
     tracer: Option<Tracer>,
+    /// The membership nemesis's draws, apart from the main PRNG.
+    member_rng: ChaCha8Rng,
+    member_cycle: Option<MemberCycle>,
     /// Last field: removed after the nodes (and their DuckDB files) closed.
     run_dir: RunDir,
 }
@@ -336,7 +348,9 @@ impl Sim {
         // (clock drift included) outlasts two of the slowest fsyncs: the
         // batch in flight, then the one holding the vote.
         let election_timeout_min_us = election_tick as u64 * TICK_US * 90 / 100;
-        if election_timeout_min_us <= 2 * fsync_us.1 {
+        // A member out of the groups takes the spare vote away just as a
+        // lost node does: never both.
+        if election_timeout_min_us <= 2 * fsync_us.1 || config.membership_changes {
             read_error_per_mille = 0;
             bit_flip_per_mille = 0;
         }
@@ -371,8 +385,11 @@ impl Sim {
             .trace
             .clone()
             .map(|t| Tracer::new(t, config.nodes, config.seed));
+        let member_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6d65_6d62_6572_7321);
         let mut sim = Sim {
             tracer,
+            member_rng,
+            member_cycle: None,
             snapshot_knobs,
             snap_rng,
             run_dir,
@@ -476,6 +493,10 @@ impl Sim {
         sim.schedule(first_chaos, Event::Chaos);
         let chaos_end = sim.config.chaos_us;
         sim.schedule(chaos_end, Event::EndChaos);
+        if sim.config.membership_changes {
+            let first = sim.member_rng.gen_range(300_000..1_000_000);
+            sim.schedule(first, Event::Membership);
+        }
         sim
     }
 
@@ -640,6 +661,123 @@ impl Sim {
                 }
             }
             Event::EndChaos => self.heal(),
+            Event::Membership => {
+                self.membership_step();
+                // A cycle in progress finishes after the chaos ends, so
+                // every node is a voter again before the end checks.
+                if self.chaos || self.member_cycle.is_some() {
+                    let next = self.member_rng.gen_range(50_000..400_000);
+                    self.schedule(next, Event::Membership);
+                }
+            }
+        }
+    }
+
+    /// One step of the membership nemesis, driving the core's
+    /// `change_membership` on each group's leader as the server's
+    /// reconciler does: remove a member from every group (its leader hands
+    /// off leadership first), then add it back as a learner and promote it
+    /// once it caught up. The member keeps running and keeps its state.
+    fn membership_step(&mut self) {
+        let cycle = match self.member_cycle {
+            Some(cycle) => cycle,
+            None if self.chaos => {
+                let victim = self.member_rng.gen_range(1..=self.config.nodes as NodeId);
+                self.note(format!("membership: remove node {victim} from every group"));
+                self.member_cycle = Some(MemberCycle::Removing(victim));
+                MemberCycle::Removing(victim)
+            }
+            None => return,
+        };
+        let (MemberCycle::Removing(victim) | MemberCycle::Adding(victim)) = cycle;
+        if self.nodes[&victim].fail_closed.is_some() || self.nodes[&victim].degraded.is_some() {
+            // It never comes back: it stays out, as an operator would leave it.
+            self.note(format!(
+                "membership: node {victim} failed closed; the cycle ends"
+            ));
+            self.member_cycle = None;
+            return;
+        }
+        let mut leaders: Vec<(NodeId, duckraft_raft::GroupStatus)> = Vec::new();
+        for node in self.nodes.values() {
+            if let Some(running) = node.running.as_ref() {
+                for status in running.raft.status() {
+                    if status.role == "leader" {
+                        leaders.push((node.id, status));
+                    }
+                }
+            }
+        }
+        let groups: BTreeSet<GroupId> = self
+            .nodes
+            .values()
+            .filter_map(|n| n.running.as_ref())
+            .flat_map(|r| r.raft.group_ids())
+            .collect();
+        let mut done = BTreeSet::new();
+        let mut proposals = Vec::new();
+        for (leader, status) in &leaders {
+            let conf = &status.conf;
+            match cycle {
+                MemberCycle::Removing(victim) if *leader == victim => {
+                    if let Some(target) = status.successor(victim, |_| true) {
+                        proposals.push((*leader, status.group, Err(target)));
+                    }
+                }
+                MemberCycle::Removing(victim) if !conf.contains(victim) => {
+                    done.insert(status.group);
+                }
+                MemberCycle::Removing(victim) => {
+                    proposals.push((*leader, status.group, Ok(MemberChange::Remove(victim))));
+                }
+                MemberCycle::Adding(victim) if conf.voters.contains(&victim) => {
+                    done.insert(status.group);
+                }
+                MemberCycle::Adding(victim) if !conf.contains(victim) => {
+                    proposals.push((*leader, status.group, Ok(MemberChange::AddLearner(victim))));
+                }
+                MemberCycle::Adding(victim) => {
+                    if status.may_promote(victim) {
+                        proposals.push((*leader, status.group, Ok(MemberChange::Promote(victim))));
+                    }
+                }
+            }
+        }
+        for (leader, group, change) in proposals {
+            let Some(running) = self.nodes.get_mut(&leader).and_then(|n| n.running.as_mut()) else {
+                continue;
+            };
+            match change {
+                Err(target) => running.raft.transfer_leader(group, target),
+                Ok(change) => {
+                    if running.raft.change_membership(group, change).is_ok() {
+                        let kind = match change {
+                            MemberChange::Remove(_) => 0,
+                            MemberChange::AddLearner(_) => 1,
+                            MemberChange::Promote(_) => 2,
+                        };
+                        self.faults.member_changes[kind] += 1;
+                    }
+                }
+            }
+            self.drive(leader);
+        }
+        if done.len() == groups.len() && groups.iter().all(|g| done.contains(g)) {
+            self.member_cycle = match cycle {
+                MemberCycle::Removing(victim) => {
+                    self.note(format!(
+                        "membership: node {victim} is out of every group; add it back"
+                    ));
+                    Some(MemberCycle::Adding(victim))
+                }
+                MemberCycle::Adding(victim) => {
+                    self.note(format!(
+                        "membership: node {victim} votes in every group again"
+                    ));
+                    self.faults.member_cycles += 1;
+                    None
+                }
+            };
         }
     }
 
@@ -782,14 +920,8 @@ impl Sim {
             }
         };
         self.obs.snapshot_exported(group, index, &data);
-        let image = SnapshotImage {
-            index,
-            term,
-            voters: all,
-            data,
-        };
         let running = self.nodes.get_mut(&id).expect("node").running.as_mut()?;
-        if let Err(e) = running.raft.serve_snapshot(group, image) {
+        if let Err(e) = running.raft.serve_snapshot(group, index, term, data) {
             self.note(format!(
                 "node {id} did not take its snapshot of {group}: {e}"
             ));
@@ -1309,7 +1441,13 @@ impl Sim {
             self.ensure_catalog(id, GroupId(group));
         }
         if let Some(pid) = pid {
-            let verdict = match outcome {
+            // A retry is answered with the first attempt's outcome, as the
+            // server's sessions are.
+            let first = match outcome {
+                ControlOutcome::Duplicate(first) => *first,
+                other => other,
+            };
+            let verdict = match first {
                 ControlOutcome::Failed { message, .. } => Verdict::Failed(message),
                 _ => Verdict::Applied,
             };
@@ -1667,11 +1805,13 @@ impl Sim {
         }
         if self.clients[c].waiting.is_none() {
             if !self.chaos
+                && self.setup.is_empty()
                 && self
                     .healed_at
                     .is_some_and(|h| self.now > h + POST_HEAL_WRITES_US)
             {
                 // Settling: stop issuing new work, let the cluster converge.
+                // Setup a dead session handed back still has to finish.
                 return;
             }
             let op = if let Some(op) = self.setup.pop_front() {
@@ -1868,7 +2008,10 @@ impl Sim {
     /// Every node is up (but those that failed closed), no client is
     /// waiting, and all of them applied the same log.
     fn converged(&self) -> bool {
-        if self.clients.iter().any(Client::busy) || !self.setup.is_empty() {
+        if self.clients.iter().any(Client::busy)
+            || !self.setup.is_empty()
+            || self.member_cycle.is_some()
+        {
             return false;
         }
         if self

@@ -91,6 +91,10 @@ pub struct SimConfig {
     pub settle_us: u64,
     /// Record an NDJSON protocol trace of one group (see [`crate::trace`]).
     pub trace: Option<TraceConfig>,
+    /// Cycle members out of every group and back in (remove, then add as a
+    /// learner and promote) alongside the other faults. Off by default, so
+    /// the draws of existing seeds stay as they were.
+    pub membership_changes: bool,
 }
 
 impl SimConfig {
@@ -102,6 +106,7 @@ impl SimConfig {
             chaos_us: 8_000_000,
             settle_us: 20_000_000,
             trace: None,
+            membership_changes: false,
         }
     }
 }
@@ -133,6 +138,11 @@ pub struct FaultCounts {
     pub installs_interrupted: [u64; 3],
     /// `Wal::rewrite` runs.
     pub log_rewrites: u64,
+    /// Raft configuration changes proposed: removals, learners added,
+    /// promotions.
+    pub member_changes: [u64; 3],
+    /// Members cycled out of every group and back in as voters.
+    pub member_cycles: u64,
 }
 
 impl FaultCounts {
@@ -156,6 +166,10 @@ impl FaultCounts {
         self.snapshots_corrupted += other.snapshots_corrupted;
         self.snapshots_refused += other.snapshots_refused;
         self.log_rewrites += other.log_rewrites;
+        for (sum, more) in self.member_changes.iter_mut().zip(other.member_changes) {
+            *sum += more;
+        }
+        self.member_cycles += other.member_cycles;
     }
 }
 
@@ -228,6 +242,10 @@ impl SeedReport {
                 "refused": self.faults.snapshots_refused,
                 "interrupted": self.faults.installs_interrupted,
                 "log_rewrites": self.faults.log_rewrites,
+            },
+            "membership": {
+                "changes": self.faults.member_changes,
+                "cycles": self.faults.member_cycles,
             },
             "wall_ms": self.wall_ms,
         })

@@ -47,6 +47,9 @@ struct Args {
     /// Stop the trace after this many events (the run itself goes on).
     #[arg(long, default_value_t = 100_000)]
     trace_events_max: usize,
+    /// Cycle members out of every group and back in alongside the faults.
+    #[arg(long)]
+    membership: bool,
 }
 
 /// Runs one seed (twice when asked) and judges replay equality.
@@ -54,6 +57,7 @@ fn judge(args: &Args, injection: Injection, seed: u64) -> duckraft_sim::SeedRepo
     let mut config = SimConfig::new(seed, args.nodes as usize);
     config.injection = injection;
     config.chaos_us = args.chaos_secs * 1_000_000;
+    config.membership_changes = args.membership;
     config.trace = args.trace_out.as_ref().map(|_| TraceConfig {
         group: args.trace_group.clone(),
         events_max: args.trace_events_max,
@@ -94,7 +98,8 @@ fn report_seed(args: &Args, seed: u64, report: &duckraft_sim::SeedReport) {
             .inject
             .as_deref()
             .map(|i| format!(" --inject {i}"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            + if args.membership { " --membership" } else { "" };
         eprintln!("seed {seed}: snapshot knobs {:?}", report.snapshot_knobs);
         eprintln!(
             "seed {seed}: {}\nrepro: duckraft-sim --seed {seed} --nodes {}{inject} --chaos-secs {} --verbose\nlast events:",
@@ -189,6 +194,12 @@ fn main() -> ExitCode {
         faults.bit_flips,
         faults.fail_closed_nodes
     );
+    if args.membership {
+        eprintln!(
+            "membership: {:?} changes proposed (removals, learners added, promotions), {} members cycled out and back",
+            faults.member_changes, faults.member_cycles
+        );
+    }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS

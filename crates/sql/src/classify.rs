@@ -134,6 +134,10 @@ pub enum Statement {
         roles: Vec<String>,
         grant: bool,
     },
+    /// `ALTER CLUSTER ADD MEMBER name PEER 'host:port'` and `ALTER CLUSTER
+    /// REMOVE MEMBER name`: duckraft's own statements, replicated through
+    /// cp-metadata and never sent to DuckDB.
+    ClusterMember(MemberStatement),
     CopyFrom {
         /// Table reference as written (already valid SQL).
         table: String,
@@ -321,6 +325,9 @@ pub fn classify(statement: &str) -> Result<Statement, ClassifyError> {
                 i += 1;
             }
             let object = word_at(i);
+            if keyword == "ALTER" && object == "CLUSTER" && i == 1 {
+                return parse_cluster_member(&words);
+            }
             if object == "DATABASE" {
                 return parse_database_ddl(&keyword, &words[i + 1..]);
             }
@@ -811,6 +818,54 @@ fn parse_role_ddl(verb: &str, user: bool, words: &[&Token]) -> Result<Statement,
     }
 }
 
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberStatement {
+    Add { name: String, peer_addr: String },
+    Remove { name: String },
+}
+
+/// `ALTER CLUSTER ADD MEMBER name PEER 'host:port'` or `ALTER CLUSTER
+/// REMOVE MEMBER name`; the name may be a string too (`'n-4'`).
+fn parse_cluster_member(words: &[&Token]) -> Result<Statement, ClassifyError> {
+    let at = |i: usize| words.get(i).copied();
+    let near = |token: Option<&Token>| match token {
+        Some(t) => syntax_error(format!("syntax error at or near \"{}\"", t.text)),
+        None => syntax_error("syntax error at end of input after ALTER CLUSTER"),
+    };
+    let name = |token: Option<&Token>| match token {
+        Some(t) if t.kind == TokenKind::Word || t.kind == TokenKind::String => Ok(name_text(t)),
+        other => Err(near(other)),
+    };
+    let add = match at(2) {
+        Some(t) if t.is_word("ADD") => true,
+        Some(t) if t.is_word("REMOVE") => false,
+        other => return Err(near(other)),
+    };
+    if !at(3).is_some_and(|t| t.is_word("MEMBER")) {
+        return Err(near(at(3)));
+    }
+    let name = name(at(4))?;
+    let statement = if add {
+        if !at(5).is_some_and(|t| t.is_word("PEER")) {
+            return Err(near(at(5)));
+        }
+        let peer_addr = match at(6) {
+            Some(t) if t.kind == TokenKind::String => unquote_string(t.text),
+            other => return Err(near(other)),
+        };
+        if let Some(extra) = at(7) {
+            return Err(near(Some(extra)));
+        }
+        MemberStatement::Add { name, peer_addr }
+    } else {
+        if let Some(extra) = at(5) {
+            return Err(near(Some(extra)));
+        }
+        MemberStatement::Remove { name }
+    };
+    Ok(Statement::ClusterMember(statement))
+}
+
 /// `GRANT CONNECT ON DATABASE d [, ...] TO role [, ...]` and `REVOKE CONNECT
 /// ON DATABASE d [, ...] FROM role [, ...] [CASCADE | RESTRICT]`. Other
 /// privileges and objects are unsupported: duckraft enforces only who may
@@ -1192,6 +1247,38 @@ mod tests {
                 if_exists: true
             }
         );
+    }
+
+    #[test]
+    fn cluster_member_statements() {
+        let parsed = |sql: &str| classify(sql);
+        assert_eq!(
+            parsed("ALTER CLUSTER ADD MEMBER n4 PEER '127.0.0.1:7004';").unwrap(),
+            Statement::ClusterMember(MemberStatement::Add {
+                name: "n4".into(),
+                peer_addr: "127.0.0.1:7004".into()
+            })
+        );
+        assert_eq!(
+            parsed("alter cluster remove member 'duckraft-2'").unwrap(),
+            Statement::ClusterMember(MemberStatement::Remove {
+                name: "duckraft-2".into()
+            })
+        );
+        for sql in [
+            "ALTER CLUSTER ADD MEMBER n4",
+            "ALTER CLUSTER ADD MEMBER n4 PEER n5",
+            "ALTER CLUSTER ADD n4 PEER '127.0.0.1:1'",
+            "ALTER CLUSTER REMOVE MEMBER n4 now",
+            "ALTER CLUSTER RENAME MEMBER n4",
+        ] {
+            let error = parsed(sql).unwrap_err();
+            assert!(
+                error.message.contains("syntax error"),
+                "{sql}: {}",
+                error.message
+            );
+        }
     }
 
     #[test]

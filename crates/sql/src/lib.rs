@@ -12,8 +12,8 @@ pub mod parameter_insert;
 pub mod types;
 
 pub use classify::{
-    classify, ClassifyError, CopyFormat, CopyOptions, IsolationLevel, RoleOptions, RoleStatement,
-    SqlKind, Statement,
+    classify, ClassifyError, CopyFormat, CopyOptions, IsolationLevel, MemberStatement, RoleOptions,
+    RoleStatement, SqlKind, Statement,
 };
 pub use lexer::split_statements;
 pub use types::{Column, Value};

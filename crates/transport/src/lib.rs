@@ -5,21 +5,23 @@
 //! a sender is identified by its verified certificate, never by anything it says in a request.
 //! Payloads are opaque bytes. Delivery is best effort: Raft retransmits, so a full queue, an
 //! oversized payload or a lost connection drops messages and counts them instead of blocking.
+//! The peer set can change while the transport runs ([`Transport::set_peers`]), for Raft
+//! membership changes.
 
 pub mod certs;
 mod peer;
 mod server;
 mod tls;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 pub use tls::TlsMaterial;
 
@@ -53,7 +55,8 @@ pub enum TransportError {
 pub struct TransportConfig {
     pub node_id: String,
     pub listen: SocketAddr,
-    /// Node id -> "host:port". May include this node, which is skipped.
+    /// Node id -> "host:port". May include this node, which is skipped. The initial value of
+    /// [`Transport::set_peers`].
     pub peers: BTreeMap<String, String>,
     pub tls: TlsMaterial,
     /// Larger inbound bodies are refused with 413; larger outbound payloads are dropped.
@@ -101,24 +104,32 @@ pub struct TransportStats {
     pub peers: BTreeMap<String, PeerStats>,
 }
 
-/// A running transport. Clones share the same listener and connections.
+/// A running transport. Clones share the same listener, connections and peer set.
 #[derive(Clone)]
 pub struct Transport {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    node_id: String,
     local_addr: SocketAddr,
     max_message_bytes: usize,
-    peers: BTreeMap<String, peer::Handle>,
+    queue_depth: usize,
+    client_tls: Arc<rustls::ClientConfig>,
+    /// The node ids the server accepts connections and payloads from.
+    /// Invariant: equal to the keys of `State::peers` whenever the state lock is free.
+    accepted: watch::Sender<BTreeSet<String>>,
+    /// Becomes true once, in `shutdown`, with the state lock held.
     stop: watch::Sender<bool>,
-    tasks: Mutex<Tasks>,
+    state: Mutex<State>,
 }
 
-#[derive(Default)]
-struct Tasks {
+struct State {
+    /// Invariant: never contains this node; until shutdown, each entry's task is running.
+    peers: BTreeMap<String, peer::Handle>,
+    /// Sender tasks, including aborted ones not yet reaped.
+    tasks: JoinSet<()>,
     server: Option<JoinHandle<()>>,
-    senders: Vec<JoinHandle<()>>,
 }
 
 impl Transport {
@@ -140,26 +151,8 @@ impl Transport {
                 cfg.tls.node_id()
             )));
         }
-        let peers: BTreeMap<String, String> = cfg
-            .peers
-            .into_iter()
-            .filter(|(id, _)| *id != cfg.node_id)
-            .collect();
-
         let server_tls = cfg.tls.server_config()?;
         let client_tls = cfg.tls.client_config()?;
-        // Everything that can fail happens before any task is spawned.
-        let targets = peers
-            .iter()
-            .map(|(id, addr)| {
-                Ok(peer::Target {
-                    id: id.clone(),
-                    addr: addr.clone(),
-                    server_name: tls::server_name(id)?,
-                    tls: client_tls.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, TransportError>>()?;
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| TransportError::Bind {
@@ -173,49 +166,108 @@ impl Transport {
                 source,
             })?;
 
-        let mut handles = BTreeMap::new();
-        let mut senders = Vec::with_capacity(targets.len());
-        for target in targets {
-            let id = target.id.clone();
-            let (handle, task) = peer::spawn(target, cfg.queue_depth);
-            handles.insert(id, handle);
-            senders.push(task);
-        }
-
-        let (stop, stop_rx) = watch::channel(false);
+        let transport = Transport {
+            inner: Arc::new(Inner {
+                node_id: cfg.node_id.clone(),
+                local_addr,
+                max_message_bytes: cfg.max_message_bytes,
+                queue_depth: cfg.queue_depth,
+                client_tls,
+                accepted: watch::Sender::new(BTreeSet::new()),
+                stop: watch::Sender::new(false),
+                state: Mutex::new(State {
+                    peers: BTreeMap::new(),
+                    tasks: JoinSet::new(),
+                    server: None,
+                }),
+            }),
+        };
+        // Validates every peer before spawning a sender, so an error leaves nothing running.
+        transport.set_peers(cfg.peers)?;
         let server = tokio::spawn(server::run(server::Server {
             listener,
             tls: server_tls,
             node_id: cfg.node_id,
-            peers: peers.into_keys().collect(),
+            peers: transport.inner.accepted.subscribe(),
             inbound,
             max_message_bytes: cfg.max_message_bytes,
-            stop: stop_rx,
+            stop: transport.inner.stop.subscribe(),
         }));
+        transport.state().server = Some(server);
         tracing::info!(addr = %local_addr, "peer transport listening");
-
-        Ok(Transport {
-            inner: Arc::new(Inner {
-                local_addr,
-                max_message_bytes: cfg.max_message_bytes,
-                peers: handles,
-                stop,
-                tasks: Mutex::new(Tasks {
-                    server: Some(server),
-                    senders,
-                }),
-            }),
-        })
+        Ok(transport)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local_addr
     }
 
+    /// Replaces the peer set (node id -> "host:port"; this node's own entry is skipped), as a
+    /// Raft membership change requires:
+    ///
+    /// 1. Every new id is checked to be a valid TLS server name; on an error nothing changes.
+    /// 2. Senders of peers no longer listed, or listed at another address, are stopped and
+    ///    forgotten along with their queued messages and counters.
+    /// 3. New peers, and moved ones, get a new sender task; unchanged peers keep theirs.
+    /// 4. The server accepts connections and payloads from exactly the new set.
+    ///
+    /// A removed peer's inbound connections are not closed: each payload is checked against
+    /// the current set when it is handed to the inbound channel, so the removed peer's
+    /// payloads are refused with 403 Forbidden from then on and it counts them as dropped.
+    /// New connections from it are refused after the TLS handshake. After `shutdown` this
+    /// changes nothing.
+    pub fn set_peers(&self, peers: BTreeMap<String, String>) -> Result<(), TransportError> {
+        let inner = &*self.inner;
+        let mut state = self.state();
+        if *inner.stop.borrow() {
+            return Ok(());
+        }
+        let peers: BTreeMap<String, String> = peers
+            .into_iter()
+            .filter(|(id, _)| *id != inner.node_id)
+            .collect();
+        let targets = peers
+            .iter()
+            .filter(|(id, addr)| state.peers.get(*id).is_none_or(|old| old.addr != **addr))
+            .map(|(id, addr)| {
+                Ok(peer::Target {
+                    id: id.clone(),
+                    addr: addr.clone(),
+                    server_name: tls::server_name(id)?,
+                    tls: inner.client_tls.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, TransportError>>()?;
+
+        let State {
+            peers: current,
+            tasks,
+            ..
+        } = &mut *state;
+        current.retain(|id, old| {
+            let keep = peers.get(id) == Some(&old.addr);
+            if !keep {
+                old.task.abort();
+                tracing::info!(peer = %id, addr = %old.addr, "peer removed");
+            }
+            keep
+        });
+        for target in targets {
+            tracing::info!(peer = %target.id, addr = %target.addr, "peer added");
+            let id = target.id.clone();
+            current.insert(id, peer::spawn(target, inner.queue_depth, tasks));
+        }
+        // Reap aborted tasks that have ended, so the set stays about as small as the peer set.
+        while tasks.try_join_next().is_some() {}
+        inner.accepted.send_replace(peers.into_keys().collect());
+        Ok(())
+    }
+
     /// Enqueues one payload for `to` without waiting. Dropped (and counted) when the peer's
     /// queue is full or the payload exceeds `max_message_bytes`.
     pub fn send(&self, to: &str, payload: Bytes) {
-        let Some(peer) = self.inner.peers.get(to) else {
+        let state = self.state();
+        let Some(peer) = state.peers.get(to) else {
             tracing::warn!(peer = to, "dropping message for a node that is not a peer");
             return;
         };
@@ -238,7 +290,7 @@ impl Transport {
     pub fn stats(&self) -> TransportStats {
         TransportStats {
             peers: self
-                .inner
+                .state()
                 .peers
                 .iter()
                 .map(|(id, peer)| (id.clone(), peer.counters.snapshot()))
@@ -249,16 +301,25 @@ impl Transport {
     /// Stops listening, closes every connection and waits for the tasks to end. Other clones
     /// keep accepting `send` calls but drop every message.
     pub async fn shutdown(self) {
-        let tasks =
-            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let (server, mut senders) = {
+            let mut state = self.state();
+            // Under the lock, so that no `set_peers` spawns a sender after the tasks are taken.
+            self.inner.stop.send_replace(true);
+            (state.server.take(), std::mem::take(&mut state.tasks))
+        };
         // The server task closes its connections itself so that the port and sockets are
         // released by the time this returns; sender tasks own nothing that needs a goodbye.
-        let _ = self.inner.stop.send(true);
-        for task in &tasks.senders {
-            task.abort();
+        senders.shutdown().await;
+        if let Some(server) = server {
+            let _ = server.await;
         }
-        for task in tasks.senders.into_iter().chain(tasks.server) {
-            let _ = task.await;
-        }
+    }
+
+    /// Held briefly, never across an await.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio::task::{JoinError, JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinError, JoinSet};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
@@ -36,9 +36,12 @@ pub(crate) struct Target {
     pub tls: Arc<rustls::ClientConfig>,
 }
 
+/// What the transport keeps about one running sender task.
 pub(crate) struct Handle {
+    pub addr: String,
     pub queue: mpsc::Sender<Bytes>,
     pub counters: Arc<Counters>,
+    pub task: AbortHandle,
 }
 
 pub(crate) struct Counters {
@@ -62,7 +65,8 @@ impl Counters {
     }
 }
 
-pub(crate) fn spawn(target: Target, queue_depth: usize) -> (Handle, JoinHandle<()>) {
+/// Spawns the sender task for `target` into `tasks`, which the transport awaits on shutdown.
+pub(crate) fn spawn(target: Target, queue_depth: usize, tasks: &mut JoinSet<()>) -> Handle {
     let (queue, rx) = mpsc::channel(queue_depth);
     let counters = Arc::new(Counters {
         connected: AtomicBool::new(false),
@@ -71,8 +75,14 @@ pub(crate) fn spawn(target: Target, queue_depth: usize) -> (Handle, JoinHandle<(
         rtt_micros: AtomicU64::new(NO_RTT),
         reconnects: AtomicU64::new(0),
     });
-    let task = tokio::spawn(run(target, rx, counters.clone()));
-    (Handle { queue, counters }, task)
+    let addr = target.addr.clone();
+    let task = tasks.spawn(run(target, rx, counters.clone()));
+    Handle {
+        addr,
+        queue,
+        counters,
+        task,
+    }
 }
 
 type Conn = Connection<TokioIo<TlsStream<TcpStream>>, Full<Bytes>, TokioExecutor>;
@@ -89,8 +99,9 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Bytes>, counters: Arc<Counte
         established_before: false,
         last_error: None,
     };
-    // Without this check a dropped-without-shutdown transport would retry forever.
-    while !rx.is_closed() {
+    // Runs until aborted: by `set_peers`, by `shutdown`, or when the last `Transport` clone is
+    // dropped with the `JoinSet` that holds this task.
+    loop {
         match connect(&link.target).await {
             Ok((sender, conn)) => match link.pump(sender, conn, &mut rx).await {
                 // Every Transport handle is gone; nobody can send any more.

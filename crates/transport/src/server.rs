@@ -1,4 +1,4 @@
-//! Inbound side: accept TLS connections from configured peers and hand their messages over.
+//! Inbound side: accept TLS connections from current peers and hand their messages over.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -33,7 +33,8 @@ pub(crate) struct Server {
     pub listener: TcpListener,
     pub tls: Arc<rustls::ServerConfig>,
     pub node_id: String,
-    pub peers: BTreeSet<String>,
+    /// The node ids connections and payloads are accepted from; `Transport::set_peers` changes it.
+    pub peers: watch::Receiver<BTreeSet<String>>,
     pub inbound: mpsc::Sender<(String, Bytes)>,
     pub max_message_bytes: usize,
     pub stop: watch::Receiver<bool>,
@@ -72,7 +73,7 @@ pub(crate) async fn run(mut server: Server) {
 
 struct Shared {
     node_id: String,
-    peers: BTreeSet<String>,
+    peers: watch::Receiver<BTreeSet<String>>,
     inbound: mpsc::Sender<(String, Bytes)>,
     max_message_bytes: usize,
 }
@@ -105,7 +106,7 @@ async fn serve(tcp: TcpStream, remote: SocketAddr, acceptor: TlsAcceptor, shared
         .and_then(|chain| chain.first())
         .and_then(tls::identity);
     let from: Arc<str> = match identity {
-        Some(id) if id != shared.node_id && shared.peers.contains(&id) => id.into(),
+        Some(id) if id != shared.node_id && shared.peers.borrow().contains(&id) => id.into(),
         other => {
             tracing::warn!(
                 remote = %remote,
@@ -173,10 +174,20 @@ async fn receive(req: Request<Incoming>, from: &str, shared: &Shared) -> StatusC
     }
     // Waiting here (rather than refusing) pushes back on the sender through HTTP/2 flow control
     // and its in-flight limit when the consumer is slow.
-    match shared.inbound.send((from.to_owned(), payload)).await {
-        Ok(()) => StatusCode::NO_CONTENT,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    let Ok(permit) = shared.inbound.reserve().await else {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    };
+    // Checked after the wait, when the payload is handed over: the connection outlives the
+    // sender's removal from the peer set, and so may a payload waiting for room.
+    if !shared.peers.borrow().contains(from) {
+        tracing::debug!(
+            peer = from,
+            "message from a node that is no longer a peer; dropped"
+        );
+        return StatusCode::FORBIDDEN;
     }
+    permit.send((from.to_owned(), payload));
+    StatusCode::NO_CONTENT
 }
 
 fn status(code: StatusCode) -> Response<Empty<Bytes>> {

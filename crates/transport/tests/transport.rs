@@ -383,3 +383,102 @@ async fn invalid_configurations_are_rejected() {
 
     start(config("n2", "n2")).await.unwrap().shutdown().await;
 }
+
+#[tokio::test]
+async fn peers_added_and_removed_at_runtime() {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let dir = cluster(&["n1", "n2", "n3"]);
+    let addrs = free_addrs(4);
+    let two = peer_map(&[("n1", addrs[0]), ("n2", addrs[1])]);
+    let three = peer_map(&[("n1", addrs[0]), ("n2", addrs[1]), ("n3", addrs[2])]);
+    let (n1, mut inbox1) = start(dir.path(), "n1", addrs[0], two.clone(), None).await;
+    let (n2, mut inbox2) = start(dir.path(), "n2", addrs[1], two.clone(), None).await;
+    n1.send("n2", Bytes::from_static(b"before"));
+    assert_eq!(
+        recv(&mut inbox2).await,
+        ("n1".to_owned(), Bytes::from_static(b"before"))
+    );
+    wait_until("the acknowledgement", || n1.stats().peers["n2"].sent == 1).await;
+
+    // n3 joins: n1 learns of it first, then n3 starts with the new membership.
+    n1.set_peers(three.clone()).unwrap();
+    let (n3, mut inbox3) = start(dir.path(), "n3", addrs[2], three.clone(), None).await;
+    n1.send("n3", Bytes::from_static(b"welcome"));
+    assert_eq!(
+        recv(&mut inbox3).await,
+        ("n1".to_owned(), Bytes::from_static(b"welcome"))
+    );
+    n3.send("n1", Bytes::from_static(b"hello"));
+    assert_eq!(
+        recv(&mut inbox1).await,
+        ("n3".to_owned(), Bytes::from_static(b"hello"))
+    );
+    let peers: Vec<_> = n1.stats().peers.into_keys().collect();
+    assert_eq!(peers, ["n2", "n3"]);
+    assert_eq!(
+        n1.stats().peers["n2"].sent,
+        1,
+        "an unchanged peer keeps its sender"
+    );
+
+    // An invalid id fails the whole change: n3 stays a peer in both directions.
+    let mut invalid = two.clone();
+    invalid.insert("not a name".into(), addrs[3].to_string());
+    assert!(n1.set_peers(invalid).is_err());
+    let peers: Vec<_> = n1.stats().peers.into_keys().collect();
+    assert_eq!(peers, ["n2", "n3"]);
+    n1.send("n3", Bytes::from_static(b"still here"));
+    assert_eq!(recv(&mut inbox3).await.1, Bytes::from_static(b"still here"));
+    n3.send("n1", Bytes::from_static(b"me too"));
+    assert_eq!(recv(&mut inbox1).await.1, Bytes::from_static(b"me too"));
+    wait_until("n3's acknowledgements", || n3.stats().peers["n1"].sent == 2).await;
+
+    // n3 leaves. n1 no longer sends to it, and refuses what n3 still sends on its open
+    // connection; n3 counts the refusal as a drop.
+    n1.set_peers(two.clone()).unwrap();
+    let peers: Vec<_> = n1.stats().peers.into_keys().collect();
+    assert_eq!(peers, ["n2"]);
+    n1.send("n3", Bytes::from_static(b"for a former peer"));
+    assert!(capture
+        .events()
+        .iter()
+        .any(|e| e.field("peer") == Some("n3")
+            && e.field("message") == Some("dropping message for a node that is not a peer")));
+    n3.send("n1", Bytes::from_static(b"from a former peer"));
+    wait_until("n1's refusal", || n3.stats().peers["n1"].dropped == 1).await;
+    assert!(capture
+        .events()
+        .iter()
+        .any(|e| e.field("peer") == Some("n1")
+            && e.field("status")
+                .is_some_and(|status| status.contains("403"))));
+    assert_eq!(n3.stats().peers["n1"].sent, 2);
+    assert!(
+        inbox1.try_recv().is_err(),
+        "n1 delivered a former peer's payload"
+    );
+    assert!(inbox3.try_recv().is_err(), "n1 sent to a former peer");
+
+    // Moving n2 replaces its sender (fresh counters); moving it back reaches it again.
+    let mut moved = two.clone();
+    moved.insert("n2".into(), addrs[3].to_string());
+    n1.set_peers(moved).unwrap();
+    assert_eq!(n1.stats().peers["n2"], Default::default());
+    n1.set_peers(two).unwrap();
+    n1.send("n2", Bytes::from_static(b"after the move"));
+    assert_eq!(
+        recv(&mut inbox2).await,
+        ("n1".to_owned(), Bytes::from_static(b"after the move"))
+    );
+
+    // Shutdown also ends the senders set_peers spawned: their queues are closed.
+    let handle = n1.clone();
+    n1.shutdown().await;
+    handle.send("n2", Bytes::from_static(b"too late"));
+    assert_eq!(handle.stats().peers["n2"].dropped, 1);
+    assert!(handle.set_peers(three).is_ok());
+    assert_eq!(handle.stats().peers.len(), 1, "set_peers after shutdown");
+    n2.shutdown().await;
+    n3.shutdown().await;
+}
