@@ -1495,6 +1495,17 @@ impl<B: Backend> Connection<B> {
                     }
                     prepared.columns = Some(description.columns);
                 }
+                if let Statement::CopyFrom { table, columns, .. } = &prepared.statement {
+                    if self.transaction != TransactionState::Failed {
+                        // PostgreSQL resolves the target at Parse. A target
+                        // refused only at Execute would leave clients that
+                        // send Sync before the copy data (tokio-postgres's
+                        // copy_in) answered with one ReadyForQuery too many.
+                        let (table, columns) = (table.clone(), columns.clone());
+                        self.blocking(move |s| s.copy_in_columns(&table, &columns))
+                            .await?;
+                    }
+                }
                 self.statements.insert(name, Arc::new(prepared));
                 self.out.message(b'1');
             }
