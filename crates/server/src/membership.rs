@@ -162,6 +162,11 @@ impl Membership {
         self.ids.keys().cloned().collect()
     }
 
+    /// Every known member's Raft id.
+    pub fn raft_ids(&self) -> Vec<NodeId> {
+        self.ids.values().copied().collect()
+    }
+
     /// Every known member with its Raft id and address.
     pub fn members(&self) -> BTreeMap<String, Member> {
         self.ids

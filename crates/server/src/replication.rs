@@ -1037,12 +1037,7 @@ impl Driver {
         }
         // The header's list is informational; the core attaches the
         // group's configuration at the image's index.
-        let voters: Vec<NodeId> = self
-            .membership
-            .members()
-            .values()
-            .map(|m| m.raft_id)
-            .collect();
+        let voters = self.membership.raft_ids();
         let exported = if group == GroupId::CONTROL {
             let path = control_path(&self.data_dir);
             snapshot::export_control(&path, &voters, &self.control).map(|bytes| {
@@ -1399,12 +1394,7 @@ impl Driver {
             return;
         }
         let me = self.raft.id();
-        let desired: BTreeSet<NodeId> = self
-            .membership
-            .members()
-            .values()
-            .map(|m| m.raft_id)
-            .collect();
+        let desired: BTreeSet<NodeId> = self.membership.raft_ids().into_iter().collect();
         for status in self.raft.status() {
             if status.role != "leader" || status.conf_change_pending {
                 continue;
