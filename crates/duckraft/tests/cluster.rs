@@ -132,22 +132,31 @@ impl Cluster {
         http_get(self.nodes[i].http, path)
     }
 
-    fn wait_ready(&self, which: &[usize], limit: Duration) {
+    fn wait_ready(&mut self, which: &[usize], limit: Duration) {
         let deadline = Instant::now() + limit;
         for &i in which {
             loop {
                 if matches!(self.http(i, "/readyz"), Some((200, _))) {
                     break;
                 }
+                let name = self.nodes[i].name.clone();
+                if let Some(child) = self.nodes[i].child.as_mut() {
+                    if let Ok(Some(exit)) = child.try_wait() {
+                        panic!("node {name} exited while waiting to be ready: {exit}");
+                    }
+                }
                 assert!(
                     Instant::now() < deadline,
-                    "node {} not ready: {:?}",
-                    self.nodes[i].name,
+                    "node {name} not ready: {:?}",
                     self.http(i, "/readyz")
                 );
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("{}.log", self.nodes[i].name))
     }
 
     /// Index of the node leading the default catalog's group.
@@ -177,12 +186,21 @@ impl Drop for Cluster {
             self.kill(i);
         }
         if std::thread::panicking() {
-            // The temporary directory goes; a failing test's logs stay.
-            for node in &self.nodes {
-                let log = self.dir.path().join(format!("{}.log", node.name));
+            // The temporary directory goes; a failing test's logs stay, and
+            // their tails go into the test's output, which CI keeps.
+            for (i, node) in self.nodes.iter().enumerate() {
+                let log = self.log_path(i);
                 let kept =
                     std::env::temp_dir().join(format!("duckraft-cluster-test-{}.log", node.name));
                 let _ = std::fs::copy(&log, &kept);
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                eprintln!(
+                    "--- last lines of {}'s log (whole log: {}) ---\n{}",
+                    node.name,
+                    kept.display(),
+                    lines[lines.len().saturating_sub(40)..].join("\n")
+                );
             }
         }
     }
@@ -394,7 +412,7 @@ async fn values(port: u16) -> Vec<(i32, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_run_interactive_transactions_serializably() {
-    let cluster = Cluster::new(3);
+    let mut cluster = Cluster::new(3);
     cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
     let port = |i: usize| cluster.nodes[i].pg;
     write_eventually(
@@ -873,7 +891,7 @@ async fn replicated_results_equal_single_duckdb_results_or_are_rejected() {
         .unwrap_or(2);
     let steps_per_seed = 60;
     let oracle = Reference::start().await;
-    let cluster = Cluster::new(3);
+    let mut cluster = Cluster::new(3);
     cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
     let reference = connect_eventually(oracle.port).await;
     let mut nodes = Vec::new();

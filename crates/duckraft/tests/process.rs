@@ -142,41 +142,59 @@ async fn generated_password_is_private_and_printed_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_work_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (mut child, _) = serve(dir.path(), port, Some("pw"));
-    let client = connect(port, "pw").await;
-    client
-        .batch_execute("CREATE TABLE t (x INTEGER)")
-        .await
-        .unwrap();
-    // A statement that takes a while is running when SIGTERM arrives.
-    let slow = tokio::spawn(async move {
-        let result = client
-            .simple_query(
-                "INSERT INTO t SELECT count(*) FROM range(300000000) t(i) WHERE i % 7 = 3",
-            )
-            .await;
-        (client, result)
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let (_client, result) = slow.await.unwrap();
-    result.expect("the in-flight statement completes before shutdown");
-    assert!(wait_exit(&mut child, Duration::from_secs(60)).success());
-    // New connections are refused after shutdown.
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    // The statement must be running when SIGTERM arrives. On a loaded
+    // machine the server may not have read it yet, and then it rightly
+    // refuses it (57P01); such an attempt proves nothing, so wait longer.
+    // The statement is a read: a write this long would outlast the write
+    // timeout on a busy machine.
+    for wait in [200, 1000, 3000].map(Duration::from_millis) {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let (mut child, _) = serve(dir.path(), port, Some("pw"));
+        let client = connect(port, "pw").await;
+        client
+            .batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let slow = tokio::spawn(async move {
+            let result = client
+                .query_one(
+                    "SELECT count(*) FROM range(1000000000) t(i) WHERE i % 7 = 3",
+                    &[],
+                )
+                .await;
+            (client, result, Instant::now())
+        });
+        tokio::time::sleep(wait).await;
+        let signalled = Instant::now();
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let (_client, result, answered) = slow.await.unwrap();
+        assert!(wait_exit(&mut child, Duration::from_secs(60)).success());
+        // New connections are refused after shutdown.
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        match result {
+            Ok(row) if answered > signalled => assert_eq!(row.get::<_, i64>(0), 142_857_143),
+            Ok(_) => panic!("the statement finished before SIGTERM; make it slower"),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::ADMIN_SHUTDOWN) => {
+                continue;
+            }
+            Err(e) => panic!("the in-flight statement failed: {e:?}"),
+        }
 
-    let (mut child, _) = serve(dir.path(), port, Some("pw"));
-    let client = connect(port, "pw").await;
-    let count: i64 = client
-        .query_one("SELECT count(*) FROM t", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(count, 1);
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(wait_exit(&mut child, Duration::from_secs(30)).success());
+        // What was acknowledged before the shutdown is there after it.
+        let (mut child, _) = serve(dir.path(), port, Some("pw"));
+        let client = connect(port, "pw").await;
+        let count: i64 = client
+            .query_one("SELECT count(*) FROM t", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(count, 1);
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        assert!(wait_exit(&mut child, Duration::from_secs(30)).success());
+        return;
+    }
+    panic!("the server never read the statement before SIGTERM, even after 3 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -340,6 +340,8 @@ struct Connection<B: Backend> {
     statement_timeout: Option<Duration>,
     /// After an error in the extended protocol, skip to the next Sync.
     skip_until_sync: bool,
+    /// Extended-query messages arrived since the last Sync.
+    unsynced: bool,
 }
 
 /// How often a timed-out statement is interrupted again until it ends.
@@ -421,6 +423,7 @@ async fn run<B: Backend>(
         cursors: HashMap::new(),
         statement_timeout: context.limits.statement_timeout,
         skip_until_sync: false,
+        unsynced: false,
     };
     let authenticated = tokio::time::timeout(
         context.limits.authentication_timeout,
@@ -684,9 +687,14 @@ impl<B: Backend> Connection<B> {
             } else {
                 None
             };
+            // A shutdown waits for the end of an extended-query cycle the
+            // client already started, and for messages it already sent: an
+            // Execute that ran is answered, not cut off before its Sync.
+            let mid_cycle = self.unsynced || !self.reader.buffer().is_empty();
             let message = tokio::select! {
+                biased;
                 message = self.read_with_timeout(idle_limit) => message?,
-                _ = shutdown.changed() => {
+                _ = shutdown.changed(), if !mid_cycle => {
                     // Finish nothing new: in-flight work completed before we got here.
                     self.fail(&PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command")).await;
                     return Ok(());
@@ -768,6 +776,7 @@ impl<B: Backend> Connection<B> {
                 Ok(true)
             }
             b'P' | b'B' | b'D' | b'E' | b'C' | b'H' => {
+                self.unsynced = true;
                 if let Err(error) = self.extended(message).await {
                     if error.fatal {
                         return Err(error);
@@ -779,6 +788,7 @@ impl<B: Backend> Connection<B> {
             }
             b'S' => {
                 self.skip_until_sync = false;
+                self.unsynced = false;
                 self.ready_for_query();
                 Ok(true)
             }
