@@ -16,16 +16,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
+# A venv that an interrupted run left half-made (no working pip) is rebuilt.
+if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
 fi
 stamp="$VENV/.requirements-stamp"
 requirements=(compat/requirements.txt charts/duckraft/tests/requirements.txt)
 want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q --upgrade pip
   for req in "${requirements[@]}"; do
-    "$VENV/bin/pip" install -q -r "$req"
+    "$VENV/bin/python" -m pip install -q -r "$req"
   done
   echo "$want" > "$stamp"
 fi
