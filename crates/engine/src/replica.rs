@@ -374,34 +374,6 @@ pub struct Replica {
     pending_versions: RefCell<BTreeMap<String, u64>>,
 }
 
-/// Runs `head (row), (row), ... tail` over `values` in statements of 1, 2,
-/// 4, ... up to 64 rows. A few texts then cover every batch size, and the
-/// connection's statement cache parses and plans each once, where a text
-/// per batch size was planned anew on every apply.
-fn upsert_cached(
-    conn: &Connection,
-    head: &str,
-    row: &str,
-    tail: &str,
-    values: &[duckdb::types::Value],
-) -> duckdb::Result<()> {
-    let width = row.matches('?').count();
-    let mut rest = values;
-    while !rest.is_empty() {
-        let rows = (rest.len() / width).min(UPSERT_ROWS_MAX);
-        let chunk = 1 << rows.ilog2();
-        let sql = format!("{head}{}{tail}", vec![row; chunk].join(", "));
-        let (now, later) = rest.split_at(chunk * width);
-        conn.prepare_cached(&sql)?
-            .execute(duckdb::params_from_iter(now.iter()))?;
-        rest = later;
-    }
-    Ok(())
-}
-
-/// The largest upsert `upsert_cached` prepares, in rows.
-const UPSERT_ROWS_MAX: usize = 64;
-
 impl Replica {
     /// Takes over `conn` (the catalog's database; nothing else may write to
     /// it), creating the bookkeeping tables if needed and reading the applied
@@ -441,9 +413,6 @@ impl Replica {
             rows.collect::<Result<BTreeMap<_, _>, _>>()
         })()
         .map_err(|e| engine_error(None, &e))?;
-        // Row-batch inserts (one text per table) and the bookkeeping's
-        // upserts (a few texts each) stay planned.
-        conn.set_prepared_statement_cache_capacity(64);
         Ok(Replica {
             conn,
             applied_index,
@@ -829,27 +798,28 @@ impl Replica {
             .insert(id.client, (id.seq, json));
     }
 
-    /// Writes this transaction's dedup records.
+    /// Writes this transaction's dedup records in one statement.
     fn flush_clients(&self, index: u64) -> Result<(), ReplicaError> {
         let pending = self.pending_clients.borrow();
-        let values: Vec<duckdb::types::Value> = pending
-            .iter()
-            .flat_map(|(client, (seq, outcome))| {
-                [
-                    duckdb::types::Value::UBigInt(*client),
-                    duckdb::types::Value::UBigInt(*seq),
-                    duckdb::types::Value::Text(outcome.clone()),
-                ]
-            })
-            .collect();
-        upsert_cached(
-            &self.conn,
-            "INSERT INTO __duckraft.clients (client, seq, outcome) VALUES ",
-            "(?, ?, ?)",
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from("INSERT INTO __duckraft.clients (client, seq, outcome) VALUES ");
+        let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(pending.len() * 3);
+        for (i, (client, (seq, outcome))) in pending.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+            values.push(duckdb::types::Value::UBigInt(*client));
+            values.push(duckdb::types::Value::UBigInt(*seq));
+            values.push(duckdb::types::Value::Text(outcome.clone()));
+        }
+        sql.push_str(
             " ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome",
-            &values,
-        )
-        .map_err(|e| engine_error(Some(index), &e))
+        );
+        self.conn
+            .prepare(&sql)
+            .and_then(|mut s| s.execute(duckdb::params_from_iter(values.iter())))
+            .map(|_| ())
+            .map_err(|e| engine_error(Some(index), &e))
     }
 
     /// The transaction committed: its dedup records and relation versions are
@@ -904,26 +874,25 @@ impl Replica {
         ))
     }
 
-    /// Writes this transaction's relation versions.
+    /// Writes this transaction's relation versions in one statement.
     fn flush_versions(&self, index: u64) -> Result<(), ReplicaError> {
         let pending = self.pending_versions.borrow();
-        let values: Vec<duckdb::types::Value> = pending
-            .iter()
-            .flat_map(|(name, idx)| {
-                [
-                    duckdb::types::Value::Text(name.clone()),
-                    duckdb::types::Value::UBigInt(*idx),
-                ]
-            })
-            .collect();
-        upsert_cached(
-            &self.conn,
-            "INSERT INTO __duckraft.relation_versions (name, idx) VALUES ",
-            "(?, ?)",
-            " ON CONFLICT (name) DO UPDATE SET idx = excluded.idx",
-            &values,
-        )
-        .map_err(|e| engine_error(Some(index), &e))
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from("INSERT INTO __duckraft.relation_versions (name, idx) VALUES ");
+        let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(pending.len() * 2);
+        for (i, (name, idx)) in pending.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+            values.push(duckdb::types::Value::Text(name.clone()));
+            values.push(duckdb::types::Value::UBigInt(*idx));
+        }
+        sql.push_str(" ON CONFLICT (name) DO UPDATE SET idx = excluded.idx");
+        self.conn
+            .prepare(&sql)
+            .and_then(|mut s| s.execute(duckdb::params_from_iter(values.iter())))
+            .map(|_| ())
+            .map_err(|e| engine_error(Some(index), &e))
     }
 
     fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
@@ -1348,45 +1317,5 @@ mod tests {
             ResultShape::Other
         );
         assert_eq!(shape("SELECT 42"), ResultShape::Other);
-    }
-
-    /// Every batch size is written whole, across the power-of-two chunks
-    /// and the 64-row cap, and a later batch updates what an earlier wrote.
-    #[test]
-    fn cached_upserts_write_every_row_of_every_batch_size() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE kv (k UBIGINT PRIMARY KEY, v UBIGINT)")
-            .unwrap();
-        let upsert = |keys: std::ops::Range<u64>, v: u64| {
-            let values: Vec<duckdb::types::Value> = keys
-                .flat_map(|k| [k, v].map(duckdb::types::Value::UBigInt))
-                .collect();
-            upsert_cached(
-                &conn,
-                "INSERT INTO kv VALUES ",
-                "(?, ?)",
-                " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                &values,
-            )
-            .unwrap();
-        };
-        let table = || -> Vec<(u64, u64)> {
-            let mut statement = conn.prepare("SELECT k, v FROM kv ORDER BY k").unwrap();
-            let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)));
-            rows.unwrap().map(Result::unwrap).collect()
-        };
-        upsert(0..0, 1);
-        assert!(table().is_empty());
-        let mut longest = 0;
-        for n in [1, 3, 64, 100, 200, 7] {
-            upsert(0..n, n);
-            longest = longest.max(n);
-            let written = table();
-            assert_eq!(written.len() as u64, longest, "batch of {n}");
-            let batch: Vec<(u64, u64)> = (0..n).map(|k| (k, n)).collect();
-            assert_eq!(written[..n as usize], batch[..], "batch of {n}");
-        }
-        let last: Vec<(u64, u64)> = (0..200).map(|k| (k, if k < 7 { 7 } else { 200 })).collect();
-        assert_eq!(table(), last);
     }
 }
