@@ -1648,6 +1648,51 @@ fn status_eventually(
     }
 }
 
+/// A bootstrap member whose data directory was lost, restarted as it was
+/// first started (no `--join`), would come back under its old Raft id with
+/// its votes and acknowledgements forgotten. Here every group has a leader
+/// elected after the loss, so no leader remembers what it acknowledged;
+/// what gives it away is its own capability report in cp-metadata, found
+/// once it has caught up. It fails closed; the others go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiped_member_restarted_without_join_fails_closed() {
+    let mut cluster = Cluster::new(3);
+    cluster.wait_ready(&[0, 1, 2], Duration::from_secs(60));
+    status_eventually(&cluster, 0, "holding every member's report", |s| {
+        s["member_capabilities"]
+            .as_object()
+            .is_some_and(|reports| reports.len() == 3)
+    });
+    cluster.kill(2);
+    std::fs::remove_dir_all(&cluster.nodes[2].data_dir).unwrap();
+    for i in [0, 1] {
+        cluster.kill(i);
+    }
+    for i in [0, 1] {
+        cluster.start(i);
+    }
+    cluster.wait_ready(&[0, 1], Duration::from_secs(60));
+    cluster.start(2);
+    let status = status_eventually(&cluster, 2, "degraded", |s| s["degraded"].is_string());
+    let reason = status["degraded"].as_str().unwrap();
+    assert!(
+        reason.contains("capability report from n3") && reason.contains("--join"),
+        "{reason}"
+    );
+    assert!(matches!(cluster.http(2, "/readyz"), Some((503, _))));
+    let client = connect_eventually(cluster.nodes[0].pg).await;
+    client
+        .batch_execute(
+            "CREATE TABLE after_the_loss (x INTEGER); INSERT INTO after_the_loss VALUES (1)",
+        )
+        .await
+        .unwrap();
+    // The write went on without it, and it stays out.
+    let later = cluster.http(2, "/status").expect("status answers").1;
+    let later: serde_json::Value = serde_json::from_str(&later).unwrap();
+    assert_eq!(later["degraded"], status["degraded"]);
+}
+
 /// A rolling upgrade as the capability level sees it: with one member on
 /// an older binary (`--capability-level 1`) the cluster stays at level 1 and
 /// refuses GRANT; once that member runs the new binary the level rises by
@@ -1978,4 +2023,18 @@ async fn members_join_by_snapshot_vote_and_a_member_leaves_without_losing_writes
     let reason = status["degraded"].as_str().unwrap();
     assert!(reason.contains("lost its data"), "{reason}");
     assert!(matches!(cluster.http(4, "/readyz"), Some((503, _))));
+
+    // A bootstrap member wiped and restarted as it was first started (no
+    // --join) comes back under its old id too; its own capability report
+    // in cp-metadata gives it away once it has caught up.
+    cluster.kill(1);
+    std::fs::remove_dir_all(&cluster.nodes[1].data_dir).unwrap();
+    cluster.start(1);
+    let status = status_eventually(&cluster, 1, "degraded", |s| s["degraded"].is_string());
+    let reason = status["degraded"].as_str().unwrap();
+    assert!(
+        reason.contains("lost its data") && reason.contains("--join"),
+        "{reason}"
+    );
+    assert!(matches!(cluster.http(1, "/readyz"), Some((503, _))));
 }

@@ -299,6 +299,19 @@ pub struct MultiRaft {
     early_acks: Vec<(GroupId, Vec<Entry>)>,
     snapshots: Vec<(GroupId, SnapshotImage)>,
     dropped_messages: u64,
+    lost_entries: Option<LostEntries>,
+}
+
+/// A leader counted entries up to `acknowledged` as this node's, and this
+/// node's log ends at `last_index`: it lost entries it had acknowledged
+/// (a wiped or rolled-back data directory under its old Raft id). Its past
+/// votes are lost with them, so it must not take part any more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostEntries {
+    pub group: GroupId,
+    pub leader: NodeId,
+    pub acknowledged: u64,
+    pub last_index: u64,
 }
 
 impl MultiRaft {
@@ -434,6 +447,7 @@ impl MultiRaft {
             early_acks: Vec::new(),
             snapshots: Vec::new(),
             dropped_messages: 0,
+            lost_entries: None,
         }
     }
 
@@ -705,6 +719,19 @@ impl MultiRaft {
                 // leader probe it and send the snapshot that tells the
                 // driver what happened.
                 message.commit = message.commit.min(g.raw.raft.raft_log.last_index());
+            } else if message.get_msg_type() == MessageType::MsgHeartbeat
+                && message.commit > g.raw.raft.raft_log.last_index()
+            {
+                // A heartbeat's commit is at most what this node acknowledged
+                // (raft-rs would panic on it).
+                self.lost_entries.get_or_insert(LostEntries {
+                    group,
+                    leader: message.from,
+                    acknowledged: message.commit,
+                    last_index: g.raw.raft.raft_log.last_index(),
+                });
+                self.dropped_messages += 1;
+                continue;
             }
             if g.raw.step(message).is_err() {
                 self.dropped_messages += 1;
@@ -805,6 +832,11 @@ impl MultiRaft {
 
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages
+    }
+
+    /// Set once a leader shows this node lost acknowledged entries.
+    pub fn lost_entries(&self) -> Option<&LostEntries> {
+        self.lost_entries.as_ref()
     }
 
     pub fn status(&self) -> Vec<GroupStatus> {

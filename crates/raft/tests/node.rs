@@ -682,3 +682,43 @@ fn a_node_joins_by_snapshot_as_a_learner_then_votes_and_a_voter_leaves() {
     h.run(3);
     assert_eq!(h.applied[&(4, CATALOG)].last().unwrap(), b"after restart");
 }
+
+/// A voter whose data directory is wiped comes back under its old id with
+/// an empty log. The leader's heartbeats still carry the commit index it
+/// acknowledged: raft-rs would panic on them; the node instead records that
+/// it lost acknowledged entries (the driver then stops it).
+#[test]
+fn a_voter_that_lost_its_log_learns_it_from_the_leaders_heartbeat() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    for i in 0..4 {
+        h.propose(CATALOG, vec![i]);
+        h.run(1);
+    }
+    h.run(5);
+    let leaders = [
+        h.leader(CATALOG).unwrap(),
+        h.leader(GroupId::CONTROL).unwrap(),
+    ];
+    let wiped = (1..=3).find(|id| !leaders.contains(id)).unwrap();
+    let acknowledged = status(&h, wiped, CATALOG).commit;
+    assert!(acknowledged >= 5, "{acknowledged}");
+    assert_eq!(h.nodes[&wiped].0.lost_entries(), None);
+
+    h.nodes.remove(&wiped);
+    h.applied.retain(|(id, _), _| *id != wiped);
+    h.positions.retain(|(id, _), _| *id != wiped);
+    h.dirs[(wiped - 1) as usize] = tempfile::tempdir().unwrap();
+    h.start(wiped, &BTreeMap::new()).unwrap();
+    let (raft, _) = h.nodes.get_mut(&wiped).unwrap();
+    raft.create_group(GroupId::CONTROL, &[1, 2, 3]).unwrap();
+    raft.create_group(CATALOG, &[1, 2, 3]).unwrap();
+    h.run(5);
+
+    let lost = h.nodes[&wiped].0.lost_entries().cloned().expect("detected");
+    assert_eq!(lost.last_index, 0);
+    assert!(
+        lost.acknowledged > 0 && leaders.contains(&lost.leader),
+        "{lost:?}"
+    );
+}

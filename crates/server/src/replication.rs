@@ -116,6 +116,19 @@ enum Input {
 /// Where a read barrier's answer goes.
 type ReadReply = Sender<Result<(), Answer>>;
 
+/// A bootstrap member that lost its data directory and restarted without
+/// `--join` comes back empty under its old Raft id, having forgotten its
+/// votes and the entries it acknowledged. A node that starts with nothing
+/// applied therefore first catches up with cp-metadata's leader (a read
+/// barrier) and looks for a capability report of its own: only a previous
+/// life can have left one, since a node reports only after this check.
+/// Joiners come in under new ids and are not checked.
+enum PreviousLifeCheck {
+    Due,
+    Waiting(Receiver<Result<(), Answer>>),
+    Done,
+}
+
 /// Sessions waiting for a linearizable read point.
 struct ReadWaiters {
     group: GroupId,
@@ -519,6 +532,7 @@ struct Driver {
     /// and the proposal ids such proposals use.
     capability_proposal: Option<Receiver<Answer>>,
     capability_ids: ProposalId,
+    previous_life: PreviousLifeCheck,
     degraded: Option<String>,
     draining: bool,
     stopped: bool,
@@ -608,6 +622,11 @@ impl Driver {
             groups = replicas.len() + 1,
             "replication core recovered"
         );
+        let previous_life = if control.applied_index() == 0 && !membership.joined() {
+            PreviousLifeCheck::Due
+        } else {
+            PreviousLifeCheck::Done
+        };
         Ok(Driver {
             membership,
             raft,
@@ -630,6 +649,7 @@ impl Driver {
                 client: rand::random(),
                 seq: 0,
             },
+            previous_life,
             degraded: None,
             draining: false,
             stopped: false,
@@ -716,6 +736,20 @@ impl Driver {
                 if let Err(e) = self.raft.step(id, &bytes) {
                     warn!(peer = %from, error = %e, "refused a malformed peer batch");
                 }
+                if let Some(lost) = self.raft.lost_entries().cloned() {
+                    let leader = self
+                        .membership
+                        .name(lost.leader)
+                        .map_or("its leader".to_string(), |name| name.to_string());
+                    self.degrade(format!(
+                        "{leader} counts entries up to index {} of group {} as acknowledged by this node, \
+                         whose log ends at {}: this node lost its data (a wiped or restored data \
+                         directory under its old Raft id) and with it the votes it cast. Remove it \
+                         (ALTER CLUSTER REMOVE MEMBER {}), add it again, then restart it with an \
+                         empty data directory and --join",
+                        lost.acknowledged, lost.group, lost.last_index, self.membership.node
+                    ));
+                }
             }
             Input::Propose {
                 group,
@@ -787,11 +821,56 @@ impl Driver {
     /// Asks every group this node leads to transfer leadership to its most
     /// caught-up follower. Repeated on every tick while draining, since a
     /// transfer can time out.
+    /// Whether the previous-life check is done (see [`PreviousLifeCheck`]);
+    /// advances it by one step if not.
+    fn checked_previous_life(&mut self) -> bool {
+        match std::mem::replace(&mut self.previous_life, PreviousLifeCheck::Done) {
+            PreviousLifeCheck::Done => true,
+            PreviousLifeCheck::Due => {
+                let (reply, answer) = mpsc::channel();
+                self.handle(Input::ReadBarrier {
+                    group: GroupId::CONTROL,
+                    reply,
+                });
+                self.previous_life = PreviousLifeCheck::Waiting(answer);
+                false
+            }
+            PreviousLifeCheck::Waiting(answer) => match answer.try_recv() {
+                Err(TryRecvError::Empty) => {
+                    self.previous_life = PreviousLifeCheck::Waiting(answer);
+                    false
+                }
+                Ok(Ok(())) => {
+                    let me = &self.membership.node;
+                    if self.control.access().member_capabilities.contains_key(me) {
+                        self.degrade(format!(
+                            "this node started with no data, but cp-metadata holds a capability \
+                             report from {me}: it is a member that lost its data and came back \
+                             under its old name, with its votes and acknowledgements forgotten. \
+                             Remove it (ALTER CLUSTER REMOVE MEMBER {me}), add it again, then \
+                             restart it with an empty data directory and --join"
+                        ));
+                        return false;
+                    }
+                    true
+                }
+                // No leader yet, or the round failed: ask again next tick.
+                Ok(Err(_)) | Err(TryRecvError::Disconnected) => {
+                    self.previous_life = PreviousLifeCheck::Due;
+                    false
+                }
+            },
+        }
+    }
+
     /// Keeps cp-metadata's record of this node's capability current and,
     /// on the cp-metadata leader, raises the cluster's level once every
     /// member reported support for more. One such proposal at a time; the
     /// apply re-checks everything, so a stale view only costs a retry.
     fn track_capability(&mut self) {
+        if !self.checked_previous_life() {
+            return;
+        }
         if let Some(pending) = &self.capability_proposal {
             match pending.try_recv() {
                 Err(TryRecvError::Empty) => return,
