@@ -818,9 +818,6 @@ impl Driver {
         }
     }
 
-    /// Asks every group this node leads to transfer leadership to its most
-    /// caught-up follower. Repeated on every tick while draining, since a
-    /// transfer can time out.
     /// Whether the previous-life check is done (see [`PreviousLifeCheck`]);
     /// advances it by one step if not.
     fn checked_previous_life(&mut self) -> bool {
@@ -923,6 +920,9 @@ impl Driver {
         self.capability_proposal = Some(answer);
     }
 
+    /// Asks every group this node leads to transfer leadership to its most
+    /// caught-up follower. Repeated on every tick while draining, since a
+    /// transfer can time out.
     fn hand_off_leadership(&mut self) {
         let me = self.raft.id();
         for status in self.raft.status() {
