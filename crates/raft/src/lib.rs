@@ -11,7 +11,7 @@ pub mod wal;
 use std::fmt;
 
 pub use node::{
-    Bugs, GroupStatus, MultiRaft, NodeConfig, NodeError, Output, ProposeError, WalBatch,
+    Bugs, GroupStatus, LostData, MultiRaft, NodeConfig, NodeError, Output, ProposeError, WalBatch,
 };
 pub use raft::eraftpb::{Entry, Message, MessageType};
 pub use raft::ReadState;

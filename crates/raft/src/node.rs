@@ -277,6 +277,11 @@ struct Group {
     installed: bool,
     /// Leader only: ticks each peer has been waiting for a snapshot.
     snapshot_ticks: BTreeMap<NodeId, u64>,
+    /// While the configuration is unknown (joining): the highest commit
+    /// index a peer's message carried. Every one of those indexes was
+    /// committed before this node acknowledged anything, and a newcomer is
+    /// promoted only after it has acknowledged entries.
+    heard_while_joining: u64,
 }
 
 pub struct MultiRaft {
@@ -299,19 +304,30 @@ pub struct MultiRaft {
     early_acks: Vec<(GroupId, Vec<Entry>)>,
     snapshots: Vec<(GroupId, SnapshotImage)>,
     dropped_messages: u64,
-    lost_entries: Option<LostEntries>,
+    lost_data: Option<LostData>,
 }
 
-/// A leader counted entries up to `acknowledged` as this node's, and this
-/// node's log ends at `last_index`: it lost entries it had acknowledged
-/// (a wiped or rolled-back data directory under its old Raft id). Its past
-/// votes are lost with them, so it must not take part any more.
+/// Evidence that this node lost its data (a wiped or rolled-back data
+/// directory) and came back under its old Raft id. Its past votes are lost
+/// with it, so it must not take part any more.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LostEntries {
-    pub group: GroupId,
-    pub leader: NodeId,
-    pub acknowledged: u64,
-    pub last_index: u64,
+pub enum LostData {
+    /// A leader counted entries up to `acknowledged` as this node's, and
+    /// this node's log ends at `last_index`.
+    Entries {
+        group: GroupId,
+        leader: NodeId,
+        acknowledged: u64,
+        last_index: u64,
+    },
+    /// Joining, this node heard that index `heard` was committed, and the
+    /// log up to it already made this node a voter at `promoted_at`: a
+    /// promotion that needed acknowledgements this node never sent.
+    Promoted {
+        group: GroupId,
+        promoted_at: u64,
+        heard: u64,
+    },
 }
 
 impl MultiRaft {
@@ -447,7 +463,7 @@ impl MultiRaft {
             early_acks: Vec::new(),
             snapshots: Vec::new(),
             dropped_messages: 0,
-            lost_entries: None,
+            lost_data: None,
         }
     }
 
@@ -495,6 +511,7 @@ impl MultiRaft {
                 stashed: None,
                 installed: false,
                 snapshot_ticks: BTreeMap::new(),
+                heard_while_joining: 0,
             },
         );
         self.redraw_timeout(group);
@@ -692,7 +709,7 @@ impl MultiRaft {
     /// is refused whole; messages claiming another sender or addressed to
     /// another node are dropped.
     pub fn step(&mut self, from: NodeId, batch: &[u8]) -> Result<(), codec::CodecError> {
-        for (group, mut message) in codec::decode_batch(batch)? {
+        for (group, message) in codec::decode_batch(batch)? {
             if message.from != from || message.to != self.cfg.id {
                 self.dropped_messages += 1;
                 continue;
@@ -709,22 +726,18 @@ impl MultiRaft {
                 continue;
             }
             if g.raw.store().conf().is_empty() {
+                g.heard_while_joining = g.heard_while_joining.max(message.commit);
                 if refused_while_joining(&message) {
                     self.dropped_messages += 1;
                     continue;
                 }
-                // A member that lost its data and came back under its old
-                // id hears the commit index it once acknowledged (raft-rs
-                // would panic). Answering as an empty node makes the
-                // leader probe it and send the snapshot that tells the
-                // driver what happened.
-                message.commit = message.commit.min(g.raw.raft.raft_log.last_index());
-            } else if message.get_msg_type() == MessageType::MsgHeartbeat
+            }
+            if message.get_msg_type() == MessageType::MsgHeartbeat
                 && message.commit > g.raw.raft.raft_log.last_index()
             {
-                // A heartbeat's commit is at most what this node acknowledged
-                // (raft-rs would panic on it).
-                self.lost_entries.get_or_insert(LostEntries {
+                // A heartbeat's commit is at most what the leader counts as
+                // acknowledged by this node (raft-rs would panic on it).
+                self.lost_data.get_or_insert(LostData::Entries {
                     group,
                     leader: message.from,
                     acknowledged: message.commit,
@@ -834,9 +847,10 @@ impl MultiRaft {
         self.dropped_messages
     }
 
-    /// Set once a leader shows this node lost acknowledged entries.
-    pub fn lost_entries(&self) -> Option<&LostEntries> {
-        self.lost_entries.as_ref()
+    /// Set once this node learns it lost its data. The driver must then
+    /// stop: nothing `poll` returned since may be sent or written.
+    pub fn lost_data(&self) -> Option<&LostData> {
+        self.lost_data.as_ref()
     }
 
     pub fn status(&self) -> Vec<GroupStatus> {
@@ -1010,7 +1024,14 @@ impl MultiRaft {
                 self.read_states.push((group, rs));
             }
             let committed = rd.take_committed_entries();
-            hand_out(g, group, committed, &mut self.committed);
+            let me = self.cfg.id;
+            if let Some(promoted_at) = hand_out(g, group, committed, &mut self.committed, me) {
+                self.lost_data.get_or_insert(LostData::Promoted {
+                    group,
+                    promoted_at,
+                    heard: g.heard_while_joining,
+                });
+            }
             let mut held = rd.take_persisted_messages();
             if bugs.vote_without_persisting {
                 let (votes, rest): (Vec<Message>, Vec<Message>) = held
@@ -1142,13 +1163,16 @@ fn advance_applied(g: &mut Group) {
 
 /// Queues committed entries past what was already handed out. A
 /// membership change takes effect here, and the state machine is handed an
-/// empty entry in its place.
+/// empty entry in its place. Returns the index of a change that made `me` a
+/// voter at or below the commit index heard while joining.
 fn hand_out(
     g: &mut Group,
     group: GroupId,
     entries: Vec<Entry>,
     committed: &mut Vec<(GroupId, Vec<Entry>)>,
-) {
+    me: NodeId,
+) -> Option<u64> {
+    let mut promoted_before_joining = None;
     let fresh: Vec<Entry> = entries
         .into_iter()
         .filter(|e| e.index > g.handed_out)
@@ -1169,6 +1193,9 @@ fn hand_out(
                     });
                     debug_assert_eq!(Conf::from(&applied), conf);
                     tracing::info!(%group, index = e.index, voters = ?conf.voters, learners = ?conf.learners, "membership changed");
+                    if e.index <= g.heard_while_joining && conf.voters.contains(&me) {
+                        promoted_before_joining.get_or_insert(e.index);
+                    }
                     g.raw.mut_store().record_conf(e.index, conf);
                 }
                 Err(reason) => {
@@ -1186,6 +1213,7 @@ fn hand_out(
         g.handed_out = last.index;
         committed.push((group, fresh));
     }
+    promoted_before_joining
 }
 
 /// What a node that is joining a group (it knows no configuration yet)

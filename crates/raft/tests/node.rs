@@ -8,7 +8,7 @@ use duckraft_raft::disk::FsDisk;
 use duckraft_raft::storage::{Conf, MemberChange};
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use duckraft_raft::{
-    GroupId, Message, MessageType, MultiRaft, NodeConfig, NodeError, NodeId, ProposeError,
+    GroupId, LostData, Message, MessageType, MultiRaft, NodeConfig, NodeError, NodeId, ProposeError,
 };
 
 const CATALOG: GroupId = GroupId(9);
@@ -703,7 +703,7 @@ fn a_voter_that_lost_its_log_learns_it_from_the_leaders_heartbeat() {
     let wiped = (1..=3).find(|id| !leaders.contains(id)).unwrap();
     let acknowledged = status(&h, wiped, CATALOG).commit;
     assert!(acknowledged >= 5, "{acknowledged}");
-    assert_eq!(h.nodes[&wiped].0.lost_entries(), None);
+    assert_eq!(h.nodes[&wiped].0.lost_data(), None);
 
     h.nodes.remove(&wiped);
     h.applied.retain(|(id, _), _| *id != wiped);
@@ -715,10 +715,95 @@ fn a_voter_that_lost_its_log_learns_it_from_the_leaders_heartbeat() {
     raft.create_group(CATALOG, &[1, 2, 3]).unwrap();
     h.run(5);
 
-    let lost = h.nodes[&wiped].0.lost_entries().cloned().expect("detected");
-    assert_eq!(lost.last_index, 0);
+    let lost = h.nodes[&wiped].0.lost_data().cloned().expect("detected");
+    let LostData::Entries {
+        leader,
+        acknowledged,
+        last_index,
+        ..
+    } = lost
+    else {
+        panic!("{lost:?}");
+    };
+    assert_eq!(last_index, 0);
+    assert!(acknowledged > 0 && leaders.contains(&leader), "{lost:?}");
+}
+
+/// A member that joined, was promoted, and then lost its data comes back
+/// as a joiner under its old id. A leader that remembers what it
+/// acknowledged gives it away with its first heartbeat. A leader elected
+/// since does not, and its snapshot predates the promotion, so the log
+/// replayed after it promotes this node again: at an index committed before
+/// this life acknowledged anything, which a real newcomer's promotion never
+/// is.
+#[test]
+fn a_promoted_joiner_that_lost_its_data_learns_it_from_either_leader() {
+    let mut h = Harness::new(3);
+    h.run(60);
+    h.propose(CATALOG, b"before".to_vec());
+    let leader = h.leader(CATALOG).unwrap();
+    change(&mut h, leader, MemberChange::AddLearner(4)).unwrap();
+    h.dirs.push(tempfile::tempdir().unwrap());
+    let join = |h: &mut Harness| {
+        h.start(4, &BTreeMap::new()).unwrap();
+        let (raft, _) = h.nodes.get_mut(&4).unwrap();
+        raft.create_group(CATALOG, &[]).unwrap();
+    };
+    let wipe = |h: &mut Harness| {
+        h.nodes.remove(&4);
+        h.applied.retain(|(id, _), _| *id != 4);
+        h.positions.retain(|(id, _), _| *id != 4);
+        h.dirs[3] = tempfile::tempdir().unwrap();
+    };
+    join(&mut h);
+    h.run(5);
+    // Every voter's snapshot predates the promotion.
+    let snapshot = h.compact(leader, CATALOG);
+    for id in (1..=3).filter(|&id| id != leader) {
+        assert_eq!(h.compact(id, CATALOG), snapshot);
+    }
+    h.run(20);
+    assert_eq!(status(&h, 4, CATALOG).conf.learners, vec![4]);
+    assert_eq!(h.nodes[&4].0.lost_data(), None, "a real newcomer");
+    change(&mut h, leader, MemberChange::Promote(4)).unwrap();
+    h.propose(CATALOG, b"after".to_vec());
+    h.run(5);
+    assert_eq!(status(&h, 4, CATALOG).conf.voters, vec![1, 2, 3, 4]);
+    assert_eq!(h.nodes[&4].0.lost_data(), None, "a promoted newcomer");
+
+    wipe(&mut h);
+    join(&mut h);
+    h.run(5);
+    let lost = h.nodes[&4].0.lost_data().cloned().expect("heartbeat");
     assert!(
-        lost.acknowledged > 0 && leaders.contains(&lost.leader),
+        matches!(lost, LostData::Entries { leader: l, last_index: 0, .. } if l == leader),
         "{lost:?}"
     );
+
+    wipe(&mut h);
+    let successor = (1..=3).find(|&id| id != leader).unwrap();
+    h.nodes
+        .get_mut(&leader)
+        .unwrap()
+        .0
+        .transfer_leader(CATALOG, successor);
+    h.run(20);
+    assert_eq!(h.leader(CATALOG), Some(successor));
+    join(&mut h);
+    h.run(20);
+    let lost = h.nodes[&4]
+        .0
+        .lost_data()
+        .cloned()
+        .expect("replayed promotion");
+    let LostData::Promoted {
+        group,
+        promoted_at,
+        heard,
+    } = lost
+    else {
+        panic!("{lost:?}");
+    };
+    assert_eq!(group, CATALOG);
+    assert!(snapshot < promoted_at && promoted_at <= heard, "{lost:?}");
 }

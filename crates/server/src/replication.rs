@@ -36,7 +36,7 @@ use duckraft_engine::Catalogs;
 use duckraft_raft::disk::FsDisk;
 use duckraft_raft::storage::{MemberChange, SnapshotImage};
 use duckraft_raft::wal::{Wal, DEFAULT_SEGMENT_BYTES};
-use duckraft_raft::{Entry, GroupId, GroupStatus, MultiRaft, NodeConfig, NodeId};
+use duckraft_raft::{Entry, GroupId, GroupStatus, LostData, MultiRaft, NodeConfig, NodeId};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
@@ -733,23 +733,28 @@ impl Driver {
                     warn!(peer = %from, "payload from a node outside the membership");
                     return;
                 };
+                let claimed = sender_id(&bytes).filter(|&claimed| claimed != id);
+                if let Some(claimed) = claimed {
+                    if self.control.applied_index() == 0 && !self.membership.joined() {
+                        // Bootstrap members all derive ids from one list, so
+                        // a member under another id means the membership
+                        // moved on after this node last had any state.
+                        self.degrade(format!(
+                            "member {from} speaks as Raft id {claimed}, but this node's bootstrap \
+                             list makes it {id}: the membership changed since the cluster was \
+                             bootstrapped, so this node, starting with no state, lost its data (a \
+                             wiped or restored data directory). Remove it (ALTER CLUSTER REMOVE \
+                             MEMBER {}), add it again, then restart it with an empty data \
+                             directory and --join",
+                            self.membership.node
+                        ));
+                        return;
+                    }
+                }
                 if let Err(e) = self.raft.step(id, &bytes) {
                     warn!(peer = %from, error = %e, "refused a malformed peer batch");
                 }
-                if let Some(lost) = self.raft.lost_entries().cloned() {
-                    let leader = self
-                        .membership
-                        .name(lost.leader)
-                        .map_or("its leader".to_string(), |name| name.to_string());
-                    self.degrade(format!(
-                        "{leader} counts entries up to index {} of group {} as acknowledged by this node, \
-                         whose log ends at {}: this node lost its data (a wiped or restored data \
-                         directory under its old Raft id) and with it the votes it cast. Remove it \
-                         (ALTER CLUSTER REMOVE MEMBER {}), add it again, then restart it with an \
-                         empty data directory and --join",
-                        lost.acknowledged, lost.group, lost.last_index, self.membership.node
-                    ));
-                }
+                self.stop_if_lost_data();
             }
             Input::Propose {
                 group,
@@ -1058,7 +1063,7 @@ impl Driver {
     fn drive(&mut self) {
         loop {
             let out = self.raft.poll();
-            if out.is_empty() {
+            if out.is_empty() || self.stop_if_lost_data() {
                 return;
             }
             for (to, bytes) in out.messages {
@@ -1626,6 +1631,47 @@ impl Driver {
         if let Some(w) = self.waiters.remove(&id) {
             let _ = w.reply.send(answer);
         }
+    }
+
+    /// Degrades the node once the core shows it lost its data. Returns
+    /// whether it did: the caller must then drop what the core handed out.
+    fn stop_if_lost_data(&mut self) -> bool {
+        let Some(lost) = self.raft.lost_data().cloned() else {
+            return false;
+        };
+        let me = &self.membership.node;
+        let evidence = match lost {
+            LostData::Entries {
+                group,
+                leader,
+                acknowledged,
+                last_index,
+            } => {
+                let leader = self
+                    .membership
+                    .name(leader)
+                    .map_or("its leader".to_string(), |name| name.to_string());
+                format!(
+                    "{leader} counts entries up to index {acknowledged} of group {group} as \
+                     acknowledged by this node, whose log ends at {last_index}"
+                )
+            }
+            LostData::Promoted {
+                group,
+                promoted_at,
+                heard,
+            } => format!(
+                "joining, this node heard index {heard} of group {group} committed, and the log \
+                 up to it already made this node's Raft id a voter at index {promoted_at}, which \
+                 only acknowledgements it never sent could have done"
+            ),
+        };
+        self.degrade(format!(
+            "{evidence}: this node lost its data (a wiped or restored data directory under its \
+             old Raft id) and with it the votes it cast. Remove it (ALTER CLUSTER REMOVE MEMBER \
+             {me}), add it again, then restart it with an empty data directory and --join"
+        ));
+        true
     }
 
     fn degrade(&mut self, reason: String) {
