@@ -211,10 +211,12 @@ impl Membership {
         true
     }
 
-    /// A joining node that has no list yet learns a peer's id from an
-    /// authenticated message. Returns whether it learned something new.
+    /// A node that has no list from cp-metadata yet learns a peer's id from
+    /// an authenticated message; the driver allows it only while the node
+    /// has nothing applied or is joining. Returns whether it learned
+    /// something new.
     pub fn learn(&mut self, name: &str, id: NodeId) -> bool {
-        if self.version > 0 || !self.joined() || self.ids.contains_key(name) {
+        if self.version > 0 || self.ids.contains_key(name) {
             return false;
         }
         if self.ids.values().any(|known| *known == id) {

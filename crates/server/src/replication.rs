@@ -722,7 +722,10 @@ impl Driver {
                 if self.degraded.is_some() {
                     return;
                 }
-                if self.membership.raft_id(&from).is_none() {
+                // A bootstrap member with nothing applied may meet members
+                // added since the bootstrap, as a joiner does.
+                let learns = self.membership.joined() || self.control.applied_index() == 0;
+                if learns && self.membership.raft_id(&from).is_none() {
                     if let Some(id) = sender_id(&bytes) {
                         if self.membership.learn(&from, id) {
                             info!(peer = %from, raft_id = id, "learned a member's Raft id from its messages");
