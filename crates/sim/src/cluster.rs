@@ -799,6 +799,14 @@ impl Sim {
                 return;
             };
             let out = running.raft.poll();
+            if let Some(lost) = running.raft.lost_data() {
+                // No fault here destroys what a node made durable.
+                let lost = format!("{lost:?}");
+                self.obs.fail(format!(
+                    "DurableLog: node {id} shows it lost durable data, which no fault here causes: {lost}"
+                ));
+                return;
+            }
             if out.is_empty() {
                 break;
             }
@@ -2120,7 +2128,7 @@ impl Sim {
                     Some(r) => {
                         for s in r.raft.status() {
                             detail.push(format!(
-                                "node {} {}: {} term {} leader {} last {} commit {} applied {}",
+                                "node {} {}: {} term {} leader {} last {} commit {} applied {} voters {:?} learners {:?}",
                                 node.id,
                                 s.group,
                                 s.role,
@@ -2128,7 +2136,9 @@ impl Sim {
                                 s.leader,
                                 s.last_index,
                                 s.commit,
-                                s.handed_out
+                                s.handed_out,
+                                s.conf.voters,
+                                s.conf.learners
                             ));
                         }
                     }
