@@ -736,23 +736,28 @@ impl Driver {
                     warn!(peer = %from, "payload from a node outside the membership");
                     return;
                 };
-                let claimed = sender_id(&bytes).filter(|&claimed| claimed != id);
+                // Decoding the batch again is only worth it where the check
+                // can fire, not on every batch of a running member.
+                let fresh_bootstrap =
+                    self.control.applied_index() == 0 && !self.membership.joined();
+                let claimed = fresh_bootstrap
+                    .then(|| sender_id(&bytes))
+                    .flatten()
+                    .filter(|&claimed| claimed != id);
                 if let Some(claimed) = claimed {
-                    if self.control.applied_index() == 0 && !self.membership.joined() {
-                        // Bootstrap members all derive ids from one list, so
-                        // a member under another id means the membership
-                        // moved on after this node last had any state.
-                        self.degrade(format!(
-                            "member {from} speaks as Raft id {claimed}, but this node's bootstrap \
-                             list makes it {id}: the membership changed since the cluster was \
-                             bootstrapped, so this node, starting with no state, lost its data (a \
-                             wiped or restored data directory). Remove it (ALTER CLUSTER REMOVE \
-                             MEMBER {}), add it again, then restart it with an empty data \
-                             directory and --join",
-                            self.membership.node
-                        ));
-                        return;
-                    }
+                    // Bootstrap members all derive ids from one list, so
+                    // a member under another id means the membership
+                    // moved on after this node last had any state.
+                    self.degrade(format!(
+                        "member {from} speaks as Raft id {claimed}, but this node's bootstrap \
+                         list makes it {id}: the membership changed since the cluster was \
+                         bootstrapped, so this node, starting with no state, lost its data (a \
+                         wiped or restored data directory). Remove it (ALTER CLUSTER REMOVE \
+                         MEMBER {}), add it again, then restart it with an empty data \
+                         directory and --join",
+                        self.membership.node
+                    ));
+                    return;
                 }
                 if let Err(e) = self.raft.step(id, &bytes) {
                     warn!(peer = %from, error = %e, "refused a malformed peer batch");
