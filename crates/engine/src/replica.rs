@@ -13,6 +13,14 @@
 //!   `duckraft_sql::access`), the index of the last applied entry that wrote
 //!   it; `*` for entries that wrote every relation (DDL).
 //!
+//! An apply transaction appends its records for those two to `client_log`
+//! and `relation_version_log` instead: DuckDB's upsert costs several times a
+//! plain insert, and it would run in every transaction. A record in a log
+//! supersedes the table's (sequence numbers and indexes only grow). The
+//! logs are folded into the tables once they hold
+//! [`FOLD_LOG_ROWS`] records, and before every checkpoint, so a snapshot
+//! carries folded tables and empty logs.
+//!
 //! # Transaction conflict check
 //! An entry holding an interactive transaction carries the applied index its
 //! reads saw (`snapshot_index`) and the relations it read. Before its ops
@@ -42,6 +50,20 @@
 //! batch differently still agree. (This relies on DuckDB giving a statement
 //! sequence the same result inside one transaction as across consecutive
 //! transactions when every statement succeeds.)
+//!
+//! # Row merging
+//! Planning and running a statement costs DuckDB far more than inserting a
+//! row, and most write entries are small row batches (a parameterised
+//! `INSERT ... VALUES ($1, ...)` is one). So consecutive row ops of one
+//! group that insert into the same columns are buffered and inserted with
+//! multi-row `VALUES` statements (see [`merged_insert_rows`]), each prepared
+//! once per connection. A plain insert of many rows succeeds only if
+//! inserting them one after the other would (DuckDB checks keys within the
+//! statement too), and then leaves the same rows in the same order. If a
+//! merged insert fails, the group is rolled back and run
+//! again without merging across entries, so the failure is attributed by
+//! the rules above and the outcome does not depend on how entries were
+//! grouped.
 //!
 //! # Deterministic failures and fail-closed errors
 //! A statement error becomes `Outcome::Failed` only if it is a function of
@@ -101,6 +123,13 @@ const BOOKKEEPING_SQL: &str = "
         outcome VARCHAR NOT NULL);
     CREATE TABLE IF NOT EXISTS __duckraft.relation_versions (
         name VARCHAR PRIMARY KEY,
+        idx UBIGINT NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.client_log (
+        client UBIGINT NOT NULL,
+        seq UBIGINT NOT NULL,
+        outcome VARCHAR NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.relation_version_log (
+        name VARCHAR NOT NULL,
         idx UBIGINT NOT NULL);
     CREATE TABLE IF NOT EXISTS __duckraft.replica_of (
         id INTEGER PRIMARY KEY CHECK (id = 0),
@@ -331,11 +360,56 @@ struct PreparedBatch {
 
 enum PreparedOp {
     Sql(String),
-    Rows {
-        insert_sql: String,
-        rows: Vec<Vec<DuckValue>>,
-    },
+    Rows(PreparedRows),
 }
+
+struct PreparedRows {
+    /// `INSERT INTO t (a, b)`, or `INSERT INTO t` for positional rows.
+    into: String,
+    width: usize,
+    rows: Vec<Vec<DuckValue>>,
+}
+
+/// Rows of consecutive row ops with the same target, not yet inserted.
+struct PendingRows {
+    into: String,
+    width: usize,
+    /// Row-major, `width` values per row.
+    values: Vec<DuckValue>,
+    /// The first entry whose rows are buffered (for error reports).
+    first_index: u64,
+}
+
+/// Rows of the next merged `INSERT` statement when `left` rows are left:
+/// every count up to 64 exactly (a statement's run costs DuckDB about as
+/// much as a few dozen rows, so fewer statements win), larger counts in
+/// chunks of 256, 128 and 64. That bounds the prepared statements per
+/// target to 67 and a statement's parameters to 256 rows' worth.
+fn merged_insert_rows(left: usize) -> usize {
+    match left {
+        256.. => 256,
+        128.. => 128,
+        65.. => 64,
+        _ => left,
+    }
+}
+
+/// Log records (see the module documentation) that trigger a fold.
+pub const FOLD_LOG_ROWS: u64 = 4096;
+
+const FOLD_SQL: &str = "
+    BEGIN TRANSACTION;
+    INSERT INTO __duckraft.clients
+        SELECT client, max(seq), arg_max(outcome, seq)
+        FROM __duckraft.client_log GROUP BY client
+        ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome;
+    DELETE FROM __duckraft.client_log;
+    INSERT INTO __duckraft.relation_versions
+        SELECT name, max(idx) FROM __duckraft.relation_version_log GROUP BY name
+        ON CONFLICT (name) DO UPDATE SET idx = excluded.idx;
+    DELETE FROM __duckraft.relation_version_log;
+    COMMIT;
+";
 
 /// The result of running one entry inside an open transaction.
 enum Step {
@@ -343,6 +417,9 @@ enum Step {
     Done(Outcome),
     /// A statement failed deterministically; the transaction must be rolled back.
     StatementFailed(Outcome),
+    /// An insert of rows merged across entries failed; the transaction must
+    /// be rolled back and the group run again without merging.
+    MergeFailed,
 }
 
 enum GroupResult {
@@ -351,6 +428,9 @@ enum GroupResult {
     FailedAt(usize),
     /// COMMIT itself failed; everything was rolled back.
     CommitFailed,
+    /// An insert of rows merged across entries failed; everything was
+    /// rolled back.
+    MergeFailed,
 }
 
 pub struct Replica {
@@ -360,7 +440,8 @@ pub struct Replica {
     poisoned: bool,
     dedup: bool,
     conflict_check: bool,
-    /// DuckDB's id of the apply transaction while one is open.
+    /// DuckDB's id of the open apply transaction, once a statement op ran
+    /// in it (see [`Replica::check_transaction`]).
     transaction: Cell<Option<u64>>,
     /// `__duckraft.clients` as committed: client -> (seq, outcome JSON).
     /// Reading it from memory keeps dedup off the per-entry query path.
@@ -372,6 +453,10 @@ pub struct Replica {
     /// transaction's changes to it (same scheme as the dedup records).
     versions: RefCell<BTreeMap<String, u64>>,
     pending_versions: RefCell<BTreeMap<String, u64>>,
+    /// Rows buffered for a merged insert (see the module documentation).
+    pending_rows: RefCell<Option<PendingRows>>,
+    /// Records in `client_log` and `relation_version_log`.
+    log_rows: Cell<u64>,
 }
 
 impl Replica {
@@ -397,9 +482,15 @@ impl Replica {
                 "__duckraft.applied holds {rows:?}, expected one row with id 0"
             )));
         };
+        // A log's record supersedes the table's, hence the order.
         let clients: BTreeMap<u64, (u64, String)> = (|| {
-            let mut statement =
-                conn.prepare("SELECT client, seq, outcome FROM __duckraft.clients")?;
+            let mut statement = conn.prepare(
+                "SELECT client, seq, outcome FROM (
+                     SELECT client, seq, outcome, 0 AS source FROM __duckraft.clients
+                     UNION ALL
+                     SELECT client, seq, outcome, 1 FROM __duckraft.client_log)
+                 ORDER BY client, seq, source",
+            )?;
             let rows = statement.query_map([], |row| {
                 Ok((row.get::<_, u64>(0)?, (row.get(1)?, row.get(2)?)))
             })?;
@@ -407,12 +498,27 @@ impl Replica {
         })()
         .map_err(|e| engine_error(None, &e))?;
         let versions: BTreeMap<String, u64> = (|| {
-            let mut statement =
-                conn.prepare("SELECT name, idx FROM __duckraft.relation_versions")?;
+            let mut statement = conn.prepare(
+                "SELECT name, idx FROM (
+                     SELECT name, idx FROM __duckraft.relation_versions
+                     UNION ALL
+                     SELECT name, idx FROM __duckraft.relation_version_log)
+                 ORDER BY name, idx",
+            )?;
             let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
             rows.collect::<Result<BTreeMap<_, _>, _>>()
         })()
         .map_err(|e| engine_error(None, &e))?;
+        let log_rows: u64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM __duckraft.client_log) \
+                      + (SELECT count(*) FROM __duckraft.relation_version_log)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| engine_error(None, &e))?;
+        // Room for the merged inserts of a few targets at every size.
+        conn.set_prepared_statement_cache_capacity(320);
         Ok(Replica {
             conn,
             applied_index,
@@ -425,6 +531,8 @@ impl Replica {
             pending_clients: RefCell::new(BTreeMap::new()),
             versions: RefCell::new(versions),
             pending_versions: RefCell::new(BTreeMap::new()),
+            pending_rows: RefCell::new(None),
+            log_rows: Cell::new(log_rows),
         })
     }
 
@@ -472,10 +580,26 @@ impl Replica {
 
     /// Writes everything committed into the database file (for a
     /// snapshot). A failure leaves the replica usable.
+    /// Folds the bookkeeping logs, then checkpoints the database file.
     pub fn checkpoint(&self) -> Result<(), ReplicaError> {
+        self.fold_logs()?;
         self.conn
             .execute_batch("CHECKPOINT")
             .map_err(|e| engine_error(None, &e))
+    }
+
+    /// Moves the bookkeeping logs' records into their tables, in a
+    /// transaction of its own (it changes nothing the replica reads).
+    fn fold_logs(&self) -> Result<(), ReplicaError> {
+        if self.log_rows.get() == 0 {
+            return Ok(());
+        }
+        if let Err(error) = self.conn.execute_batch(FOLD_SQL) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(engine_error(None, &error));
+        }
+        self.log_rows.set(0);
+        Ok(())
     }
 
     /// The index of the last applied entry (0: none).
@@ -517,7 +641,10 @@ impl Replica {
             return Ok(Vec::new());
         }
         let mut outcomes = Vec::with_capacity(work.len());
-        let result = self.apply_work(&work, &mut outcomes);
+        let mut result = self.apply_work(&work, &mut outcomes);
+        if result.is_ok() && self.log_rows.get() >= FOLD_LOG_ROWS {
+            result = self.fold_logs();
+        }
         let results = work
             .iter()
             .zip(outcomes)
@@ -532,8 +659,7 @@ impl Replica {
                 // Best effort: there may be no transaction left to roll back.
                 let _ = self.conn.execute_batch("ROLLBACK");
                 self.transaction.set(None);
-                self.pending_clients.borrow_mut().clear();
-                self.pending_versions.borrow_mut().clear();
+                self.clear_pending();
                 if !matches!(error, ReplicaError::LocalConflict { .. }) {
                     self.poisoned = true;
                 }
@@ -597,39 +723,56 @@ impl Replica {
         // Position of an entry that failed inside a group: everything before
         // it is applied as a group, then it runs alone.
         let mut failing: Option<usize> = None;
+        let mut merge = true;
         while start < work.len() {
             let end = failing.filter(|&f| f > start).unwrap_or(work.len());
             if failing == Some(start) || end - start == 1 {
                 outcomes.push(self.apply_alone(&work[start])?);
                 start += 1;
                 failing = failing.filter(|&f| f >= start);
+                merge = true;
                 continue;
             }
-            match self.apply_group(&work[start..end])? {
+            match self.apply_group(&work[start..end], merge)? {
                 GroupResult::Committed(group) => {
                     outcomes.extend(group);
                     start = end;
+                    merge = true;
                 }
                 GroupResult::FailedAt(offset) => failing = Some(start + offset),
                 GroupResult::CommitFailed => failing = Some(start),
+                GroupResult::MergeFailed => merge = false,
             }
         }
         Ok(())
     }
 
-    /// Runs `work` in one transaction. The prefix before a failing entry is
-    /// not committed here; the caller re-runs it.
-    fn apply_group(&mut self, work: &[Work]) -> Result<GroupResult, ReplicaError> {
+    /// Runs `work` in one transaction, merging row inserts across entries
+    /// if `merge`. The prefix before a failing entry is not committed here;
+    /// the caller re-runs it.
+    fn apply_group(&mut self, work: &[Work], merge: bool) -> Result<GroupResult, ReplicaError> {
         self.begin()?;
         let mut outcomes = Vec::with_capacity(work.len());
         for (offset, entry) in work.iter().enumerate() {
-            match self.run_entry(entry)? {
+            match self.run_entry(entry, merge)? {
                 Step::Done(outcome) => outcomes.push(outcome),
                 Step::StatementFailed(_) => {
                     self.rollback()?;
                     return Ok(GroupResult::FailedAt(offset));
                 }
+                Step::MergeFailed => {
+                    self.rollback()?;
+                    return Ok(GroupResult::MergeFailed);
+                }
             }
+        }
+        match self.flush_rows() {
+            Ok(()) => {}
+            Err(OpError::Deterministic(_)) => {
+                self.rollback()?;
+                return Ok(GroupResult::MergeFailed);
+            }
+            Err(OpError::Environmental(error)) => return Err(error),
         }
         let last = work.last().expect("groups are not empty");
         self.flush_clients(last.index)?;
@@ -639,8 +782,7 @@ impl Replica {
         if self.conn.execute_batch("COMMIT").is_err() {
             // DuckDB rolls a transaction back when its commit fails; make sure.
             let _ = self.conn.execute_batch("ROLLBACK");
-            self.pending_clients.borrow_mut().clear();
-            self.pending_versions.borrow_mut().clear();
+            self.clear_pending();
             return Ok(GroupResult::CommitFailed);
         }
         self.commit_clients();
@@ -653,8 +795,9 @@ impl Replica {
     /// back and recorded in a transaction of its own.
     fn apply_alone(&mut self, entry: &Work) -> Result<Outcome, ReplicaError> {
         self.begin()?;
-        let outcome = match self.run_entry(entry)? {
+        let outcome = match self.run_entry(entry, false)? {
             Step::Done(outcome) => outcome,
+            Step::MergeFailed => unreachable!("an entry alone merges nothing across entries"),
             Step::StatementFailed(outcome) => {
                 self.rollback()?;
                 self.begin()?;
@@ -674,8 +817,9 @@ impl Replica {
         Ok(outcome)
     }
 
-    /// Runs one entry inside the open transaction: dedup check, ops, dedup record.
-    fn run_entry(&self, entry: &Work) -> Result<Step, ReplicaError> {
+    /// Runs one entry inside the open transaction: dedup check, ops, dedup
+    /// record. Unless `merge`, its rows are inserted before it returns.
+    fn run_entry(&self, entry: &Work, merge: bool) -> Result<Step, ReplicaError> {
         if let Body::Noop = entry.body {
             return Ok(Step::Done(Outcome::Noop));
         }
@@ -696,6 +840,19 @@ impl Replica {
                 }
                 let mut rows = 0u64;
                 for op in &batch.ops {
+                    if !self.joins_buffered_rows(op) {
+                        // With `merge`, the buffer may hold earlier entries' rows.
+                        match self.flush_rows() {
+                            Ok(()) => {}
+                            Err(OpError::Deterministic(_)) if merge => {
+                                return Ok(Step::MergeFailed)
+                            }
+                            Err(OpError::Deterministic(outcome)) => {
+                                return Ok(Step::StatementFailed(outcome))
+                            }
+                            Err(OpError::Environmental(error)) => return Err(error),
+                        }
+                    }
                     let (count, shape) = match self.run_op(entry.index, op) {
                         Ok(ran) => ran,
                         Err(OpError::Deterministic(outcome)) => {
@@ -707,6 +864,15 @@ impl Replica {
                     if shape == ResultShape::Other {
                         // Before the next op can autocommit outside the log.
                         self.check_transaction(entry.index)?;
+                    }
+                }
+                if !merge {
+                    match self.flush_rows() {
+                        Ok(()) => {}
+                        Err(OpError::Deterministic(outcome)) => {
+                            return Ok(Step::StatementFailed(outcome))
+                        }
+                        Err(OpError::Environmental(error)) => return Err(error),
                     }
                 }
                 let mut pending = self.pending_versions.borrow_mut();
@@ -722,33 +888,76 @@ impl Replica {
         Ok(Step::Done(outcome))
     }
 
-    /// Runs one op: its row count, and the shape of its result.
+    /// Whether `op` only adds rows to the buffered ones. Anything else
+    /// must see them inserted first.
+    fn joins_buffered_rows(&self, op: &PreparedOp) -> bool {
+        let PreparedOp::Rows(rows) = op else {
+            return false;
+        };
+        match &*self.pending_rows.borrow() {
+            None => true,
+            Some(pending) => pending.into == rows.into && pending.width == rows.width,
+        }
+    }
+
+    /// Runs one op: its row count, and the shape of its result. Rows are
+    /// only buffered (see [`Replica::joins_buffered_rows`]); a plain insert
+    /// inserts every row or fails.
     fn run_op(&self, index: u64, op: &PreparedOp) -> Result<(u64, ResultShape), OpError> {
-        let classify = |e| classify_op_error(index, e);
         match op {
             PreparedOp::Sql(sql) => {
+                if self.transaction.get().is_none() {
+                    // Only statements can end the transaction; rows-only
+                    // groups skip this query.
+                    let id = self
+                        .transaction_id(Some(index))
+                        .map_err(OpError::Environmental)?;
+                    self.transaction.set(Some(id));
+                }
+                let classify = |e| classify_op_error(index, e);
                 let mut statement = self.conn.prepare(sql).map_err(classify)?;
                 let changed = statement.execute([]).map_err(classify)?;
                 Ok((changed as u64, ResultShape::of(&statement)))
             }
-            PreparedOp::Rows { insert_sql, rows } => {
-                // Cached: every batch of a table and column list has this
-                // text, so parsing and planning happen once per connection.
-                let mut statement = self.conn.prepare_cached(insert_sql).map_err(classify)?;
-                for row in rows {
-                    statement
-                        .execute(duckdb::params_from_iter(row.iter()))
-                        .map_err(classify)?;
-                }
-                // Every row ran the same statement; nothing ran for none.
-                let shape = if rows.is_empty() {
-                    ResultShape::RowCount
-                } else {
-                    ResultShape::of(&statement)
-                };
-                Ok((rows.len() as u64, shape))
+            PreparedOp::Rows(rows) => {
+                self.buffer_rows(index, rows);
+                Ok((rows.rows.len() as u64, ResultShape::RowCount))
             }
         }
+    }
+
+    /// Adds `rows` to the buffered ones, which have the same target or
+    /// none.
+    fn buffer_rows(&self, index: u64, rows: &PreparedRows) {
+        if rows.rows.is_empty() {
+            return;
+        }
+        let mut pending = self.pending_rows.borrow_mut();
+        let pending = pending.get_or_insert_with(|| PendingRows {
+            into: rows.into.clone(),
+            width: rows.width,
+            values: Vec::new(),
+            first_index: index,
+        });
+        pending
+            .values
+            .extend(rows.rows.iter().flat_map(|row| row.iter().cloned()));
+    }
+
+    /// Inserts the buffered rows with as few statements as
+    /// [`merged_insert_rows`] allows.
+    fn flush_rows(&self) -> Result<(), OpError> {
+        let Some(pending) = self.pending_rows.borrow_mut().take() else {
+            return Ok(());
+        };
+        insert_merged(
+            &self.conn,
+            &pending.into,
+            pending.width,
+            &pending.values,
+            "",
+        )
+        .map_err(|e| classify_op_error(pending.first_index, e))
     }
 
     /// The stored outcome if `id` was already applied (this transaction's
@@ -798,36 +1007,36 @@ impl Replica {
             .insert(id.client, (id.seq, json));
     }
 
-    /// Writes this transaction's dedup records in one statement.
+    /// Appends this transaction's dedup records to the log.
     fn flush_clients(&self, index: u64) -> Result<(), ReplicaError> {
         let pending = self.pending_clients.borrow();
         if pending.is_empty() {
             return Ok(());
         }
-        let mut sql = String::from("INSERT INTO __duckraft.clients (client, seq, outcome) VALUES ");
-        let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(pending.len() * 3);
-        for (i, (client, (seq, outcome))) in pending.iter().enumerate() {
-            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
-            values.push(duckdb::types::Value::UBigInt(*client));
-            values.push(duckdb::types::Value::UBigInt(*seq));
-            values.push(duckdb::types::Value::Text(outcome.clone()));
+        let mut values: Vec<DuckValue> = Vec::with_capacity(pending.len() * 3);
+        for (client, (seq, outcome)) in pending.iter() {
+            values.push(DuckValue::UBigInt(*client));
+            values.push(DuckValue::UBigInt(*seq));
+            values.push(DuckValue::Text(outcome.clone()));
         }
-        sql.push_str(
-            " ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome",
-        );
-        self.conn
-            .prepare(&sql)
-            .and_then(|mut s| s.execute(duckdb::params_from_iter(values.iter())))
-            .map(|_| ())
-            .map_err(|e| engine_error(Some(index), &e))
+        insert_merged(
+            &self.conn,
+            "INSERT INTO __duckraft.client_log (client, seq, outcome)",
+            3,
+            &values,
+            "",
+        )
+        .map_err(|e| engine_error(Some(index), &e))
     }
 
     /// The transaction committed: its dedup records and relation versions are
     /// now the stored ones.
     fn commit_clients(&self) {
         let pending = std::mem::take(&mut *self.pending_clients.borrow_mut());
-        self.clients.borrow_mut().extend(pending);
         let versions = std::mem::take(&mut *self.pending_versions.borrow_mut());
+        self.log_rows
+            .set(self.log_rows.get() + (pending.len() + versions.len()) as u64);
+        self.clients.borrow_mut().extend(pending);
         self.versions.borrow_mut().extend(versions);
     }
 
@@ -874,25 +1083,25 @@ impl Replica {
         ))
     }
 
-    /// Writes this transaction's relation versions in one statement.
+    /// Appends this transaction's relation versions to the log.
     fn flush_versions(&self, index: u64) -> Result<(), ReplicaError> {
         let pending = self.pending_versions.borrow();
         if pending.is_empty() {
             return Ok(());
         }
-        let mut sql = String::from("INSERT INTO __duckraft.relation_versions (name, idx) VALUES ");
-        let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(pending.len() * 2);
-        for (i, (name, idx)) in pending.iter().enumerate() {
-            sql.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
-            values.push(duckdb::types::Value::Text(name.clone()));
-            values.push(duckdb::types::Value::UBigInt(*idx));
+        let mut values: Vec<DuckValue> = Vec::with_capacity(pending.len() * 2);
+        for (name, idx) in pending.iter() {
+            values.push(DuckValue::Text(name.clone()));
+            values.push(DuckValue::UBigInt(*idx));
         }
-        sql.push_str(" ON CONFLICT (name) DO UPDATE SET idx = excluded.idx");
-        self.conn
-            .prepare(&sql)
-            .and_then(|mut s| s.execute(duckdb::params_from_iter(values.iter())))
-            .map(|_| ())
-            .map_err(|e| engine_error(Some(index), &e))
+        insert_merged(
+            &self.conn,
+            "INSERT INTO __duckraft.relation_version_log (name, idx)",
+            2,
+            &values,
+            "",
+        )
+        .map_err(|e| engine_error(Some(index), &e))
     }
 
     fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
@@ -909,12 +1118,18 @@ impl Replica {
         Ok(())
     }
 
+    /// Forgets the open transaction's bookkeeping and buffered rows.
+    fn clear_pending(&self) {
+        self.pending_clients.borrow_mut().clear();
+        self.pending_versions.borrow_mut().clear();
+        self.pending_rows.borrow_mut().take();
+    }
+
     fn begin(&self) -> Result<(), ReplicaError> {
+        self.transaction.set(None);
         self.conn
             .execute_batch("BEGIN TRANSACTION")
-            .map_err(|e| engine_error(None, &e))?;
-        self.transaction.set(Some(self.transaction_id(None)?));
-        Ok(())
+            .map_err(|e| engine_error(None, &e))
     }
 
     fn commit(&self, index: u64) -> Result<(), ReplicaError> {
@@ -926,8 +1141,7 @@ impl Replica {
 
     fn rollback(&self) -> Result<(), ReplicaError> {
         self.transaction.set(None);
-        self.pending_clients.borrow_mut().clear();
-        self.pending_versions.borrow_mut().clear();
+        self.clear_pending();
         self.conn
             .execute_batch("ROLLBACK")
             .map_err(|e| engine_error(None, &e))
@@ -1159,14 +1373,10 @@ fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
         None => quote_identifier(&batch.table),
     };
     let columns: Vec<String> = batch.columns.iter().map(|c| quote_identifier(c)).collect();
-    let placeholders = vec!["?"; width].join(", ");
-    let insert_sql = if columns.is_empty() {
-        format!("INSERT INTO {target} VALUES ({placeholders})")
+    let into = if columns.is_empty() {
+        format!("INSERT INTO {target}")
     } else {
-        format!(
-            "INSERT INTO {target} ({}) VALUES ({placeholders})",
-            columns.join(", ")
-        )
+        format!("INSERT INTO {target} ({})", columns.join(", "))
     };
     let mut rows = Vec::with_capacity(batch.rows.len());
     for (i, row) in batch.rows.iter().enumerate() {
@@ -1178,7 +1388,30 @@ fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
         }
         rows.push(row.iter().map(bind_value).collect::<Result<Vec<_>, _>>()?);
     }
-    Ok(PreparedOp::Rows { insert_sql, rows })
+    Ok(PreparedOp::Rows(PreparedRows { into, width, rows }))
+}
+
+/// Inserts `values` (row-major, `width` per row) with `{into} VALUES (?, ?),
+/// (?, ?) {tail}` statements of [`merged_insert_rows`] rows; each size's
+/// text is prepared once per connection.
+fn insert_merged(
+    conn: &Connection,
+    into: &str,
+    width: usize,
+    values: &[DuckValue],
+    tail: &str,
+) -> Result<(), duckdb::Error> {
+    let mut remaining = values;
+    while !remaining.is_empty() {
+        let rows = merged_insert_rows(remaining.len() / width);
+        let (chunk, rest) = remaining.split_at(rows * width);
+        let row = format!("({})", vec!["?"; width].join(", "));
+        let sql = format!("{into} VALUES {}{tail}", vec![row; rows].join(", "));
+        conn.prepare_cached(&sql)?
+            .execute(duckdb::params_from_iter(chunk.iter()))?;
+        remaining = rest;
+    }
+    Ok(())
 }
 
 /// The DuckDB parameter for a value. Types DuckDB can take natively are bound

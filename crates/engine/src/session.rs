@@ -294,13 +294,17 @@ impl EngineSession {
     /// Listing macros walks every DuckDB function (tens of milliseconds), so
     /// the list is cached per catalog under the log index of the last
     /// replicated schema change (the version of `*` in
-    /// `__duckraft.relation_versions`); only a schema change can change it.
-    /// Key and list come from one statement, so they describe one state.
+    /// `__duckraft.relation_versions` or its log); only a schema change can
+    /// change it. Key and list come from one statement, so they describe one
+    /// state.
     pub fn view_and_macro_names(&mut self) -> Result<Arc<Vec<String>>, EngineError> {
         let schema = crate::replica::BOOKKEEPING_SCHEMA;
         let all = duckraft_sql::access::ALL;
         let version_sql = format!(
-            "SELECT coalesce(max(idx), 0) FROM {schema}.relation_versions WHERE name = '{all}'"
+            "SELECT coalesce(max(idx), 0) FROM (\
+                 SELECT idx FROM {schema}.relation_versions WHERE name = '{all}' \
+                 UNION ALL \
+                 SELECT idx FROM {schema}.relation_version_log WHERE name = '{all}')"
         );
         let version: u64 = self
             .connection

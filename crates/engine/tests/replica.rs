@@ -759,14 +759,100 @@ fn replica_dedup_answers_retries_without_applying_twice() {
         ["1", "2", "100"]
     );
     assert_eq!(replica.applied_index(), 8);
-    // Dedup rows live in the bookkeeping schema.
-    assert_eq!(
+    // Dedup records live in the bookkeeping schema: appended to a log by
+    // each apply transaction, folded into the table by a checkpoint.
+    let records = |table: &str| {
         query_strings(
             &reader,
-            "SELECT client || ':' || seq FROM __duckraft.clients ORDER BY client"
-        ),
-        ["5:2", "6:1"]
+            &format!("SELECT client || ':' || seq FROM __duckraft.{table} ORDER BY client, seq"),
+        )
+    };
+    // One record per client and transaction: the whole first call was one.
+    assert_eq!(records("client_log"), ["5:2", "6:1"]);
+    assert!(records("clients").is_empty());
+    replica.checkpoint().unwrap();
+    assert_eq!(records("clients"), ["5:2", "6:1"]);
+    assert!(records("client_log").is_empty());
+}
+
+/// The bookkeeping logs fold into their tables once they are long, and
+/// whether a record was folded or not, a reopened replica answers retries
+/// and checks conflicts from the newest one.
+#[test]
+fn bookkeeping_logs_fold_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let insert = |client: u64, seq: u64| {
+        command::encode(&Envelope {
+            id: Some(ProposalId { client, seq }),
+            command: Command::Catalog(WriteBatch::autocommit(
+                vec!["t".into()],
+                vec![sql(&format!("INSERT INTO main.t VALUES ({client}, {seq})"))],
+            )),
+        })
+    };
+    let mut entries = vec![write(
+        None,
+        vec![sql("CREATE TABLE main.t (client UBIGINT, seq UBIGINT)")],
+    )];
+    // A client record per entry (each its own client) and a version per
+    // transaction: past the fold threshold, with some left in the logs.
+    let total = duckraft_engine::replica::FOLD_LOG_ROWS + 600;
+    for seq in 1..=total {
+        entries.push(insert(seq, seq));
+    }
+    let log = numbered(1, entries);
+    let all = view(&log);
+    {
+        let mut replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
+        for chunk in all.chunks(500) {
+            replica.apply(chunk).unwrap();
+        }
+    }
+    let conn = Connection::open(&path).unwrap();
+    let reader = conn.try_clone().unwrap();
+    let folded = count(&reader, "SELECT count(*) FROM __duckraft.clients");
+    let left = count(&reader, "SELECT count(*) FROM __duckraft.client_log");
+    assert!(
+        folded > 0 && left > 0,
+        "{folded} records folded, {left} in the log"
     );
+    assert_eq!(folded + left, total as i64);
+
+    let mut replica = Replica::open(conn).unwrap();
+    // The newest proposal of each client is answered from its record,
+    // folded or not; an older one is known to be stale.
+    let retries = numbered(
+        total + 2,
+        vec![insert(1, 1), insert(total, total), insert(total, total - 1)],
+    );
+    let outcomes: Vec<Outcome> = replica
+        .apply(&view(&retries))
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, o)| o)
+        .collect();
+    assert_eq!(outcomes[0], Outcome::Duplicate(Box::new(applied(1))));
+    assert_eq!(outcomes[1], Outcome::Duplicate(Box::new(applied(1))));
+    let Outcome::Duplicate(stale) = &outcomes[2] else {
+        panic!("expected duplicate, got {:?}", outcomes[2]);
+    };
+    assert_eq!(sqlstate(stale), STALE_RETRY_SQLSTATE);
+    // A transaction whose snapshot predates the newest write of main.t
+    // conflicts: the relation's version came back from the log.
+    let conflicting = numbered(
+        total + 5,
+        vec![transaction(
+            (total + 1, 1),
+            total,
+            &["t"],
+            &["t"],
+            vec![sql("INSERT INTO main.t VALUES (99, 1)")],
+        )],
+    );
+    let outcome = &replica.apply(&view(&conflicting)).unwrap()[0].2;
+    assert_eq!(sqlstate(outcome), "40001", "{outcome:?}");
+    assert_eq!(count(&reader, "SELECT count(*) FROM main.t"), total as i64);
 }
 
 /// Applies `statements` (one entry each) to a fresh replica and hashes it.
@@ -1269,4 +1355,103 @@ fn positional_row_batches_follow_the_table_as_applied() {
         coalesced.state_hash().unwrap(),
         single.state_hash().unwrap()
     );
+}
+
+fn rows_of(table: &str, rows: Vec<Vec<Value>>) -> WriteOp {
+    WriteOp::Rows(RowBatch {
+        table: table.into(),
+        columns: vec!["k".into(), "v".into()],
+        rows,
+    })
+}
+
+/// Row batches of consecutive entries are inserted together. Whatever the
+/// grouping, every entry's outcome, the rows, their insertion order and
+/// what a statement between them sees are those of applying the entries
+/// one by one; a failing batch fails alone, however many entries its rows
+/// were merged with.
+#[test]
+fn merged_row_batches_apply_as_one_by_one() {
+    let row = |k: i32, v: Option<&str>| {
+        vec![
+            Value::Int4(k),
+            v.map_or(Value::Null, |v| Value::Text(v.into())),
+        ]
+    };
+    let mut entries: Vec<Vec<u8>> = [
+        "CREATE TABLE main.m (k INTEGER PRIMARY KEY, v VARCHAR NOT NULL)",
+        "CREATE TABLE main.counts (pos INTEGER, seen BIGINT)",
+    ]
+    .map(|ddl| write(None, vec![sql(ddl)]))
+    .into();
+    for k in 0..120 {
+        let one = match k {
+            40 => row(5, Some("duplicate")),
+            80 => row(1000, None),
+            _ => row(k, Some("one")),
+        };
+        entries.push(write(
+            Some((k as u64 + 1, 1)),
+            vec![rows_of("main.m", vec![one])],
+        ));
+        if k == 60 {
+            entries.push(write(
+                None,
+                vec![sql(
+                    "INSERT INTO main.counts SELECT 60, count(*) FROM main.m",
+                )],
+            ));
+        }
+        if k == 90 {
+            let many = (0..300).map(|i| row(2000 + i, Some("many"))).collect();
+            entries.push(write(None, vec![rows_of("main.m", many)]));
+            // Another target in between, then a batch whose last row fails.
+            entries.push(write(
+                None,
+                vec![sql("INSERT INTO main.counts VALUES (90, 0)")],
+            ));
+            let mut failing: Vec<_> = (0..37).map(|i| row(3000 + i, Some("x"))).collect();
+            failing.push(row(2001, Some("duplicate")));
+            entries.push(write(None, vec![rows_of("main.m", failing)]));
+        }
+    }
+    let log = numbered(1, entries);
+    let all = view(&log);
+
+    let (single, one_by_one) = apply_one_by_one(&all);
+    let (mut whole, reader) = memory_replica();
+    let results = whole.apply(&all).unwrap();
+    assert_eq!(results, one_by_one);
+    let (mut uneven, _) = memory_replica();
+    let mut uneven_results = Vec::new();
+    for range in [0..3, 3..50, 50..64, 64..95, 95..all.len()] {
+        uneven_results.extend(uneven.apply(&all[range]).unwrap());
+    }
+    assert_eq!(uneven_results, one_by_one);
+
+    let failures: Vec<(u64, &str)> = results
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Outcome::Failed { .. }))
+        .map(|(index, _, o)| (*index, sqlstate(o)))
+        .collect();
+    assert_eq!(failures, [(43, "23505"), (84, "23502"), (97, "23505")]);
+    assert_eq!(
+        count(&reader, "SELECT seen FROM main.counts WHERE pos = 60"),
+        60,
+        "the statement saw every row inserted before it, and none after"
+    );
+    assert_eq!(count(&reader, "SELECT count(*) FROM main.m"), 118 + 300);
+    assert_eq!(
+        count(
+            &reader,
+            "SELECT count(*) FROM (SELECT k, row_number() OVER (ORDER BY rowid) AS r, \
+             row_number() OVER (ORDER BY CASE WHEN k >= 2000 THEN 90.5 ELSE k END, k) AS e \
+             FROM main.m) WHERE r <> e"
+        ),
+        0,
+        "rows are numbered in log order"
+    );
+    let hash = single.state_hash().unwrap();
+    assert_eq!(whole.state_hash().unwrap(), hash);
+    assert_eq!(uneven.state_hash().unwrap(), hash);
 }
