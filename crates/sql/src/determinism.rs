@@ -29,7 +29,7 @@
 //! | `BEGIN`, `START`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`, `SET`, `RESET`, `SHOW`, `DISCARD`, `DECLARE`, `FETCH`, `MOVE`, `CLOSE`, `USE`, and the empty statement | `Session` |
 //! | `SET GLOBAL`, `RESET GLOBAL` | `Unsupported`: node-wide settings are not replicated |
 //! | `COPY` to or from a file, program or URL, `COPY FROM DATABASE` | `Unsupported` |
-//! | `ATTACH`, `DETACH`, `INSTALL`, `LOAD`, `FORCE INSTALL`, `UPDATE EXTENSIONS`, `EXPORT/IMPORT DATABASE`, `PRAGMA`, `CALL`, `CHECKPOINT`, `FORCE CHECKPOINT`, `VACUUM`, `ANALYZE`, `CREATE/DROP SECRET` | `Unsupported` |
+//! | `ATTACH`, `DETACH`, `INSTALL`, `LOAD`, `FORCE INSTALL`, `UPDATE EXTENSIONS`, `EXPORT/IMPORT DATABASE`, `PRAGMA`, `CALL`, `CHECKPOINT`, `FORCE CHECKPOINT`, `VACUUM`, `ANALYZE`, `CREATE/DROP SECRET`, `CREATE SEQUENCE` | `Unsupported` |
 //! | anything else (`LISTEN`, `NOTIFY`, `PREPARE`, `EXECUTE`, `LOCK`, `GRANT`, `DO`, …), more than one statement | `Unsupported` |
 //! | text the lexer cannot read (an unterminated quote or comment) | `Unsupported` with SQLSTATE `42601` |
 //! | a `Write` or `Ddl` that names the schema `__duckraft` (each catalog's replication bookkeeping: applied index, dedup table, relation versions) | `Unsupported` with SQLSTATE `42501`; reading it is allowed |
@@ -52,7 +52,8 @@
 //! | `uuidv7()` | a version-7 `'…'::UUID`: the 48-bit Unix millisecond of `now_micros`, and the other bits from two `ctx.random` draws |
 //! | `current_user`, `session_user`, `user`, `current_role` (bare, or with `()`) | `'<ctx.user>'`. In a role position of DDL (`ALTER USER current_user`, `OWNER TO current_user`, `AUTHORIZATION …`, `MAPPING FOR …`) it becomes the identifier `"<ctx.user>"` |
 //! | `current_catalog`, `current_database()` | `'<ctx.database>'` |
-//! | `nextval()`, `currval()`, `setval()`, `uuid_extract_timestamp()`, `current_query()` | kept. Sequences advance in log order on every node |
+//! | `uuid_extract_timestamp()`, `current_query()` | kept |
+//! | `nextval()`, `currval()`, `setval()` | rejected: DuckDB does not roll a sequence back with a failed transaction, so sequences would differ between nodes (see `CREATE SEQUENCE`) |
 //! | `clock_timestamp()`, `timeofday()` | rejected: they read each node's wall clock while the statement runs |
 //! | `setseed()` | rejected: it changes per-session random state |
 //! | `read_csv`, `read_csv_auto`, `read_parquet`, `parquet_scan`, `read_json*`, `read_ndjson*`, `read_text`, `read_blob`, `read_xlsx`, `sniff_csv`, `parquet_metadata`/`parquet_schema`/…, `glob` (as a table function), `st_read`, `iceberg_*`, `delta_scan`, `postgres_*`/`mysql_*`/`sqlite_*` scans | rejected: they read files, URLs or external databases on each node |
@@ -307,6 +308,7 @@ const SESSION_STATE: &str =
     "it reads or changes session state, which is not replicated with the write";
 const SLEEP: &str = "it would stall the apply loop on every node";
 const SAMPLING: &str = "the rows are drawn at random on each node";
+const SEQUENCES: &str = "DuckDB does not roll a sequence back with a failed transaction, so nodes would hand out different values; take keys from the client or from uuidv7()";
 
 use Clock::*;
 use Shape::{Call, Keyword};
@@ -406,6 +408,9 @@ const CONSTRUCTS: &[Construct] = &[
     reject("current_schema", Keyword, SESSION_STATE),
     reject("current_schemas", Call, SESSION_STATE),
     reject("pg_sleep", Call, SLEEP),
+    reject("nextval", Call, SEQUENCES),
+    reject("currval", Call, SEQUENCES),
+    reject("setval", Call, SEQUENCES),
 ];
 
 fn lookup(name: &str) -> Option<&'static Construct> {
@@ -767,6 +772,7 @@ impl<'a> Stmt<'a> {
                 }
                 match self.upper(i).as_str() {
                     "SECRET" => unsupported_statement("CREATE SECRET"),
+                    "SEQUENCE" => unsupported_statement("CREATE SEQUENCE"),
                     "TABLE" if self.find_at_depth(i, "AS").is_some() => WriteClass::Write,
                     _ => WriteClass::Ddl,
                 }
@@ -972,6 +978,7 @@ fn unsupported_statement(what: &str) -> WriteClass {
             "it reads or writes files, programs or databases on each node; use COPY ... FROM STDIN or TO STDOUT"
         }
         "CREATE SECRET" | "DROP SECRET" => "secrets hold credentials outside the replicated catalog",
+        "CREATE SEQUENCE" => SEQUENCES,
         _ => {
             return WriteClass::Unsupported(Rejection::new(
                 FEATURE_NOT_SUPPORTED,
@@ -1829,7 +1836,6 @@ mod tests {
     #[test]
     fn deterministic_functions_are_kept() {
         for sql in [
-            "INSERT INTO t VALUES (nextval('s'), currval('s'))",
             "INSERT INTO t VALUES (uuid_extract_timestamp('01890a5d-ac96-774b-bcce-b302099a8057'::UUID))",
             "INSERT INTO t SELECT now, random, uuid FROM s",
             "INSERT INTO t SELECT * FROM s WHERE name GLOB ('*.csv')",
@@ -1865,6 +1871,20 @@ mod tests {
         assert_rejected("INSERT INTO t VALUES (timeofday())", "timeofday()");
         assert_rejected("INSERT INTO t SELECT setseed(0.5)", "setseed()");
         assert_rejected("INSERT INTO t SELECT (0.5).setseed()", "setseed()");
+    }
+
+    /// A failed or retried apply advances a DuckDB sequence without
+    /// rolling it back, so sequences cannot be replicated.
+    #[test]
+    fn sequences_are_rejected() {
+        assert_rejected(
+            "INSERT INTO t VALUES (nextval('s'), currval('s'))",
+            "nextval()",
+        );
+        assert_rejected("UPDATE t SET id = currval('s')", "currval()");
+        assert_rejected("INSERT INTO t SELECT setval('s', 1)", "setval()");
+        assert_rejected("CREATE TEMP SEQUENCE s", "CREATE SEQUENCE");
+        assert_rejected("CREATE TABLE t (id INT DEFAULT nextval('s'))", "nextval()");
     }
 
     #[test]
@@ -2119,7 +2139,7 @@ mod tests {
             );
         }
         for sql in [
-            "CREATE TABLE t (id INT DEFAULT nextval('s'), user_name VARCHAR DEFAULT 'x')",
+            "CREATE TABLE t (id INT DEFAULT 7, user_name VARCHAR DEFAULT 'x')",
             "CREATE VIEW v AS SELECT 1 AS user",
             "DROP TABLE now",
             "COMMENT ON TABLE t IS 'now() and current_user'",
@@ -2203,6 +2223,8 @@ mod tests {
                 "EXPLAIN ANALYZE",
             ),
             ("CREATE SECRET (TYPE s3)", "CREATE SECRET"),
+            ("CREATE SEQUENCE s", "CREATE SEQUENCE"),
+            ("CREATE OR REPLACE SEQUENCE s START 10", "CREATE SEQUENCE"),
             ("UPDATE EXTENSIONS", "UPDATE EXTENSIONS"),
         ] {
             assert_rejected(sql, name);
