@@ -55,6 +55,16 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def build_kind(binary: Path) -> str:
+    """What the figures were measured on, from the cargo profile directory."""
+    parts = binary.resolve().parts
+    if "release" in parts:
+        return "Release build of duckraft"
+    if "debug" in parts:
+        return "Debug build of duckraft (libduckdb-sys at opt-level 2)"
+    return "duckraft build of unknown profile"
+
+
 def run_load(endpoints: list[harness.Endpoint], n: int, duration: float, key_base: int) -> dict:
     latencies: list[float] = []
     failures: list[str] = []
@@ -239,8 +249,8 @@ def main() -> int:
     lines = [
         f"# Replicated write benchmark, {stamp}",
         "",
-        f"Machine: {os.cpu_count()} CPUs, {platform.platform()}. Debug build of duckraft "
-        f"(libduckdb-sys at opt-level 2; {f'Raft tick {args.tick_ms} ms' if args.tick_ms else 'default Raft tick'}). "
+        f"Machine: {os.cpu_count()} CPUs, {platform.platform()}. {build_kind(harness.duckraft_binary())} "
+        f"(`{harness.duckraft_binary()}`; {f'Raft tick {args.tick_ms} ms' if args.tick_ms else 'default Raft tick'}). "
         "Single-row autocommit INSERT, "
         f"{args.duration:.0f} s per backend and client count; duckraft-3 clients spread over all nodes.",
         "",

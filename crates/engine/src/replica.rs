@@ -578,9 +578,9 @@ impl Replica {
         self.conflict_check = on;
     }
 
-    /// Writes everything committed into the database file (for a
-    /// snapshot). A failure leaves the replica usable.
-    /// Folds the bookkeeping logs, then checkpoints the database file.
+    /// Folds the bookkeeping logs, then writes everything committed into
+    /// the database file (for a snapshot). A failure leaves the replica
+    /// usable.
     pub fn checkpoint(&self) -> Result<(), ReplicaError> {
         self.fold_logs()?;
         self.conn
@@ -950,14 +950,8 @@ impl Replica {
         let Some(pending) = self.pending_rows.borrow_mut().take() else {
             return Ok(());
         };
-        insert_merged(
-            &self.conn,
-            &pending.into,
-            pending.width,
-            &pending.values,
-            "",
-        )
-        .map_err(|e| classify_op_error(pending.first_index, e))
+        insert_merged(&self.conn, &pending.into, pending.width, &pending.values)
+            .map_err(|e| classify_op_error(pending.first_index, e))
     }
 
     /// The stored outcome if `id` was already applied (this transaction's
@@ -1024,7 +1018,6 @@ impl Replica {
             "INSERT INTO __duckraft.client_log (client, seq, outcome)",
             3,
             &values,
-            "",
         )
         .map_err(|e| engine_error(Some(index), &e))
     }
@@ -1099,7 +1092,6 @@ impl Replica {
             "INSERT INTO __duckraft.relation_version_log (name, idx)",
             2,
             &values,
-            "",
         )
         .map_err(|e| engine_error(Some(index), &e))
     }
@@ -1392,21 +1384,20 @@ fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
 }
 
 /// Inserts `values` (row-major, `width` per row) with `{into} VALUES (?, ?),
-/// (?, ?) {tail}` statements of [`merged_insert_rows`] rows; each size's
-/// text is prepared once per connection.
+/// (?, ?)` statements of [`merged_insert_rows`] rows; each size's text is
+/// prepared once per connection.
 fn insert_merged(
     conn: &Connection,
     into: &str,
     width: usize,
     values: &[DuckValue],
-    tail: &str,
 ) -> Result<(), duckdb::Error> {
     let mut remaining = values;
     while !remaining.is_empty() {
         let rows = merged_insert_rows(remaining.len() / width);
         let (chunk, rest) = remaining.split_at(rows * width);
         let row = format!("({})", vec!["?"; width].join(", "));
-        let sql = format!("{into} VALUES {}{tail}", vec![row; rows].join(", "));
+        let sql = format!("{into} VALUES {}", vec![row; rows].join(", "));
         conn.prepare_cached(&sql)?
             .execute(duckdb::params_from_iter(chunk.iter()))?;
         remaining = rest;
