@@ -61,7 +61,7 @@ struct ProbeArgs {
 enum ProbeCheck {
     /// The PostgreSQL protocol answers a handshake.
     Live,
-    /// A real login and `SELECT 1` succeed, and the node is caught up and not degraded.
+    /// A real login and a linearizable read succeed, and the node is caught up and not degraded.
     Ready,
 }
 
@@ -353,7 +353,9 @@ async fn probe_live(pg: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Readiness: a real startup, authentication and `SELECT 1`; in cluster
+const READY_QUERY: &str = "SELECT 1 FROM pg_catalog.pg_database LIMIT 1";
+
+/// Readiness: a real startup, authentication and a read; in cluster
 /// mode also `/readyz` (leaders known, caught up, not degraded or draining).
 async fn probe_ready(args: &ProbeArgs) -> anyhow::Result<()> {
     let password = std::env::var("DUCKRAFT_PASSWORD").unwrap_or_default();
@@ -372,12 +374,14 @@ async fn probe_ready(args: &ProbeArgs) -> anyhow::Result<()> {
         .await
         .context("PostgreSQL login failed")?;
     tokio::spawn(connection);
+    // It names a relation, so it is a linearizable read: it needs the
+    // catalog's Raft group to have a leader (`SELECT 1` alone reads nothing).
     let one: i32 = client
-        .query_one("SELECT 1", &[])
+        .query_one(READY_QUERY, &[])
         .await
-        .context("SELECT 1 failed")?
+        .with_context(|| format!("{READY_QUERY} failed"))?
         .get(0);
-    anyhow::ensure!(one == 1, "SELECT 1 returned {one}");
+    anyhow::ensure!(one == 1, "{READY_QUERY} returned {one}");
     match http_get(&args.http, "/readyz").await {
         Ok((200, _)) => Ok(()),
         Ok((code, body)) => anyhow::bail!("/readyz answered {code}: {}", body.trim()),

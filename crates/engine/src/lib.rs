@@ -9,6 +9,7 @@ pub mod error;
 pub mod introspection;
 pub mod raw;
 pub mod replica;
+pub mod rows;
 pub mod session;
 pub mod snapshot;
 pub mod users;

@@ -56,7 +56,7 @@
 //! row, and most write entries are small row batches (a parameterised
 //! `INSERT ... VALUES ($1, ...)` is one). So consecutive row ops of one
 //! group that insert into the same columns are buffered and inserted with
-//! multi-row `VALUES` statements (see [`merged_insert_rows`]), each prepared
+//! multi-row `VALUES` statements (see [`crate::rows::merged_insert_rows`]), each prepared
 //! once per connection. A plain insert of many rows succeeds only if
 //! inserting them one after the other would (DuckDB checks keys within the
 //! statement too), and then leaves the same rows in the same order. If a
@@ -88,14 +88,14 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
-use duckdb::types::{TimeUnit, Value as DuckValue};
+use duckdb::types::Value as DuckValue;
 use duckdb::Connection;
-use duckraft_sql::types::Value;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::command::{self, Command, DecodeError, ProposalId, RowBatch, WriteBatch, WriteOp};
+use crate::command::{self, Command, DecodeError, ProposalId, WriteBatch, WriteOp};
 use crate::error::from_duckdb_message;
+use crate::rows::{insert_merged, prepare_rows, PreparedRows};
 use crate::session::quote_identifier;
 
 /// The replica's own schema; excluded from [`Replica::state_hash`].
@@ -363,13 +363,6 @@ enum PreparedOp {
     Rows(PreparedRows),
 }
 
-struct PreparedRows {
-    /// `INSERT INTO t (a, b)`, or `INSERT INTO t` for positional rows.
-    into: String,
-    width: usize,
-    rows: Vec<Vec<DuckValue>>,
-}
-
 /// Rows of consecutive row ops with the same target, not yet inserted.
 struct PendingRows {
     into: String,
@@ -378,20 +371,6 @@ struct PendingRows {
     values: Vec<DuckValue>,
     /// The first entry whose rows are buffered (for error reports).
     first_index: u64,
-}
-
-/// Rows of the next merged `INSERT` statement when `left` rows are left:
-/// every count up to 64 exactly (a statement's run costs DuckDB about as
-/// much as a few dozen rows, so fewer statements win), larger counts in
-/// chunks of 256, 128 and 64. That bounds the prepared statements per
-/// target to 67 and a statement's parameters to 256 rows' worth.
-fn merged_insert_rows(left: usize) -> usize {
-    match left {
-        256.. => 256,
-        128.. => 128,
-        65.. => 64,
-        _ => left,
-    }
 }
 
 /// Log records (see the module documentation) that trigger a fold.
@@ -945,7 +924,7 @@ impl Replica {
     }
 
     /// Inserts the buffered rows with as few statements as
-    /// [`merged_insert_rows`] allows.
+    /// [`crate::rows::merged_insert_rows`] allows.
     fn flush_rows(&self) -> Result<(), OpError> {
         let Some(pending) = self.pending_rows.borrow_mut().take() else {
             return Ok(());
@@ -1302,7 +1281,9 @@ fn prepare_batch(batch: WriteBatch) -> Body {
             }
             WriteOp::Rows(rows) => {
                 writes.extend(duckraft_sql::access::append_access(&rows.table).writes);
-                prepare_rows(rows)
+                prepare_rows(&rows)
+                    .map(PreparedOp::Rows)
+                    .map_err(|e| failed(e.sqlstate, e.message))
             }
         };
         match prepared {
@@ -1347,104 +1328,6 @@ fn prepare_sql(sql: String) -> Result<PreparedOp, Outcome> {
         )),
         Err(e) => Err(failed("42601", e.message)),
     }
-}
-
-fn prepare_rows(batch: RowBatch) -> Result<PreparedOp, Outcome> {
-    let malformed = |why: String| failed("XX000", format!("malformed row batch: {why}"));
-    // Without a column list, the rows say how many values each has.
-    let width = match batch.rows.first() {
-        _ if !batch.columns.is_empty() => batch.columns.len(),
-        Some(row) if !row.is_empty() => row.len(),
-        _ => return Err(malformed("no columns".into())),
-    };
-    let target = match batch.table.split_once('.') {
-        Some((schema, table)) if !table.contains('.') => {
-            format!("{}.{}", quote_identifier(schema), quote_identifier(table))
-        }
-        Some(_) => return Err(malformed(format!("table name {:?}", batch.table))),
-        None => quote_identifier(&batch.table),
-    };
-    let columns: Vec<String> = batch.columns.iter().map(|c| quote_identifier(c)).collect();
-    let into = if columns.is_empty() {
-        format!("INSERT INTO {target}")
-    } else {
-        format!("INSERT INTO {target} ({})", columns.join(", "))
-    };
-    let mut rows = Vec::with_capacity(batch.rows.len());
-    for (i, row) in batch.rows.iter().enumerate() {
-        if row.len() != width {
-            return Err(malformed(format!(
-                "row {i} has {} values for {width} columns",
-                row.len(),
-            )));
-        }
-        rows.push(row.iter().map(bind_value).collect::<Result<Vec<_>, _>>()?);
-    }
-    Ok(PreparedOp::Rows(PreparedRows { into, width, rows }))
-}
-
-/// Inserts `values` (row-major, `width` per row) with `{into} VALUES (?, ?),
-/// (?, ?)` statements of [`merged_insert_rows`] rows; each size's text is
-/// prepared once per connection.
-fn insert_merged(
-    conn: &Connection,
-    into: &str,
-    width: usize,
-    values: &[DuckValue],
-) -> Result<(), duckdb::Error> {
-    let mut remaining = values;
-    while !remaining.is_empty() {
-        let rows = merged_insert_rows(remaining.len() / width);
-        let (chunk, rest) = remaining.split_at(rows * width);
-        let row = format!("({})", vec!["?"; width].join(", "));
-        let sql = format!("{into} VALUES {}", vec![row; rows].join(", "));
-        conn.prepare_cached(&sql)?
-            .execute(duckdb::params_from_iter(chunk.iter()))?;
-        remaining = rest;
-    }
-    Ok(())
-}
-
-/// The DuckDB parameter for a value. Types DuckDB can take natively are bound
-/// natively; the others travel as their PostgreSQL text, which DuckDB casts to
-/// the column's type. Nothing here depends on node settings (time zones
-/// travel as explicit `+00` offsets).
-fn bind_value(value: &Value) -> Result<DuckValue, Outcome> {
-    Ok(match value {
-        Value::Null => DuckValue::Null,
-        Value::Bool(b) => DuckValue::Boolean(*b),
-        Value::Int2(v) => DuckValue::SmallInt(*v),
-        Value::Int4(v) => DuckValue::Int(*v),
-        Value::Int8(v) => DuckValue::BigInt(*v),
-        Value::Float4(v) => DuckValue::Float(*v),
-        Value::Float8(v) => DuckValue::Double(*v),
-        Value::Bytea(bytes) => DuckValue::Blob(bytes.clone()),
-        Value::Date(days) => DuckValue::Date32(*days),
-        Value::Time(us) => DuckValue::Time64(TimeUnit::Microsecond, *us),
-        Value::Timestamp(us) => DuckValue::Timestamp(TimeUnit::Microsecond, *us),
-        Value::Interval {
-            months,
-            days,
-            micros,
-        } => DuckValue::Interval {
-            months: *months,
-            days: *days,
-            nanos: micros
-                .checked_mul(1_000)
-                .ok_or_else(|| failed("22008", "interval out of range"))?,
-        },
-        Value::Array { items, .. } => DuckValue::List(
-            items
-                .iter()
-                .map(bind_value)
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Value::Numeric(_)
-        | Value::Text(_)
-        | Value::Json(_)
-        | Value::Uuid(_)
-        | Value::TimestampTz(_) => DuckValue::Text(value.to_text().unwrap_or_default()),
-    })
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use duckraft_sql::types::oid;
 use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
 
 use crate::catalog::{Catalog, SESSION_SETUP_SQL};
+use crate::command::RowBatch;
 use crate::convert::{cell, pg_type, to_duck, DuckType};
 use crate::error::EngineError;
+use crate::rows::{insert_merged, prepare_rows};
 
 /// The rows and counts one statement produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +36,20 @@ pub struct EngineSession {
     transaction_fingerprint: Option<crate::introspection::Fingerprint>,
     /// Session settings as `current_setting()` reports them (lower-case names).
     settings: std::collections::BTreeMap<String, String>,
+    /// The session resolves names through its own search path, which the
+    /// catalog's shared describer does not know.
+    own_search_path: bool,
 }
+
+/// Reads a session keeps prepared, by statement text. Preparing is about half
+/// the cost of a small catalog read, and clients such as DuckLake send the
+/// same reads in every transaction; DuckDB itself rebinds a kept statement
+/// when the catalog's schema changed.
+const READ_PLAN_CACHE_CAPACITY: usize = 64;
+
+/// A kept plan also keeps its last materialised result until it runs again,
+/// so only reads that returned at most this many rows keep their plan.
+const READ_PLAN_CACHE_MAX_ROWS: usize = 64;
 
 fn has_returning(sql: &str) -> bool {
     tokenize(sql)
@@ -45,12 +60,14 @@ fn has_returning(sql: &str) -> bool {
 impl EngineSession {
     pub fn new(catalog: Arc<Catalog>) -> Result<Self, EngineError> {
         let connection = catalog.connect()?;
+        connection.set_prepared_statement_cache_capacity(READ_PLAN_CACHE_CAPACITY);
         Ok(EngineSession {
             connection,
             catalog,
             in_transaction: false,
             transaction_fingerprint: None,
             settings: std::collections::BTreeMap::new(),
+            own_search_path: false,
         })
     }
 
@@ -80,6 +97,9 @@ impl EngineSession {
         parameter_types: &[u32],
     ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        if self.own_search_path {
+            return self.describe_in_session(sql, &rewritten, parameter_types);
+        }
         let shape = match self.catalog.describe(&rewritten) {
             Ok(shape) => shape,
             // The shared describer cannot see this session's uncommitted objects.
@@ -210,29 +230,22 @@ impl EngineSession {
         let Some(target) = duckraft_sql::bytea::hex_insert_target(sql) else {
             return Ok(Cow::Borrowed(sql));
         };
-        // Unqualified: the first schema of the search path that has it.
-        let mut statement = self.connection.prepare(
-            "SELECT schema_name, lower(column_name), data_type = 'BLOB' FROM duckdb_columns() \
-             WHERE database_name = current_database() AND lower(table_name) = lower(?) \
-               AND (? IS NULL OR lower(schema_name) = lower(?)) \
-             ORDER BY schema_name <> 'public', schema_name, column_index",
-        )?;
-        let schema = target.schema.as_deref();
-        let rows = statement.query_map(duckdb::params![target.table, schema, schema], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, bool>(2)?,
-            ))
-        })?;
-        let rows: Vec<(String, String, bool)> = rows.collect::<Result<_, _>>()?;
-        let Some(first_schema) = rows.first().map(|r| r.0.clone()) else {
-            return Ok(Cow::Borrowed(sql)); // DuckDB reports the missing table
+        // The table exactly as the INSERT resolves it (search path, this
+        // transaction's own tables), through a plan the session keeps.
+        let mut name = quote_identifier(&target.table);
+        if let Some(schema) = &target.schema {
+            name = format!("{}.{name}", quote_identifier(schema));
+        }
+        let probe = format!("SELECT * FROM {name} LIMIT 0");
+        let Ok(probed) = self.execute_rewritten(&probe, SqlKind::Read, &[]) else {
+            // DuckDB reports the missing table when the INSERT runs (a bind
+            // error leaves a transaction usable).
+            return Ok(Cow::Borrowed(sql));
         };
-        let table: Vec<(String, bool)> = rows
+        let table: Vec<(String, bool)> = probed
+            .columns
             .into_iter()
-            .filter(|r| r.0 == first_schema)
-            .map(|r| (r.1, r.2))
+            .map(|c| (c.name.to_lowercase(), c.type_oid == oid::BYTEA))
             .collect();
         let blob: Vec<bool> = match &target.columns {
             None => table.iter().map(|c| c.1).collect(),
@@ -246,6 +259,16 @@ impl EngineSession {
         };
         Ok(duckraft_sql::bytea::rewrite_hex_bytea(sql, &blob)
             .map_or(Cow::Borrowed(sql), Cow::Owned))
+    }
+
+    /// Inserts a row batch as the apply will (see [`crate::rows`]): how a
+    /// replicated transaction's row batches run tentatively.
+    pub fn insert_rows(&mut self, batch: &RowBatch) -> Result<u64, EngineError> {
+        self.transaction_fingerprint = None;
+        let prepared = prepare_rows(batch).map_err(|e| EngineError::new(e.sqlstate, e.message))?;
+        let values: Vec<duckdb::types::Value> = prepared.rows.into_iter().flatten().collect();
+        insert_merged(&self.connection, &prepared.into, prepared.width, &values)?;
+        Ok(batch.rows.len() as u64)
     }
 
     /// Runs a statement already in DuckDB's dialect (rewritten, parameters
@@ -285,7 +308,10 @@ impl EngineSession {
             "SELECT idx FROM {}.applied",
             crate::replica::BOOKKEEPING_SCHEMA
         );
-        Ok(self.connection.query_row(&sql, [], |row| row.get(0))?)
+        Ok(self
+            .connection
+            .prepare_cached(&sql)?
+            .query_row([], |row| row.get(0))?)
     }
 
     /// Lower-case names of the catalog's own views and macros, as last
@@ -347,54 +373,24 @@ impl EngineSession {
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
         let parameters: Vec<duckdb::types::Value> = parameters.iter().map(to_duck).collect();
+        if kind == SqlKind::Read {
+            let mut statement = self.connection.prepare_cached(rewritten)?;
+            let result = read_rows(&mut statement, &parameters)?;
+            if result.rows.len() > READ_PLAN_CACHE_MAX_ROWS {
+                statement.discard();
+            }
+            return Ok(result);
+        }
         let mut statement = self.connection.prepare(rewritten)?;
-        let returns_rows = matches!(kind, SqlKind::Read | SqlKind::Other);
-        if !returns_rows {
-            let affected = statement.execute(duckdb::params_from_iter(parameters.iter()))?;
-            return Ok(StatementResult {
-                columns: Vec::new(),
-                rows: Vec::new(),
-                affected_rows: affected as u64,
-                returns_rows: false,
-            });
+        if kind == SqlKind::Other {
+            return read_rows(&mut statement, &parameters);
         }
-        let mut rows = statement.query(duckdb::params_from_iter(parameters.iter()))?;
-        let described = rows.as_ref().expect("rows come from a statement");
-        let duck_types: Vec<DuckType> = (0..described.column_count())
-            .map(|i| DuckType::from_handle(&described.column_logical_type(i)))
-            .collect();
-        let columns: Vec<Column> = duck_types
-            .iter()
-            .enumerate()
-            .map(|(i, duck_type)| {
-                let name = described
-                    .column_name(i)
-                    .map_or_else(|_| format!("column{i}"), |n| n.to_string());
-                column(&name, duck_type)
-            })
-            .collect();
-        // duckdb-rs cannot read cells of an untyped NULL column (`SELECT NULL`).
-        let always_null: Vec<bool> = duck_types.iter().map(DuckType::is_sql_null).collect();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let values = columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if always_null[i] {
-                        Ok(Value::Null)
-                    } else {
-                        cell(row, i, c.type_oid)
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            out.push(values);
-        }
+        let affected = statement.execute(duckdb::params_from_iter(parameters.iter()))?;
         Ok(StatementResult {
-            columns,
-            rows: out,
-            affected_rows: 0,
-            returns_rows: true,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            affected_rows: affected as u64,
+            returns_rows: false,
         })
     }
 
@@ -433,6 +429,9 @@ impl EngineSession {
     /// Records a session setting; `search_path` also changes DuckDB's.
     pub fn set_setting(&mut self, name: &str, value: Option<&str>) -> Result<(), EngineError> {
         self.transaction_fingerprint = None;
+        // Kept plans were bound under the old search path and settings; DuckDB
+        // rebinds on schema changes but does not document doing so on these.
+        self.connection.flush_prepared_statement_cache();
         if name.eq_ignore_ascii_case("search_path") {
             self.set_search_path(value)?;
         }
@@ -463,6 +462,7 @@ impl EngineSession {
                 !s.is_empty() && s != "$user" && s != "pg_catalog" && s != "information_schema"
             })
             .collect();
+        self.own_search_path = !(schemas.is_empty() || schemas == ["public"]);
         if schemas.is_empty() {
             self.connection.execute_batch(SESSION_SETUP_SQL)?;
             return Ok(());
@@ -528,6 +528,51 @@ impl EngineSession {
         }
         outcome
     }
+}
+
+/// Runs a statement that returns rows and materialises them as `Value`s.
+fn read_rows(
+    statement: &mut duckdb::Statement<'_>,
+    parameters: &[duckdb::types::Value],
+) -> Result<StatementResult, EngineError> {
+    let mut rows = statement.query(duckdb::params_from_iter(parameters.iter()))?;
+    let described = rows.as_ref().expect("rows come from a statement");
+    let duck_types: Vec<DuckType> = (0..described.column_count())
+        .map(|i| DuckType::from_handle(&described.column_logical_type(i)))
+        .collect();
+    let columns: Vec<Column> = duck_types
+        .iter()
+        .enumerate()
+        .map(|(i, duck_type)| {
+            let name = described
+                .column_name(i)
+                .map_or_else(|_| format!("column{i}"), |n| n.to_string());
+            column(&name, duck_type)
+        })
+        .collect();
+    // duckdb-rs cannot read cells of an untyped NULL column (`SELECT NULL`).
+    let always_null: Vec<bool> = duck_types.iter().map(DuckType::is_sql_null).collect();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if always_null[i] {
+                    Ok(Value::Null)
+                } else {
+                    cell(row, i, c.type_oid)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(values);
+    }
+    Ok(StatementResult {
+        columns,
+        rows: out,
+        affected_rows: 0,
+        returns_rows: true,
+    })
 }
 
 fn column(name: &str, duck_type: &DuckType) -> Column {

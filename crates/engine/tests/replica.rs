@@ -1455,3 +1455,125 @@ fn merged_row_batches_apply_as_one_by_one() {
     assert_eq!(whole.state_hash().unwrap(), hash);
     assert_eq!(uneven.state_hash().unwrap(), hash);
 }
+
+/// A literal `INSERT ... VALUES` travels as a typed row batch
+/// (`duckraft_sql::values_insert`): for every column type and every literal
+/// recognised, the batch must do what the statement does, including failing
+/// the same way.
+#[test]
+fn literal_inserts_as_row_batches_apply_as_their_statements() {
+    use duckraft_sql::values_insert::values_insert;
+    const TABLE: &str = "CREATE TABLE main.lit (b BOOLEAN, i1 TINYINT, i2 SMALLINT, \
+        i4 INTEGER, i8 BIGINT, hi HUGEINT, u4 UINTEGER, f4 REAL, f8 DOUBLE, n DECIMAL(10,3), \
+        t VARCHAR, bin BLOB, d DATE, tm TIME, ts TIMESTAMP, tstz TIMESTAMPTZ, iv INTERVAL, \
+        u UUID, j JSON, arr INTEGER[], st STRUCT(a INTEGER, b VARCHAR), \
+        k INTEGER PRIMARY KEY)";
+    let columns = [
+        "b", "i1", "i2", "i4", "i8", "hi", "u4", "f4", "f8", "n", "t", "bin", "d", "tm", "ts",
+        "tstz", "iv", "u", "j", "arr", "st",
+    ];
+    let literals = [
+        "0",
+        "1",
+        "-1",
+        "300",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "'1'",
+        "'-7'",
+        "'1.5'",
+        "'abc'",
+        "''",
+        "'it''s'",
+        "'true'",
+        "'2024-02-29'",
+        "'2024-02-29 01:02:03'",
+        "'2024-02-29 01:02:03+05'",
+        "'12:34:56.789'",
+        "'1 day 02:00:00'",
+        "'[1, 2, NULL]'",
+        "'{\"a\": [1, null]}'",
+        "'{''a'': 1, ''b'': ''x''}'",
+        "'\\x5B\\x5D'",
+        "'00000000-0000-0000-0000-00000000000a'",
+        "NULL",
+        "TRUE",
+        "false",
+    ];
+    let mut statements = Vec::new();
+    for column in columns {
+        for literal in literals {
+            let k = statements.len();
+            statements.push(format!(
+                "INSERT INTO main.lit ({column}, k) VALUES ({literal}, {k})"
+            ));
+        }
+    }
+    let k = statements.len();
+    statements.push(format!(
+        "INSERT INTO main.lit (k, t, i4) VALUES ({k}, 'first', -5), ({}, 'second', 6)",
+        k + 1
+    ));
+    // A duplicate key fails as a constraint violation either way.
+    statements.push("INSERT INTO main.lit (k, t) VALUES (0, 'again')".into());
+
+    let (mut as_statements, statement_reader) = memory_replica();
+    let (mut as_rows, rows_reader) = memory_replica();
+    let setup = numbered(1, vec![write(None, vec![sql(TABLE)])]);
+    as_statements.apply(&view(&setup)).unwrap();
+    as_rows.apply(&view(&setup)).unwrap();
+    let statement_log = numbered(
+        2,
+        statements
+            .iter()
+            .map(|s| write(None, vec![sql(s)]))
+            .collect(),
+    );
+    let rows_log = numbered(
+        2,
+        statements
+            .iter()
+            .map(|s| {
+                let insert = values_insert(s).unwrap_or_else(|| panic!("not recognised: {s}"));
+                let batch = RowBatch {
+                    table: insert.table.clone(),
+                    columns: insert.columns.clone(),
+                    rows: insert.bind(&[]).unwrap(),
+                };
+                write(None, vec![WriteOp::Rows(batch)])
+            })
+            .collect(),
+    );
+    let outcome_kind = |outcome: &Outcome| match outcome {
+        Outcome::Applied { rows } => format!("applied {rows}"),
+        Outcome::Failed { sqlstate, .. } => format!("failed {sqlstate}"),
+        other => format!("{other:?}"),
+    };
+    let by_statement = as_statements.apply(&view(&statement_log)).unwrap();
+    let by_rows = as_rows.apply(&view(&rows_log)).unwrap();
+    let mut applied = 0;
+    for (i, (statement, rows)) in by_statement.iter().zip(&by_rows).enumerate() {
+        assert_eq!(
+            outcome_kind(&statement.2),
+            outcome_kind(&rows.2),
+            "{}",
+            statements[i]
+        );
+        applied += usize::from(matches!(statement.2, Outcome::Applied { .. }));
+    }
+    assert_eq!(by_statement.len(), statements.len());
+    // Both kinds of outcome are exercised.
+    assert!(
+        applied > 100 && applied < statements.len() - 100,
+        "{applied}"
+    );
+    let contents = "SELECT string_agg(lit::VARCHAR, ' | ' ORDER BY k) FROM main.lit";
+    assert_eq!(
+        query_strings(&statement_reader, contents),
+        query_strings(&rows_reader, contents)
+    );
+    assert_eq!(
+        as_statements.state_hash().unwrap(),
+        as_rows.state_hash().unwrap()
+    );
+}

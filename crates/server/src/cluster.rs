@@ -30,13 +30,14 @@ use duckraft_engine::command::{
 use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
 use duckraft_engine::users::Users;
+use duckraft_engine::StatementResult;
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
 use duckraft_raft::GroupId;
 use duckraft_sql::access::{self, Access};
 use duckraft_sql::determinism::{self, PinContext, WriteClass};
 use duckraft_sql::lexer::{significant, tokenize};
-use duckraft_sql::parameter_insert::parameter_insert;
+use duckraft_sql::values_insert::{values_insert, InsertValue, ValuesInsert};
 use duckraft_sql::{
     Column, IsolationLevel, MemberStatement, RoleOptions, RoleStatement, SqlKind, Value,
 };
@@ -793,9 +794,26 @@ impl ClusterSession {
             end?;
             return Ok(output);
         }
-        let op = match self.parameter_rows(sql, parameters) {
+        // Bound parameters travel as they are; literals only once pinned, as
+        // the rewrites (hex bytea, for one) may change them.
+        let parameters_only =
+            values_insert(&duckraft_sql::compat::rewrite_for_duckdb(sql)).filter(|insert| {
+                !parameters.is_empty()
+                    && insert
+                        .rows
+                        .iter()
+                        .flatten()
+                        .all(|v| matches!(v, InsertValue::Parameter(_)))
+            });
+        let op = match self.row_batch(parameters_only, parameters) {
             Some(rows) => WriteOp::Rows(rows),
-            None => WriteOp::Sql(self.pinned(sql, parameters)?),
+            None => {
+                let pinned = self.pinned(sql, parameters)?;
+                match self.row_batch(values_insert(&pinned), &[]) {
+                    Some(rows) => WriteOp::Rows(rows),
+                    None => WriteOp::Sql(pinned),
+                }
+            }
         };
         // A row batch's target is added by the apply itself.
         let writes = match &op {
@@ -819,22 +837,18 @@ impl ClusterSession {
         })
     }
 
-    /// An `INSERT ... VALUES ($1, ...)` of parameters only, as a typed row
-    /// batch: the values travel as values, and every such insert of a table
-    /// has one statement text, which the apply prepares once. `None` (it
-    /// stays a statement) until every member applies such batches.
-    fn parameter_rows(&self, sql: &str, parameters: &[Value]) -> Option<RowBatch> {
-        if parameters.is_empty() || self.replication.capability_level() < POSITIONAL_ROWS_LEVEL {
+    /// An `INSERT ... VALUES` of parameters and plain literals (see
+    /// `duckraft_sql::values_insert`) as a typed row batch: every such insert
+    /// of a table has one statement text per row count, which DuckDB plans
+    /// once per connection. `None` (it stays a statement) until every member
+    /// applies such batches.
+    fn row_batch(&self, insert: Option<ValuesInsert>, parameters: &[Value]) -> Option<RowBatch> {
+        if self.replication.capability_level() < POSITIONAL_ROWS_LEVEL {
             return None;
         }
-        let insert = parameter_insert(&duckraft_sql::compat::rewrite_for_duckdb(sql))
-            // The statement path refuses the bookkeeping with its reason.
-            .filter(|insert| !is_bookkeeping(&insert.table))?;
-        let rows = insert
-            .rows
-            .iter()
-            .map(|row| row.iter().map(|&i| parameters.get(i).cloned()).collect())
-            .collect::<Option<Vec<Vec<Value>>>>()?;
+        // The statement path refuses the bookkeeping with its reason.
+        let insert = insert.filter(|insert| !is_bookkeeping(&insert.table))?;
+        let rows = insert.bind(parameters)?;
         Some(RowBatch {
             table: insert.table,
             columns: insert.columns,
@@ -867,6 +881,10 @@ impl ClusterSession {
         } else {
             (None, access::statement_access(sql, false, false))
         };
+        let rows = match &text {
+            Some(pinned) if kind == SqlKind::Write => self.row_batch(values_insert(pinned), &[]),
+            _ => None,
+        };
         let result = {
             let Some(mut session) = self.inner.lock_transaction() else {
                 return Err(wounded());
@@ -876,9 +894,20 @@ impl ClusterSession {
                 // until the transaction ends.
                 self.inner.set_holds_writes(true);
             }
-            match &text {
-                Some(pinned) => session.engine.execute_exact(pinned, kind),
-                None => session.engine.execute(sql, kind, parameters),
+            match (&rows, &text) {
+                (Some(batch), _) => {
+                    session
+                        .engine
+                        .insert_rows(batch)
+                        .map(|count| StatementResult {
+                            columns: Vec::new(),
+                            rows: Vec::new(),
+                            affected_rows: count,
+                            returns_rows: false,
+                        })
+                }
+                (None, Some(pinned)) => session.engine.execute_exact(pinned, kind),
+                (None, None) => session.engine.execute(sql, kind, parameters),
             }
         };
         let result = match result {
@@ -891,8 +920,10 @@ impl ClusterSession {
             .as_mut()
             .expect("statements in a transaction have one");
         transaction.access.merge(statement_access);
-        if let Some(pinned) = text {
-            transaction.ops.push(WriteOp::Sql(pinned));
+        match (rows, text) {
+            (Some(batch), _) => transaction.ops.push(WriteOp::Rows(batch)),
+            (None, Some(pinned)) => transaction.ops.push(WriteOp::Sql(pinned)),
+            (None, None) => {}
         }
         Ok(QueryOutput {
             columns: result.columns,
@@ -965,7 +996,13 @@ impl Session for ClusterSession {
         match kind {
             SqlKind::Write | SqlKind::Ddl => self.autocommit_write(sql, kind, parameters),
             SqlKind::Read | SqlKind::Other => {
-                self.read_point()?;
+                // A read that names nothing (`SELECT 1`, a client's liveness
+                // probe) cannot see replicated state: no leader round-trip.
+                let reads_state = kind == SqlKind::Other
+                    || !access::statement_access(sql, false, false).reads.is_empty();
+                if reads_state {
+                    self.read_point()?;
+                }
                 self.check_canceled()?;
                 self.inner.lock().execute(sql, kind, parameters)
             }

@@ -1323,3 +1323,99 @@ async fn the_replication_bookkeeping_is_read_only() {
     };
     assert_eq!(index(&after), index(&before) + 1);
 }
+
+/// Sessions keep the plans of their reads: a kept plan must still follow the
+/// schema, the search path and the session's settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_read_plans_follow_schema_search_path_and_settings() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute(
+            "CREATE SCHEMA a; CREATE SCHEMA b; \
+             CREATE TABLE a.t (x INT); CREATE TABLE b.t (x TEXT); \
+             INSERT INTO a.t VALUES (1); INSERT INTO b.t VALUES ('in b')",
+        )
+        .await
+        .unwrap();
+    let read_t = "SELECT x::TEXT FROM t";
+    client.batch_execute("SET search_path = a").await.unwrap();
+    for _ in 0..2 {
+        let x: String = client.query_one(read_t, &[]).await.unwrap().get(0);
+        assert_eq!(x, "1");
+    }
+    client.batch_execute("SET search_path = b").await.unwrap();
+    let x: String = client.query_one(read_t, &[]).await.unwrap().get(0);
+    assert_eq!(x, "in b", "the kept plan must not read a.t any more");
+
+    client
+        .batch_execute("INSERT INTO b.t VALUES ('second')")
+        .await
+        .unwrap();
+    let rows = client.query(read_t, &[]).await.unwrap();
+    assert_eq!(rows.len(), 2, "a kept plan reads the latest rows");
+    client
+        .batch_execute("ALTER TABLE b.t ADD COLUMN y INT DEFAULT 7")
+        .await
+        .unwrap();
+    let row = client
+        .query_one("SELECT * FROM b.t WHERE x = 'in b'", &[])
+        .await
+        .unwrap();
+    let before = row.len();
+    client
+        .batch_execute("ALTER TABLE b.t ADD COLUMN z INT DEFAULT 8")
+        .await
+        .unwrap();
+    let row = client
+        .query_one("SELECT * FROM b.t WHERE x = 'in b'", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.len(), before + 1, "a kept plan sees new columns");
+    assert_eq!(row.get::<_, i32>(before), 8);
+
+    let read_setting = "SELECT current_setting('application_name')";
+    for name in ["first", "second"] {
+        client
+            .batch_execute(&format!("SET application_name = '{name}'"))
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let value: String = client.query_one(read_setting, &[]).await.unwrap().get(0);
+            assert_eq!(value, name);
+        }
+    }
+
+    // A hex bytea literal becomes bytes only in a BYTEA column, including in
+    // a table this transaction created and one whose columns then changed.
+    client
+        .batch_execute(
+            "BEGIN; CREATE TABLE public.h (b BYTEA, s TEXT); \
+             INSERT INTO public.h VALUES ('\\x5b5d', '\\x5b5d'); COMMIT",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE public.h RENAME COLUMN b TO old_b; \
+             ALTER TABLE public.h RENAME COLUMN s TO b; \
+             ALTER TABLE public.h RENAME COLUMN old_b TO s; \
+             INSERT INTO public.h (b, s) VALUES ('\\x01', '\\x02')",
+        )
+        .await
+        .unwrap();
+    let rows = client
+        .query("SELECT s::TEXT, b::TEXT FROM public.h ORDER BY 1", &[])
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        [
+            ("[]".to_string(), "\\x5b5d".to_string()),
+            ("\\x02".to_string(), "\\x01".to_string()),
+        ],
+        "bytes in the BYTEA column, the literal's text in the TEXT column"
+    );
+    server.stop().await;
+}

@@ -8,8 +8,8 @@ pub mod compat;
 pub mod determinism;
 pub mod lexer;
 pub mod literal;
-pub mod parameter_insert;
 pub mod types;
+pub mod values_insert;
 
 pub use classify::{
     classify, ClassifyError, CopyFormat, CopyOptions, IsolationLevel, MemberStatement, RoleOptions,
