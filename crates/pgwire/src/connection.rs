@@ -1213,12 +1213,9 @@ impl<B: Backend> Connection<B> {
             .filter(|(name, value)| self.baseline.get(*name) != Some(value))
             .map(|(name, _)| name.clone())
             .collect();
+        // As in PostgreSQL, a custom setting (`myapp.x`) stays defined, empty.
         for name in changed {
-            if self.baseline.contains_key(&name) {
-                self.set_setting(&name, None).await?;
-            } else {
-                self.settings.remove(&name);
-            }
+            self.set_setting(&name, None).await?;
         }
         self.statement_timeout = self.context.limits.statement_timeout;
         Ok(())

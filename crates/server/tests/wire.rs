@@ -926,6 +926,19 @@ async fn session_commands_behave_like_postgres() {
         .unwrap()
         .get(0);
     assert_eq!(consistency, "linearizable");
+    // A custom setting, reset alone or with everything, stays defined and
+    // empty for SHOW and current_setting() alike, as in PostgreSQL.
+    for reset in ["RESET myapp.x", "RESET ALL", "DISCARD ALL"] {
+        client.batch_execute("SET myapp.x = 'set'").await.unwrap();
+        client.batch_execute(reset).await.unwrap();
+        let shown: String = client.query_one("SHOW myapp.x", &[]).await.unwrap().get(0);
+        let current: String = client
+            .query_one("SELECT current_setting('myapp.x')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!((shown.as_str(), current.as_str()), ("", ""), "{reset}");
+    }
     assert_eq!(
         code(
             &client

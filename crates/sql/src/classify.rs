@@ -260,7 +260,7 @@ pub fn classify(statement: &str) -> Result<Statement, ClassifyError> {
         "SAVEPOINT" | "RELEASE" => Ok(Statement::Savepoint),
         "SET" => parse_set(&words[1..]),
         "RESET" => {
-            let name = words.get(1).map(|t| name_text(t)).unwrap_or_default();
+            let name = setting_name(&words[1..]);
             Ok(Statement::Reset {
                 name: if name.eq_ignore_ascii_case("all") {
                     None
@@ -269,20 +269,9 @@ pub fn classify(statement: &str) -> Result<Statement, ClassifyError> {
                 },
             })
         }
-        "SHOW" => {
-            // `SHOW duckraft.read_consistency`, `SHOW TRANSACTION ISOLATION LEVEL`
-            let mut name = String::new();
-            for token in &words[1..] {
-                if token.kind != TokenKind::Dot && !name.is_empty() && !name.ends_with('.') {
-                    name.push(' ');
-                }
-                name.push_str(&name_text(token));
-            }
-            if name == "transaction isolation level" {
-                name = "transaction_isolation".into();
-            }
-            Ok(Statement::Show { name })
-        }
+        "SHOW" => Ok(Statement::Show {
+            name: setting_name(&words[1..]),
+        }),
         "DISCARD" => Ok(Statement::Discard),
         "DECLARE" => parse_declare(statement, &words),
         "FETCH" | "MOVE" => parse_fetch(&words, keyword == "MOVE"),
@@ -417,6 +406,23 @@ fn top_level_verb(words: &[&Token]) -> Option<String> {
 }
 
 /// The text of a name token: identifiers unquoted and folded, strings unquoted.
+/// The setting a SHOW or RESET names: `duckraft.read_consistency`,
+/// `TRANSACTION ISOLATION LEVEL`, `TIME ZONE`.
+fn setting_name(tokens: &[&Token]) -> String {
+    let mut name = String::new();
+    for token in tokens {
+        if token.kind != TokenKind::Dot && !name.is_empty() && !name.ends_with('.') {
+            name.push(' ');
+        }
+        name.push_str(&name_text(token));
+    }
+    match name.as_str() {
+        "transaction isolation level" => "transaction_isolation".into(),
+        "time zone" => "timezone".into(),
+        _ => name,
+    }
+}
+
 fn name_text(token: &Token) -> String {
     match token.kind {
         TokenKind::String => unquote_string(token.text),
@@ -1210,6 +1216,24 @@ mod tests {
         assert_eq!(
             classify("RESET ALL").unwrap(),
             Statement::Reset { name: None }
+        );
+        assert_eq!(
+            classify("RESET myapp.x").unwrap(),
+            Statement::Reset {
+                name: Some("myapp.x".into())
+            }
+        );
+        assert_eq!(
+            classify("reset TIME ZONE").unwrap(),
+            Statement::Reset {
+                name: Some("timezone".into())
+            }
+        );
+        assert_eq!(
+            classify("SHOW TIME ZONE").unwrap(),
+            Statement::Show {
+                name: "timezone".into()
+            }
         );
         assert_eq!(
             classify("SHOW server_version").unwrap(),
