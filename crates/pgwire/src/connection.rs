@@ -11,7 +11,7 @@
 //! failed (25P02) until ROLLBACK; a multi-statement simple query without a
 //! block runs as one implicit transaction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -289,6 +289,15 @@ enum TransactionState {
     Failed,
 }
 
+/// A setting changed inside a transaction, as in PostgreSQL: a rollback
+/// restores `before`; a commit keeps the last plain SET or RESET
+/// (`session`), and undoes a SET LOCAL that came after it or alone.
+struct TransactionSetting {
+    before: Option<String>,
+    /// The value of the last plain SET (`Some(None)`: RESET) in the transaction.
+    session: Option<Option<String>>,
+}
+
 struct PreparedStatement {
     sql: String,
     statement: Statement,
@@ -333,6 +342,9 @@ struct Connection<B: Backend> {
     settings: HashMap<String, String>,
     /// Settings as they were right after startup: what RESET restores.
     baseline: HashMap<String, String>,
+    /// Settings the open transaction changed, by canonical name: what its
+    /// end restores (see [`TransactionSetting`]).
+    transaction_settings: BTreeMap<String, TransactionSetting>,
     statements: HashMap<String, Arc<PreparedStatement>>,
     portals: HashMap<String, Portal>,
     /// SQL-level cursors (DECLARE ... CURSOR), also visible to Describe as portals.
@@ -418,6 +430,7 @@ async fn run<B: Backend>(
         transaction: TransactionState::Idle,
         settings: HashMap::new(),
         baseline: HashMap::new(),
+        transaction_settings: BTreeMap::new(),
         statements: HashMap::new(),
         portals: HashMap::new(),
         cursors: HashMap::new(),
@@ -765,6 +778,9 @@ impl<B: Backend> Connection<B> {
                             if let Err(error) = self.blocking(|s| s.rollback()).await {
                                 write_error(&mut self.out, &error);
                             }
+                            if let Err(error) = self.end_transaction_settings(false).await {
+                                write_error(&mut self.out, &error);
+                            }
                         }
                     }
                     Ok(()) if self.transaction == TransactionState::Implicit => {
@@ -804,9 +820,47 @@ impl<B: Backend> Connection<B> {
 
     async fn finish_implicit(&mut self) {
         self.transaction = TransactionState::Idle;
-        if let Err(error) = self.blocking(|s| s.commit()).await {
+        let committed = self.blocking(|s| s.commit()).await;
+        if let Err(error) = &committed {
+            write_error(&mut self.out, error);
+        }
+        if let Err(error) = self.end_transaction_settings(committed.is_ok()).await {
             write_error(&mut self.out, &error);
         }
+    }
+
+    /// Remembers what the open transaction's end must restore before a SET
+    /// (`local`: SET LOCAL) or RESET changes `name`; outside a transaction
+    /// a change is simply permanent.
+    fn note_transaction_setting(&mut self, name: &str, value: Option<&str>, local: bool) {
+        if self.transaction == TransactionState::Idle {
+            return;
+        }
+        let canonical = canonical_setting_name(name);
+        let before = self.settings.get(&canonical).cloned();
+        let entry = self
+            .transaction_settings
+            .entry(canonical)
+            .or_insert(TransactionSetting {
+                before,
+                session: None,
+            });
+        if !local {
+            entry.session = Some(value.map(str::to_string));
+        }
+    }
+
+    /// The transaction ended: a rollback restores every setting it changed,
+    /// a commit keeps plain SETs and undoes SET LOCAL.
+    async fn end_transaction_settings(&mut self, committed: bool) -> Result<(), PgError> {
+        for (name, setting) in std::mem::take(&mut self.transaction_settings) {
+            let target = match setting.session {
+                Some(session) if committed => session,
+                _ => setting.before,
+            };
+            self.set_setting(&name, target.as_deref()).await?;
+        }
+        Ok(())
     }
 
     /// Runs `f` on the session off the async runtime.
@@ -949,10 +1003,15 @@ impl<B: Backend> Connection<B> {
                     }
                     TransactionState::Block | TransactionState::Implicit => {
                         self.transaction = TransactionState::Idle;
-                        self.blocking(|s| s.commit()).await?;
+                        let committed = self.blocking(|s| s.commit()).await;
+                        if committed.is_err() {
+                            self.end_transaction_settings(false).await?;
+                        }
+                        committed?;
                         "COMMIT"
                     }
                 };
+                self.end_transaction_settings(tag == "COMMIT").await?;
                 self.reset_transaction_settings();
                 self.complete(tag);
                 Ok(None)
@@ -964,6 +1023,7 @@ impl<B: Backend> Connection<B> {
                     self.transaction = TransactionState::Idle;
                     self.blocking(|s| s.rollback()).await?;
                 }
+                self.end_transaction_settings(false).await?;
                 self.reset_transaction_settings();
                 self.complete("ROLLBACK");
                 Ok(None)
@@ -975,14 +1035,22 @@ impl<B: Backend> Connection<B> {
                 self.complete("SET");
                 Ok(None)
             }
-            Statement::Set { name, value, .. } => {
-                self.set_setting(name, value.as_deref()).await?;
+            Statement::Set { name, value, local } => {
+                if *local && self.transaction == TransactionState::Idle {
+                    self.notice("25P01", "SET LOCAL can only be used in transaction blocks");
+                } else {
+                    self.note_transaction_setting(name, value.as_deref(), *local);
+                    self.set_setting(name, value.as_deref()).await?;
+                }
                 self.complete("SET");
                 Ok(None)
             }
             Statement::Reset { name } => {
                 match name {
-                    Some(name) => self.set_setting(name, None).await?,
+                    Some(name) => {
+                        self.note_transaction_setting(name, None, false);
+                        self.set_setting(name, None).await?
+                    }
                     None => self.reset_all().await?,
                 }
                 self.complete("RESET");
@@ -1215,6 +1283,7 @@ impl<B: Backend> Connection<B> {
             .collect();
         // As in PostgreSQL, a custom setting (`myapp.x`) stays defined, empty.
         for name in changed {
+            self.note_transaction_setting(&name, None, false);
             self.set_setting(&name, None).await?;
         }
         self.statement_timeout = self.context.limits.statement_timeout;

@@ -1432,3 +1432,83 @@ async fn kept_read_plans_follow_schema_search_path_and_settings() {
     );
     server.stop().await;
 }
+
+/// SET is transactional and SET LOCAL lasts until the transaction ends, as in
+/// PostgreSQL (each expectation below was checked against PostgreSQL 15).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_local_and_set_end_with_their_transaction() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    let show = |name: &'static str| {
+        let client = &client;
+        async move {
+            let value: String = client
+                .query_one(&format!("SHOW {name}"), &[])
+                .await
+                .unwrap()
+                .get(0);
+            value
+        }
+    };
+    let original = show("application_name").await;
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["BEGIN", "SET application_name = 'kept'", "ROLLBACK"],
+            original.as_str(),
+        ),
+        (
+            &["BEGIN", "SET application_name = 'kept'", "COMMIT"],
+            "kept",
+        ),
+        (
+            &[
+                "BEGIN",
+                "SET application_name = 'session'",
+                "SET LOCAL application_name = 'local'",
+                "COMMIT",
+            ],
+            "session",
+        ),
+        (
+            &["BEGIN", "SET LOCAL application_name = 'local'", "COMMIT"],
+            "session",
+        ),
+        (&["SET LOCAL application_name = 'outside'"], "session"),
+    ];
+    for (statements, expected) in cases {
+        for statement in statements {
+            client.batch_execute(statement).await.unwrap();
+        }
+        assert_eq!(show("application_name").await, expected, "{statements:?}");
+    }
+
+    // A failed transaction and an implicit one (a multi-statement query) end
+    // their settings too; SET LOCAL search_path really changes resolution.
+    client
+        .batch_execute("CREATE SCHEMA other; CREATE TABLE other.only_there (x INT)")
+        .await
+        .unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .batch_execute("SET LOCAL search_path = other")
+        .await
+        .unwrap();
+    client.query("SELECT * FROM only_there", &[]).await.unwrap();
+    client.batch_execute("SELECT error('x')").await.unwrap_err();
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        code(
+            &client
+                .query("SELECT * FROM only_there", &[])
+                .await
+                .unwrap_err()
+        ),
+        "42P01"
+    );
+    client
+        .batch_execute("SET LOCAL statement_timeout = '7s'; SELECT 1")
+        .await
+        .unwrap();
+    assert_eq!(show("statement_timeout").await, "0");
+    server.stop().await;
+}
