@@ -858,6 +858,11 @@ impl<B: Backend> Connection<B> {
                 Some(session) if committed => session,
                 _ => setting.before,
             };
+            // A kept plain SET is already in effect: setting it again would
+            // only flush the session's kept plans.
+            if target.is_some() && self.settings.get(&name) == target.as_ref() {
+                continue;
+            }
             self.set_setting(&name, target.as_deref()).await?;
         }
         Ok(())
