@@ -938,7 +938,12 @@ impl ClusterSession {
     fn end_tentative(&mut self) -> Result<(), PgError> {
         let mut session = self.inner.lock();
         self.inner.set_holds_writes(false);
-        Session::rollback(&mut *session)
+        match Session::rollback(&mut *session) {
+            // A wound that raced this rollback interrupted it (57014). The
+            // transaction must still end; a rollback of nothing succeeds.
+            Err(_) if self.inner.is_wounded() => Session::rollback(&mut *session),
+            ended => ended,
+        }
     }
 
     /// Relations whose reads the statement text does not show (views and
