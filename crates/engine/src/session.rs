@@ -394,11 +394,7 @@ impl EngineSession {
         })
     }
 
-    pub fn begin(
-        &mut self,
-        _isolation: Option<IsolationLevel>,
-        _read_only: bool,
-    ) -> Result<(), EngineError> {
+    pub fn begin(&mut self, _isolation: Option<IsolationLevel>) -> Result<(), EngineError> {
         // DuckDB transactions are snapshot-isolated with write-write conflict
         // detection, at least as strong as every level PostgreSQL offers for
         // the reads and writes DuckLake performs.

@@ -68,7 +68,9 @@ pub trait Session: Send + 'static {
         parameters: &[Value],
     ) -> Result<QueryOutput, PgError>;
 
-    fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError>;
+    /// Read-only transactions are the front door's to enforce (25006), since
+    /// `SET TRANSACTION` can change the mode after BEGIN.
+    fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<(), PgError>;
     fn commit(&mut self) -> Result<(), PgError>;
     fn rollback(&mut self) -> Result<(), PgError>;
 

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use duckraft_sql::{classify, split_statements, Column, CopyOptions, SqlKind, Statement, Value};
+use duckraft_sql::{
+    classify, split_statements, Column, CopyOptions, IsolationLevel, SqlKind, Statement, Value,
+};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -345,6 +347,9 @@ struct Connection<B: Backend> {
     /// Settings the open transaction changed, by canonical name: what its
     /// end restores (see [`TransactionSetting`]).
     transaction_settings: BTreeMap<String, TransactionSetting>,
+    /// The open transaction ran a query, so its isolation level and
+    /// read-write mode are fixed (PostgreSQL's "before any query" rule).
+    transaction_queried: bool,
     statements: HashMap<String, Arc<PreparedStatement>>,
     portals: HashMap<String, Portal>,
     /// SQL-level cursors (DECLARE ... CURSOR), also visible to Describe as portals.
@@ -431,6 +436,7 @@ async fn run<B: Backend>(
         settings: HashMap::new(),
         baseline: HashMap::new(),
         transaction_settings: BTreeMap::new(),
+        transaction_queried: false,
         statements: HashMap::new(),
         portals: HashMap::new(),
         cursors: HashMap::new(),
@@ -542,6 +548,23 @@ impl<B: Backend> Connection<B> {
         }
         self.settings
             .insert("server_version".into(), self.context.server_version.clone());
+        // A client may start with its own transaction defaults (libpq's
+        // PGOPTIONS does not reach here, but startup parameters do).
+        let fatal = |e: PgError| PgError { fatal: true, ..e };
+        let read_only = self.settings["default_transaction_read_only"].clone();
+        let read_only =
+            parse_bool_setting("default_transaction_read_only", &read_only).map_err(fatal)?;
+        let isolation =
+            isolation_level(&self.settings["default_transaction_isolation"]).map_err(fatal)?;
+        self.settings.insert(
+            "default_transaction_read_only".into(),
+            on_off(read_only).into(),
+        );
+        self.settings.insert(
+            "default_transaction_isolation".into(),
+            isolation.as_str().into(),
+        );
+        self.reset_transaction_settings();
         let superuser = if self.context.backend.is_superuser(&user) {
             "on"
         } else {
@@ -781,6 +804,7 @@ impl<B: Backend> Connection<B> {
                             if let Err(error) = self.end_transaction_settings(false).await {
                                 write_error(&mut self.out, &error);
                             }
+                            self.reset_transaction_settings();
                         }
                     }
                     Ok(()) if self.transaction == TransactionState::Implicit => {
@@ -820,6 +844,7 @@ impl<B: Backend> Connection<B> {
 
     async fn finish_implicit(&mut self) {
         self.transaction = TransactionState::Idle;
+        self.reset_transaction_settings();
         let committed = self.blocking(|s| s.commit()).await;
         if let Err(error) = &committed {
             write_error(&mut self.out, error);
@@ -922,7 +947,8 @@ impl<B: Backend> Connection<B> {
             return Ok(());
         }
         if statements.len() > 1 && self.transaction == TransactionState::Idle {
-            self.blocking(|s| s.begin(None, false)).await?;
+            let isolation = self.start_transaction_modes(None, None);
+            self.blocking(move |s| s.begin(isolation)).await?;
             self.transaction = TransactionState::Implicit;
         }
         for text in statements {
@@ -971,6 +997,12 @@ impl<B: Backend> Connection<B> {
                 "current transaction is aborted, commands ignored until end of transaction block",
             ));
         }
+        if let Some(refusal) = self.read_only_refusal(statement) {
+            return Err(refusal);
+        }
+        if self.transaction != TransactionState::Idle && queries(statement) {
+            self.transaction_queried = true;
+        }
         match statement {
             Statement::Begin {
                 isolation,
@@ -978,16 +1010,14 @@ impl<B: Backend> Connection<B> {
             } => {
                 match self.transaction {
                     TransactionState::Idle => {
-                        let (isolation, read_only) = (*isolation, *read_only);
-                        self.blocking(move |s| s.begin(isolation, read_only))
-                            .await?;
+                        let isolation = self.start_transaction_modes(*isolation, *read_only);
+                        self.blocking(move |s| s.begin(isolation)).await?;
                         self.transaction = TransactionState::Block;
-                        if let Some(level) = isolation {
-                            self.settings
-                                .insert("transaction_isolation".into(), level.as_str().into());
-                        }
                     }
-                    TransactionState::Implicit => self.transaction = TransactionState::Block,
+                    TransactionState::Implicit => {
+                        self.set_transaction_modes(*isolation, *read_only)?;
+                        self.transaction = TransactionState::Block;
+                    }
                     _ => {
                         self.notice("25001", "there is already a transaction in progress");
                     }
@@ -1011,6 +1041,7 @@ impl<B: Backend> Connection<B> {
                         let committed = self.blocking(|s| s.commit()).await;
                         if committed.is_err() {
                             self.end_transaction_settings(false).await?;
+                            self.reset_transaction_settings();
                         }
                         committed?;
                         "COMMIT"
@@ -1036,7 +1067,66 @@ impl<B: Backend> Connection<B> {
             Statement::Savepoint => Err(PgError::feature_not_supported(
                 "savepoints are not supported by duckraft",
             )),
-            Statement::SetTransaction => {
+            Statement::SetTransaction {
+                session: true,
+                isolation,
+                read_only,
+            } => {
+                // The session's defaults, exactly as the settings they are.
+                let defaults = [
+                    (
+                        "default_transaction_isolation",
+                        isolation.map(|l| l.as_str()),
+                    ),
+                    ("default_transaction_read_only", read_only.map(on_off)),
+                ];
+                for (name, value) in defaults {
+                    if let Some(value) = value {
+                        self.note_transaction_setting(name, Some(value), false);
+                        self.set_setting(name, Some(value)).await?;
+                    }
+                }
+                self.complete("SET");
+                Ok(None)
+            }
+            Statement::SetTransaction {
+                session: false,
+                isolation,
+                read_only,
+            } => {
+                if self.transaction == TransactionState::Idle {
+                    self.notice(
+                        "25P01",
+                        "SET TRANSACTION can only be used in transaction blocks",
+                    );
+                } else {
+                    self.set_transaction_modes(*isolation, *read_only)?;
+                }
+                self.complete("SET");
+                Ok(None)
+            }
+            Statement::Set { name, value, .. }
+                if matches!(
+                    canonical_setting_name(name).as_str(),
+                    "transaction_isolation" | "transaction_read_only"
+                ) =>
+            {
+                // SET transaction_read_only is SET TRANSACTION READ ONLY; outside
+                // a block it ends with its own one-statement transaction.
+                if self.transaction != TransactionState::Idle {
+                    let canonical = canonical_setting_name(name);
+                    let value = match value {
+                        Some(value) => value.clone(),
+                        None => self.settings[&format!("default_{canonical}")].clone(),
+                    };
+                    if canonical == "transaction_isolation" {
+                        let level = isolation_level(&value)?;
+                        self.set_transaction_modes(Some(level), None)?;
+                    } else {
+                        let read_only = parse_bool_setting(name, &value)?;
+                        self.set_transaction_modes(None, Some(read_only))?;
+                    }
+                }
                 self.complete("SET");
                 Ok(None)
             }
@@ -1250,15 +1340,108 @@ impl<B: Backend> Connection<B> {
         Ok(())
     }
 
+    /// The transaction ended: its cursors (but held ones) close and its
+    /// modes give way to the session's defaults.
     fn reset_transaction_settings(&mut self) {
         self.cursors.retain(|_, cursor| cursor.hold);
-        let default = self
-            .settings
-            .get("default_transaction_isolation")
-            .cloned()
-            .unwrap_or_else(|| "read committed".into());
+        self.transaction_queried = false;
+        for (current, default) in TRANSACTION_MODES {
+            let value = self.settings.get(default).cloned().unwrap_or_default();
+            self.settings.insert(current.into(), value);
+        }
+    }
+
+    /// A transaction starts: its modes are the ones given, else the session's
+    /// defaults. Returns the isolation level it runs at.
+    fn start_transaction_modes(
+        &mut self,
+        isolation: Option<IsolationLevel>,
+        read_only: Option<bool>,
+    ) -> Option<IsolationLevel> {
+        self.reset_transaction_settings();
+        self.transaction_queried = false;
+        if let Some(level) = isolation {
+            self.settings
+                .insert("transaction_isolation".into(), level.as_str().into());
+        }
+        if let Some(read_only) = read_only {
+            self.settings
+                .insert("transaction_read_only".into(), on_off(read_only).into());
+        }
         self.settings
-            .insert("transaction_isolation".into(), default);
+            .get("transaction_isolation")
+            .and_then(|level| isolation_level(level).ok())
+    }
+
+    /// `SET TRANSACTION` inside the open transaction, with PostgreSQL's rule
+    /// that the isolation level, and a switch back to READ WRITE, must come
+    /// before its first query.
+    fn set_transaction_modes(
+        &mut self,
+        isolation: Option<IsolationLevel>,
+        read_only: Option<bool>,
+    ) -> Result<(), PgError> {
+        if let Some(level) = isolation {
+            let current = self.settings.get("transaction_isolation");
+            if self.transaction_queried && current.map(String::as_str) != Some(level.as_str()) {
+                return Err(PgError::new(
+                    sqlstate::ACTIVE_SQL_TRANSACTION,
+                    "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                ));
+            }
+            self.settings
+                .insert("transaction_isolation".into(), level.as_str().into());
+        }
+        if let Some(read_only) = read_only {
+            if !read_only && self.transaction_queried && self.setting_is_on("transaction_read_only")
+            {
+                return Err(PgError::new(
+                    sqlstate::ACTIVE_SQL_TRANSACTION,
+                    "transaction read-write mode must be set before any query",
+                ));
+            }
+            self.settings
+                .insert("transaction_read_only".into(), on_off(read_only).into());
+        }
+        Ok(())
+    }
+
+    fn setting_is_on(&self, name: &str) -> bool {
+        self.settings.get(name).map(String::as_str) == Some("on")
+    }
+
+    /// 25006 for a statement that writes while the transaction it runs in
+    /// (a block, or its own under `default_transaction_read_only`) is read-only.
+    fn read_only_refusal(&self, statement: &Statement) -> Option<PgError> {
+        let mode = match self.transaction {
+            TransactionState::Idle => "default_transaction_read_only",
+            _ => "transaction_read_only",
+        };
+        if !self.setting_is_on(mode) {
+            return None;
+        }
+        let what = match statement {
+            Statement::Sql {
+                kind: SqlKind::Write | SqlKind::Ddl,
+                tag,
+            } if !tag.is_empty() => tag.as_str(),
+            Statement::Sql {
+                kind: SqlKind::Write | SqlKind::Ddl,
+                ..
+            } => "this statement",
+            Statement::CopyFrom { .. } => "COPY FROM",
+            Statement::CreateDatabase { .. } => "CREATE DATABASE",
+            Statement::DropDatabase { .. } => "DROP DATABASE",
+            Statement::Role(role) => role.tag(),
+            Statement::DatabaseConnect { grant: true, .. } => "GRANT",
+            Statement::DatabaseConnect { grant: false, .. } => "REVOKE",
+            Statement::ClusterMember(_) => "ALTER CLUSTER",
+            _ => return None,
+        };
+        Some(PgError::new(
+            sqlstate::READ_ONLY_SQL_TRANSACTION,
+            format!("cannot execute {what} in a read-only transaction"),
+        ))
     }
 
     fn complete(&mut self, tag: &str) {
@@ -1303,8 +1486,14 @@ impl<B: Backend> Connection<B> {
                 .find(|(n, _)| *n == canonical)
                 .map(|(_, v)| v.to_string())
         });
-        let effective = value.map(str::to_string).or(default).unwrap_or_default();
+        let mut effective = value.map(str::to_string).or(default).unwrap_or_default();
         match canonical.as_str() {
+            "default_transaction_read_only" => {
+                effective = on_off(parse_bool_setting(&canonical, &effective)?).into();
+            }
+            "default_transaction_isolation" => {
+                effective = isolation_level(&effective)?.as_str().into();
+            }
             "statement_timeout" => {
                 self.statement_timeout = parse_duration_ms(&effective)?
                     .map(Duration::from_millis)
@@ -1365,6 +1554,10 @@ impl<B: Backend> Connection<B> {
             != Some(stored.as_str());
         if changed && REPORTED_SETTINGS.contains(&canonical.as_str()) {
             self.out.message(b'S').cstr(&canonical).cstr(&stored);
+        }
+        // Outside a block the next statement's own transaction takes the new default.
+        if self.transaction == TransactionState::Idle {
+            self.reset_transaction_settings();
         }
         Ok(())
     }
@@ -1863,6 +2056,68 @@ fn parse_duration_ms(value: &str) -> Result<Option<u64>, PgError> {
         _ => return Err(invalid()),
     };
     Ok(if ms == 0 { None } else { Some(ms) })
+}
+
+/// Each transaction mode setting and the session default it starts from.
+const TRANSACTION_MODES: [(&str, &str); 2] = [
+    ("transaction_isolation", "default_transaction_isolation"),
+    ("transaction_read_only", "default_transaction_read_only"),
+];
+
+/// Statements that take a snapshot, after which a transaction's isolation
+/// level and read-write mode are fixed.
+fn queries(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Sql { .. }
+            | Statement::CopyFrom { .. }
+            | Statement::CopyTo { .. }
+            | Statement::DeclareCursor { .. }
+            | Statement::Fetch { .. }
+    )
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// A boolean setting as PostgreSQL spells it: on/off, true/false, yes/no,
+/// 1/0, and any unambiguous prefix of those words.
+fn parse_bool_setting(name: &str, value: &str) -> Result<bool, PgError> {
+    let word = value.trim().trim_matches('\'').to_ascii_lowercase();
+    let matches = |full: &str, shortest: usize| word.len() >= shortest && full.starts_with(&word);
+    if matches("true", 1) || matches("yes", 1) || matches("on", 2) || word == "1" {
+        Ok(true)
+    } else if matches("false", 1) || matches("no", 1) || matches("off", 2) || word == "0" {
+        Ok(false)
+    } else {
+        Err(PgError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("parameter \"{name}\" requires a Boolean value"),
+        ))
+    }
+}
+
+fn isolation_level(value: &str) -> Result<IsolationLevel, PgError> {
+    let words = value.trim().trim_matches('\'').to_ascii_lowercase();
+    let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    match words.as_str() {
+        "serializable" => Ok(IsolationLevel::Serializable),
+        "repeatable read" => Ok(IsolationLevel::RepeatableRead),
+        "read committed" => Ok(IsolationLevel::ReadCommitted),
+        "read uncommitted" => Ok(IsolationLevel::ReadUncommitted),
+        _ => Err(PgError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"transaction_isolation\": \"{value}\""),
+        )
+        .with_hint(
+            "Available values: serializable, repeatable read, read committed, read uncommitted.",
+        )),
+    }
 }
 
 fn command_tag(statement: &Statement, output: &QueryOutput) -> String {

@@ -115,8 +115,8 @@ impl Session for LocalSession {
         })
     }
 
-    fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError> {
-        self.engine.begin(isolation, read_only).map_err(pg_error)
+    fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<(), PgError> {
+        self.engine.begin(isolation).map_err(pg_error)
     }
 
     fn commit(&mut self) -> Result<(), PgError> {

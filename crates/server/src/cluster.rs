@@ -154,7 +154,6 @@ enum ReadConsistency {
 struct OpenTransaction {
     /// The applied index its DuckDB snapshot reflects.
     snapshot_index: u64,
-    read_only: bool,
     access: Access,
     ops: Vec<WriteOp>,
 }
@@ -281,13 +280,6 @@ fn wounded() -> PgError {
     serialization_failure(
         "a concurrent write conflict: a committed write needed a row or object this \
          transaction had changed, so the transaction was rolled back",
-    )
-}
-
-fn read_only_violation(what: &str) -> PgError {
-    PgError::new(
-        "25006",
-        format!("cannot execute {what} in a read-only transaction"),
     )
 }
 
@@ -784,7 +776,7 @@ impl ClusterSession {
             .unwrap_or(false);
         if has_returning {
             // The rows come from running it tentatively: a one-statement transaction.
-            self.begin(None, false)?;
+            self.begin(None)?;
             let result = self.execute(sql, kind, parameters);
             let end = match &result {
                 Ok(_) => self.commit(),
@@ -867,10 +859,6 @@ impl ClusterSession {
             return Err(wounded());
         }
         let writes = matches!(kind, SqlKind::Write | SqlKind::Ddl);
-        let read_only = self.transaction.as_ref().is_some_and(|t| t.read_only);
-        if writes && read_only {
-            return Err(read_only_violation("a write"));
-        }
         let (text, statement_access) = if writes {
             // Pinning queries DuckDB (column types), so a wound can interrupt it too.
             let pinned = self
@@ -1014,14 +1002,14 @@ impl Session for ClusterSession {
         }
     }
 
-    fn begin(&mut self, isolation: Option<IsolationLevel>, read_only: bool) -> Result<(), PgError> {
+    fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<(), PgError> {
         self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
         self.read_point()?;
         self.check_canceled()?;
         let mut session = self.inner.lock();
         self.inner.clear_wound();
-        session.begin(isolation, read_only)?;
+        session.begin(isolation)?;
         // The first statement of the DuckDB transaction fixes its snapshot,
         // so this is the applied index every later read is consistent with.
         let snapshot_index = match session.engine.applied_index() {
@@ -1034,7 +1022,6 @@ impl Session for ClusterSession {
         drop(session);
         self.transaction = Some(OpenTransaction {
             snapshot_index,
-            read_only,
             access: Access::default(),
             ops: Vec::new(),
         });
@@ -1088,7 +1075,7 @@ impl Session for ClusterSession {
             columns: columns.iter().map(|c| c.name.clone()).collect(),
             rows,
         };
-        let Some(transaction) = &self.transaction else {
+        if self.transaction.is_none() {
             let id = self.next_id();
             let answer = self.replication.propose_write(
                 self.group,
@@ -1096,9 +1083,6 @@ impl Session for ClusterSession {
                 WriteBatch::autocommit(Vec::new(), vec![WriteOp::Rows(batch)]),
             );
             return affected_rows(answer);
-        };
-        if transaction.read_only {
-            return Err(read_only_violation("COPY FROM"));
         }
         if self.inner.is_wounded() {
             return Err(wounded());

@@ -1512,3 +1512,106 @@ async fn set_local_and_set_end_with_their_transaction() {
     assert_eq!(show("statement_timeout").await, "0");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn read_only_transactions_and_defaults_refuse_writes() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    let refusal = |sql: &'static str| {
+        let client = &client;
+        async move { code(&client.batch_execute(sql).await.unwrap_err()) }
+    };
+    let count = || {
+        let client = &client;
+        async move {
+            let n: i64 = client
+                .query_one("SELECT count(*)::BIGINT FROM t", &[])
+                .await
+                .unwrap()
+                .get(0);
+            n
+        }
+    };
+    client
+        .batch_execute("CREATE TABLE t (a INT)")
+        .await
+        .unwrap();
+
+    // The session default covers autocommit statements, DDL, COPY and implicit blocks.
+    client
+        .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        .await
+        .unwrap();
+    assert_eq!(refusal("INSERT INTO t VALUES (1)").await, "25006");
+    assert_eq!(refusal("CREATE TABLE u (a INT)").await, "25006");
+    assert_eq!(refusal("COPY t FROM STDIN").await, "25006");
+    assert_eq!(refusal("SELECT 1; UPDATE t SET a = 2").await, "25006");
+    assert_eq!(refusal("BEGIN; DELETE FROM t").await, "25006");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    // An explicit READ WRITE, or switching before the first query, writes.
+    client
+        .batch_execute("BEGIN READ WRITE; INSERT INTO t VALUES (1); COMMIT")
+        .await
+        .unwrap();
+    client
+        .batch_execute("BEGIN; SET TRANSACTION READ WRITE; INSERT INTO t VALUES (2); COMMIT")
+        .await
+        .unwrap();
+    assert_eq!(count().await, 2);
+
+    // Only the first query fixes the mode; READ ONLY can always be taken.
+    client
+        .batch_execute("SET default_transaction_read_only = off")
+        .await
+        .unwrap();
+    client
+        .batch_execute("BEGIN READ ONLY; SELECT 1")
+        .await
+        .unwrap();
+    assert_eq!(refusal("SET TRANSACTION READ WRITE").await, "25001");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    client
+        .batch_execute("BEGIN; INSERT INTO t VALUES (3); SET TRANSACTION READ ONLY")
+        .await
+        .unwrap();
+    assert_eq!(refusal("INSERT INTO t VALUES (4)").await, "25006");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(count().await, 2);
+    assert_eq!(
+        refusal("SET default_transaction_read_only = maybe").await,
+        "22023"
+    );
+
+    // The defaults are settings: transactional, shown, and reset.
+    client
+        .batch_execute("BEGIN; SET default_transaction_read_only = on; ROLLBACK")
+        .await
+        .unwrap();
+    client
+        .batch_execute("INSERT INTO t VALUES (5)")
+        .await
+        .unwrap();
+    client
+        .batch_execute("SET default_transaction_isolation = 'repeatable read'")
+        .await
+        .unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    let isolation: String = client
+        .query_one("SHOW transaction_isolation", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(isolation, "repeatable read");
+    // SHOW takes no snapshot; a SELECT does.
+    client
+        .batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").await,
+        "25001"
+    );
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(count().await, 3);
+    server.stop().await;
+}

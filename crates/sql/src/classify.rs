@@ -96,7 +96,8 @@ pub enum SqlKind {
 pub enum Statement {
     Begin {
         isolation: Option<IsolationLevel>,
-        read_only: bool,
+        /// `None`: the session's `default_transaction_read_only` decides.
+        read_only: Option<bool>,
     },
     Commit,
     Rollback,
@@ -108,8 +109,13 @@ pub enum Statement {
         value: Option<String>,
         local: bool,
     },
-    /// `SET TRANSACTION ...` / `SET SESSION CHARACTERISTICS ...`: accepted, no effect beyond isolation bookkeeping.
-    SetTransaction,
+    /// `SET TRANSACTION modes` (this transaction) or `SET SESSION
+    /// CHARACTERISTICS AS TRANSACTION modes` (the session's defaults).
+    SetTransaction {
+        session: bool,
+        isolation: Option<IsolationLevel>,
+        read_only: Option<bool>,
+    },
     Reset {
         /// `None` means ALL.
         name: Option<String>,
@@ -552,13 +558,25 @@ fn parse_fetch(words: &[&Token], move_only: bool) -> Result<Statement, ClassifyE
 }
 
 fn parse_begin(words: &[&Token]) -> Result<Statement, ClassifyError> {
+    let (isolation, read_only) = parse_transaction_modes(words)?;
+    Ok(Statement::Begin {
+        isolation,
+        read_only,
+    })
+}
+
+/// The modes of `BEGIN` and `SET TRANSACTION`: `ISOLATION LEVEL ...`,
+/// `READ ONLY|WRITE` and `[NOT] DEFERRABLE`, in any order.
+fn parse_transaction_modes(
+    words: &[&Token],
+) -> Result<(Option<IsolationLevel>, Option<bool>), ClassifyError> {
     let upper: Vec<String> = words
         .iter()
         .filter(|t| t.kind != TokenKind::Comma)
         .map(|t| t.text.to_ascii_uppercase())
         .collect();
     let mut isolation = None;
-    let mut read_only = false;
+    let mut read_only = None;
     let mut i = 0;
     while i < upper.len() {
         match upper[i].as_str() {
@@ -581,8 +599,8 @@ fn parse_begin(words: &[&Token]) -> Result<Statement, ClassifyError> {
             }
             "READ" => {
                 match upper.get(i + 1).map(String::as_str) {
-                    Some("ONLY") => read_only = true,
-                    Some("WRITE") => read_only = false,
+                    Some("ONLY") => read_only = Some(true),
+                    Some("WRITE") => read_only = Some(false),
                     _ => {
                         return Err(syntax_error(
                             "syntax error: expected ONLY or WRITE after READ",
@@ -594,7 +612,24 @@ fn parse_begin(words: &[&Token]) -> Result<Statement, ClassifyError> {
             other => return Err(syntax_error(format!("syntax error at or near \"{other}\""))),
         }
     }
-    Ok(Statement::Begin {
+    Ok((isolation, read_only))
+}
+
+fn parse_set_transaction(words: &[&Token], session: bool) -> Result<Statement, ClassifyError> {
+    if !session && words.first().is_some_and(|t| t.is_word("SNAPSHOT")) {
+        return Ok(Statement::Unsupported {
+            what: "SET TRANSACTION SNAPSHOT".into(),
+        });
+    }
+    let (isolation, read_only) = parse_transaction_modes(words)?;
+    if isolation.is_none() && read_only.is_none() && !words.iter().any(|t| t.is_word("DEFERRABLE"))
+    {
+        return Err(syntax_error(
+            "syntax error: SET TRANSACTION needs a transaction mode",
+        ));
+    }
+    Ok(Statement::SetTransaction {
+        session,
         isolation,
         read_only,
     })
@@ -609,7 +644,14 @@ fn parse_set(words: &[&Token]) -> Result<Statement, ClassifyError> {
             words = &words[1..];
         } else if first.is_word("SESSION") {
             if words.get(1).is_some_and(|t| t.is_word("CHARACTERISTICS")) {
-                return Ok(Statement::SetTransaction);
+                if !(words.get(2).is_some_and(|t| t.is_word("AS"))
+                    && words.get(3).is_some_and(|t| t.is_word("TRANSACTION")))
+                {
+                    return Err(syntax_error(
+                        "syntax error: expected AS TRANSACTION after SESSION CHARACTERISTICS",
+                    ));
+                }
+                return parse_set_transaction(&words[4..], true);
             }
             words = &words[1..];
         }
@@ -618,7 +660,10 @@ fn parse_set(words: &[&Token]) -> Result<Statement, ClassifyError> {
         return Err(syntax_error("syntax error at end of input"));
     };
     if first.is_word("TRANSACTION") {
-        return Ok(Statement::SetTransaction);
+        if local {
+            return Err(syntax_error("syntax error at or near \"TRANSACTION\""));
+        }
+        return parse_set_transaction(&words[1..], false);
     }
     if first.is_word("TIME") && words.get(1).is_some_and(|t| t.is_word("ZONE")) {
         let value = words[2..]
@@ -1167,16 +1212,46 @@ mod tests {
             classify("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ").unwrap(),
             Statement::Begin {
                 isolation: Some(IsolationLevel::RepeatableRead),
-                read_only: false
+                read_only: None
             }
         );
         assert_eq!(
             classify("start transaction read only, isolation level serializable").unwrap(),
             Statement::Begin {
                 isolation: Some(IsolationLevel::Serializable),
-                read_only: true
+                read_only: Some(true)
             }
         );
+        assert_eq!(
+            classify("BEGIN READ WRITE").unwrap(),
+            Statement::Begin {
+                isolation: None,
+                read_only: Some(false)
+            }
+        );
+        assert_eq!(
+            classify("SET TRANSACTION READ ONLY").unwrap(),
+            Statement::SetTransaction {
+                session: false,
+                isolation: None,
+                read_only: Some(true)
+            }
+        );
+        assert_eq!(
+            classify("set session characteristics as transaction isolation level serializable, read write")
+                .unwrap(),
+            Statement::SetTransaction {
+                session: true,
+                isolation: Some(IsolationLevel::Serializable),
+                read_only: Some(false)
+            }
+        );
+        assert!(classify("SET TRANSACTION").is_err());
+        assert!(classify("SET SESSION CHARACTERISTICS TRANSACTION READ ONLY").is_err());
+        assert!(matches!(
+            classify("SET TRANSACTION SNAPSHOT '00000003-1'").unwrap(),
+            Statement::Unsupported { .. }
+        ));
         assert!(classify("BEGIN ISOLATION LEVEL FAST").is_err());
         assert_eq!(classify("commit").unwrap(), Statement::Commit);
         assert_eq!(classify("END").unwrap(), Statement::Commit);
