@@ -1731,6 +1731,8 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
         .await
         .unwrap_err();
     assert_eq!(code(&error), Some("0A000"), "{error:?}");
+    // Every member must apply PostgreSQL's integer `/` before any node uses it.
+    assert_eq!(half_of_seven(&admin).await, "3.5");
 
     // The upgrade of the last member.
     cluster.kill(2);
@@ -1779,6 +1781,25 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
         .await
         .unwrap_err();
     assert_eq!(code(&error), Some("42501"), "{error:?}");
+    // A session opened before the rise follows it, and writes replicate it.
+    assert_eq!(half_of_seven(&admin).await, "3");
+    admin
+        .batch_execute("CREATE TABLE halves (v INTEGER); INSERT INTO halves SELECT 9 / 2")
+        .await
+        .unwrap();
+    for &port in &ports {
+        let client = connect_to_eventually(port, "duckraft").await;
+        client
+            .batch_execute("SET duckraft.read_consistency = 'linearizable'")
+            .await
+            .unwrap();
+        let v: i32 = client
+            .query_one("SELECT v FROM halves", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(v, 4, "port {port}");
+    }
 
     // A downgrade is refused loudly.
     cluster.kill(2);
@@ -1788,6 +1809,14 @@ async fn capability_level_rises_after_the_last_upgrade_and_gates_database_grants
         reason.contains(&format!("capability level {latest}")),
         "{reason}"
     );
+}
+
+async fn half_of_seven(client: &tokio_postgres::Client) -> String {
+    client
+        .query_one("SELECT (7 / 2)::TEXT", &[])
+        .await
+        .unwrap()
+        .get(0)
 }
 
 /// Every group's voters and learners on node `i`, by group name.

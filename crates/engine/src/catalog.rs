@@ -109,11 +109,14 @@ impl Catalog {
             .execute_batch(&sql)
     }
 
-    pub fn describe(&self, sql: &str) -> Result<crate::raw::StatementShape, EngineError> {
-        self.describer
-            .lock()
-            .expect("describer poisoned")
-            .describe(sql)
+    pub fn describe(
+        &self,
+        sql: &str,
+        integer_division: bool,
+    ) -> Result<crate::raw::StatementShape, EngineError> {
+        let mut describer = self.describer.lock().expect("describer poisoned");
+        describer.divide_as(integer_division)?;
+        describer.describe(sql)
     }
 }
 

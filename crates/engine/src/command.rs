@@ -68,6 +68,16 @@ pub struct WriteBatch {
     /// Row-batch targets are added by the apply itself.
     pub write_set: Vec<String>,
     pub ops: Vec<WriteOp>,
+    /// The statement ops divide as PostgreSQL does: an integer by an integer
+    /// is an integer (DuckDB's `integer_division`). Proposed from
+    /// [`INTEGER_DIVISION_LEVEL`]; absent (the older entries) means DuckDB's
+    /// `/`, so an entry means the same on every node and in every replay.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub integer_division: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 impl WriteBatch {
@@ -78,6 +88,7 @@ impl WriteBatch {
             read_set: Vec::new(),
             write_set,
             ops,
+            integer_division: false,
         }
     }
 }
@@ -113,14 +124,19 @@ pub struct RowBatch {
 /// - 4: membership changes ([`ControlCommand::SetMembers`], and the Raft
 ///   configuration changes that follow it, which older binaries would
 ///   hand to the state machine).
+/// - 5: statement ops that divide as PostgreSQL does
+///   ([`WriteBatch::integer_division`]).
 ///
 /// A proposer uses a command of level N only once cp-metadata's level is at
 /// least N, which it becomes only when every member reported support for it;
 /// a node whose binary is below the cluster's level refuses to run.
-pub const CAPABILITY_LEVEL: u32 = 4;
+pub const CAPABILITY_LEVEL: u32 = 5;
 
 /// The level at which [`RowBatch::columns`] may be empty.
 pub const POSITIONAL_ROWS_LEVEL: u32 = 3;
+
+/// The level at which [`WriteBatch::integer_division`] may be set.
+pub const INTEGER_DIVISION_LEVEL: u32 = 5;
 
 /// The level at which the member list can change.
 pub const MEMBERSHIP_CAPABILITY_LEVEL: u32 = 4;

@@ -108,6 +108,8 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
                 "42601"
             }
         }
+        // DuckDB 2 raises this one as invalid input.
+        _ if lower.starts_with("division by zero") => "22012",
         "conversion" | "invalid input" => {
             if lower.contains("out of range") || lower.contains("overflow") {
                 "22003"
@@ -144,6 +146,8 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
         }
     };
     let message = match code {
+        // DuckDB's own advice (TRY, error_on_division_by_zero) does not apply here.
+        "22012" => "division by zero".to_string(),
         "40001" => format!("could not serialize access due to concurrent update: {first_line}"),
         "42P01" if first_line.starts_with("Table with name ") => {
             // "Table with name t does not exist!" -> PostgreSQL's wording.
@@ -193,6 +197,10 @@ mod tests {
             (
                 "Catalog Error: Table with name \"t\" already exists!",
                 "42P07",
+            ),
+            (
+                "Invalid Input Error: Division by zero in expression (1 // 0). Use TRY(...)",
+                "22012",
             ),
         ];
         for (message, code) in cases {

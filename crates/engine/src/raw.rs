@@ -82,6 +82,8 @@ impl Drop for RawDatabase {
 /// A raw connection used only to prepare statements for Describe.
 pub struct Describer {
     connection: ffi::duckdb_connection,
+    /// The connection's `integer_division` (see [`Describer::divide_as`]).
+    integer_division: bool,
 }
 
 unsafe impl Send for Describer {}
@@ -99,7 +101,24 @@ impl Describer {
         {
             return Err(EngineError::internal("duckdb_connect failed"));
         }
-        Ok(Describer { connection })
+        Ok(Describer {
+            connection,
+            integer_division: false,
+        })
+    }
+
+    /// Describes as a session that divides this way would run: `7 / 2` is
+    /// an INTEGER with integer division and a DOUBLE without.
+    pub fn divide_as(&mut self, integer_division: bool) -> Result<(), EngineError> {
+        if self.integer_division != integer_division {
+            self.execute_batch(if integer_division {
+                "SET integer_division = true"
+            } else {
+                "SET integer_division = false"
+            })?;
+            self.integer_division = integer_division;
+        }
+        Ok(())
     }
 
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), EngineError> {

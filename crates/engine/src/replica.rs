@@ -356,6 +356,8 @@ struct PreparedBatch {
     /// Relations whose version the entry bumps when it applies.
     writes: Vec<String>,
     ops: Vec<PreparedOp>,
+    /// See [`WriteBatch::integer_division`].
+    integer_division: bool,
 }
 
 enum PreparedOp {
@@ -436,6 +438,8 @@ pub struct Replica {
     pending_rows: RefCell<Option<PendingRows>>,
     /// Records in `client_log` and `relation_version_log`.
     log_rows: Cell<u64>,
+    /// The connection's `integer_division`, switched per batch.
+    integer_division: Cell<bool>,
 }
 
 impl Replica {
@@ -512,6 +516,7 @@ impl Replica {
             pending_versions: RefCell::new(BTreeMap::new()),
             pending_rows: RefCell::new(None),
             log_rows: Cell::new(log_rows),
+            integer_division: Cell::new(false),
         })
     }
 
@@ -817,6 +822,7 @@ impl Replica {
                     }
                     return Ok(Step::Done(conflict));
                 }
+                self.divide_as(entry.index, batch.integer_division)?;
                 let mut rows = 0u64;
                 for op in &batch.ops {
                     if !self.joins_buffered_rows(op) {
@@ -865,6 +871,22 @@ impl Replica {
             self.record_client(id, &outcome);
         }
         Ok(Step::Done(outcome))
+    }
+
+    /// Sets how the batch's statements divide. It is a DuckDB parser
+    /// option, and statement ops are parsed afresh, never kept.
+    fn divide_as(&self, index: u64, integer_division: bool) -> Result<(), ReplicaError> {
+        if self.integer_division.get() != integer_division {
+            self.conn
+                .execute_batch(if integer_division {
+                    "SET integer_division = true"
+                } else {
+                    "SET integer_division = false"
+                })
+                .map_err(|e| engine_error(Some(index), &e))?;
+            self.integer_division.set(integer_division);
+        }
+        Ok(())
     }
 
     /// Whether `op` only adds rows to the buffered ones. Anything else
@@ -1299,6 +1321,7 @@ fn prepare_batch(batch: WriteBatch) -> Body {
         check: batch.snapshot_index.map(|s| (s, batch.read_set)),
         writes: writes.into_iter().collect(),
         ops,
+        integer_division: batch.integer_division,
     })
 }
 
@@ -1353,6 +1376,7 @@ mod tests {
                     check: None,
                     writes: vec![duckraft_sql::access::ALL.into()],
                     ops: vec![PreparedOp::Sql(sql.into())],
+                    integer_division: false,
                 }),
             };
             assert!(matches!(

@@ -39,6 +39,8 @@ pub struct EngineSession {
     /// The session resolves names through its own search path, which the
     /// catalog's shared describer does not know.
     own_search_path: bool,
+    /// See [`EngineSession::set_integer_division`].
+    integer_division: bool,
 }
 
 /// Reads a session keeps prepared, by statement text. Preparing is about half
@@ -68,6 +70,7 @@ impl EngineSession {
             transaction_fingerprint: None,
             settings: std::collections::BTreeMap::new(),
             own_search_path: false,
+            integer_division: false,
         })
     }
 
@@ -100,7 +103,7 @@ impl EngineSession {
         if self.own_search_path {
             return self.describe_in_session(sql, &rewritten, parameter_types);
         }
-        let shape = match self.catalog.describe(&rewritten) {
+        let shape = match self.catalog.describe(&rewritten, self.integer_division) {
             Ok(shape) => shape,
             // The shared describer cannot see this session's uncommitted objects.
             Err(_) if self.in_transaction => {
@@ -420,6 +423,19 @@ impl EngineSession {
             Err(e) if e.to_string().contains("no transaction is active") => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Whether `/` of two integers is an integer, as in PostgreSQL (see
+    /// `WriteBatch::integer_division`). A parser option: kept plans go.
+    pub fn set_integer_division(&mut self, on: bool) -> Result<(), EngineError> {
+        self.connection.flush_prepared_statement_cache();
+        self.connection.execute_batch(if on {
+            "SET integer_division = true"
+        } else {
+            "SET integer_division = false"
+        })?;
+        self.integer_division = on;
+        Ok(())
     }
 
     /// Records a session setting; `search_path` also changes DuckDB's.

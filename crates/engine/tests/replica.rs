@@ -158,6 +158,7 @@ fn replica_command_round_trips_every_value_variant() {
                     rows: vec![values.clone(), vec![Value::Null; values.len()]],
                 }),
             ],
+            integer_division: true,
         }),
     };
     let bytes = command::encode(&envelope);
@@ -258,6 +259,8 @@ fn replica_command_encoding_is_pinned() {
                     rows: vec![vec![Value::Float8(1.0), Value::Bytea(vec![0xab])]],
                 }),
             ],
+            // Absent from the bytes, as in every entry before it existed.
+            integer_division: false,
         }),
     };
     let expected = concat!(
@@ -1042,6 +1045,7 @@ fn transaction(
             read_set: names(reads),
             write_set: names(writes),
             ops,
+            integer_division: false,
         }),
     })
 }
@@ -1576,4 +1580,48 @@ fn literal_inserts_as_row_batches_apply_as_their_statements() {
         as_statements.state_hash().unwrap(),
         as_rows.state_hash().unwrap()
     );
+}
+
+/// Each entry divides as it says, whatever the entries around it said, so
+/// replicas and replays agree; the switch is DuckDB's parser option.
+#[test]
+fn statement_ops_divide_as_their_entry_says() {
+    let entry = |integer_division: bool, statement: &str| {
+        command::encode(&Envelope {
+            id: None,
+            command: Command::Catalog(WriteBatch {
+                integer_division,
+                ..WriteBatch::autocommit(Vec::new(), vec![sql(statement)])
+            }),
+        })
+    };
+    let log = numbered(
+        1,
+        vec![
+            entry(
+                false,
+                "CREATE TABLE main.q (k INTEGER, i INTEGER, d DOUBLE)",
+            ),
+            entry(false, "INSERT INTO main.q VALUES (1, 7 / 2, 7 / 2)"),
+            entry(true, "INSERT INTO main.q VALUES (2, 7 / 2, 7 / 2)"),
+            entry(true, "INSERT INTO main.q VALUES (3, -7 / 2, 7.0 / 2)"),
+            entry(false, "INSERT INTO main.q VALUES (4, 7 / 2, 7 / 2)"),
+        ],
+    );
+    let expected = vec!["1 4 3.5", "2 3 3.0", "3 -3 3.5", "4 4 3.5"];
+    let rows = |conn: &Connection| {
+        query_strings(
+            conn,
+            "SELECT k || ' ' || i || ' ' || d::DECIMAL(4,1) FROM main.q ORDER BY k",
+        )
+    };
+    let (mut whole, whole_reader) = memory_replica();
+    whole.apply(&view(&log)).unwrap();
+    assert_eq!(rows(&whole_reader), expected);
+    let (mut single, single_reader) = memory_replica();
+    for entry in &log {
+        single.apply(&view(std::slice::from_ref(entry))).unwrap();
+    }
+    assert_eq!(rows(&single_reader), expected);
+    assert_eq!(whole.state_hash().unwrap(), single.state_hash().unwrap());
 }

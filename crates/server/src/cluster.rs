@@ -25,7 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckraft_engine::command::{
     ControlCommand, Member, PasswordChange, ProposalId, Role, RoleChange, RowBatch, WriteBatch,
-    WriteOp, MEMBERSHIP_CAPABILITY_LEVEL, POSITIONAL_ROWS_LEVEL,
+    WriteOp, INTEGER_DIVISION_LEVEL, MEMBERSHIP_CAPABILITY_LEVEL, POSITIONAL_ROWS_LEVEL,
 };
 use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
@@ -112,6 +112,7 @@ impl Backend for ClusterBackend {
             seq: 0,
             transaction: None,
             consistency: ReadConsistency::Linearizable,
+            integer_division: false,
             user: user.to_string(),
             database: database.to_string(),
             group,
@@ -133,6 +134,9 @@ pub struct ClusterSession {
     seq: u64,
     transaction: Option<OpenTransaction>,
     consistency: ReadConsistency,
+    /// How this session's DuckDB connection divides, and so how the
+    /// statements it proposes must (see [`ClusterSession::follow_division`]).
+    integer_division: bool,
     user: String,
     database: String,
     group: GroupId,
@@ -765,6 +769,22 @@ impl ClusterSession {
             .map_err(|r| PgError::new(r.sqlstate, r.message))
     }
 
+    /// Between transactions, takes up PostgreSQL's integer `/` once the
+    /// cluster's level lets every member apply it: a statement then runs,
+    /// describes and replicates with the same division everywhere.
+    fn follow_division(&mut self) -> Result<(), PgError> {
+        let wanted = self.replication.capability_level() >= INTEGER_DIVISION_LEVEL;
+        if wanted != self.integer_division && self.transaction.is_none() {
+            self.inner
+                .lock()
+                .engine
+                .set_integer_division(wanted)
+                .map_err(pg_error)?;
+            self.integer_division = wanted;
+        }
+        Ok(())
+    }
+
     fn autocommit_write(
         &mut self,
         sql: &str,
@@ -816,11 +836,11 @@ impl ClusterSession {
             WriteOp::Rows(_) => Vec::new(),
         };
         let id = self.next_id();
-        let answer = self.replication.propose_write(
-            self.group,
-            id,
-            WriteBatch::autocommit(writes, vec![op]),
-        );
+        let batch = WriteBatch {
+            integer_division: self.integer_division,
+            ..WriteBatch::autocommit(writes, vec![op])
+        };
+        let answer = self.replication.propose_write(self.group, id, batch);
         Ok(QueryOutput {
             columns: Vec::new(),
             rows: Vec::new(),
@@ -956,6 +976,7 @@ impl ClusterSession {
 impl Session for ClusterSession {
     fn describe(&mut self, sql: &str, parameter_types: &[u32]) -> Result<Description, PgError> {
         self.check_catalog()?;
+        self.follow_division()?;
         let expanded = expand_status_function(sql, &self.replication);
         let sql = expanded.as_deref().unwrap_or(sql);
         let described = self.inner.lock().describe(sql, parameter_types);
@@ -970,6 +991,7 @@ impl Session for ClusterSession {
     ) -> Result<QueryOutput, PgError> {
         self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
+        self.follow_division()?;
         if kind == SqlKind::Other {
             if let WriteClass::Unsupported(rejection) = determinism::classify_write(sql) {
                 // Text DuckDB cannot parse gets DuckDB's syntax error (42601),
@@ -1005,6 +1027,7 @@ impl Session for ClusterSession {
     fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<(), PgError> {
         self.canceled.store(false, Ordering::SeqCst);
         self.check_catalog()?;
+        self.follow_division()?;
         self.read_point()?;
         self.check_canceled()?;
         let mut session = self.inner.lock();
@@ -1049,6 +1072,7 @@ impl Session for ClusterSession {
             read_set: transaction.access.reads.into_iter().collect(),
             write_set: transaction.access.writes.into_iter().collect(),
             ops: transaction.ops,
+            integer_division: self.integer_division,
         };
         let answer = self.replication.propose_write(self.group, id, batch);
         affected_rows(answer).map(|_| ())

@@ -1615,3 +1615,60 @@ async fn read_only_transactions_and_defaults_refuse_writes() {
     assert_eq!(count().await, 3);
     server.stop().await;
 }
+
+/// `/` of two integers is an integer, as in PostgreSQL, once the cluster's
+/// level lets every member apply it (a single node raises it at once): in
+/// reads, in autocommit and transaction writes, and in described types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integer_division_is_postgres_division() {
+    let server = TestServer::start(|_| {}).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.replication.capability_level() < duckraft_engine::command::INTEGER_DIVISION_LEVEL {
+        assert!(std::time::Instant::now() < deadline, "the level never rose");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let client = server.connect("duckraft").await;
+    let row = client
+        .query_one(
+            "SELECT (7 / 2)::TEXT, (-7 / 2)::TEXT, (7.0 / 2)::TEXT, (7::FLOAT8 / 2)::TEXT, 7 / 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    let texts: Vec<String> = (0..4).map(|i| row.get(i)).collect();
+    assert_eq!(texts, ["3", "-3", "3.5", "3.5"]);
+    assert_eq!(row.get::<_, i32>(4), 3);
+    let half: i32 = client
+        .query_one("SELECT $1::INTEGER / 2", &[&9i32])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(half, 4);
+    let error = client.query_one("SELECT 1 / 0", &[]).await.unwrap_err();
+    assert_eq!(code(&error), "22012", "{error:?}");
+
+    client
+        .batch_execute(
+            "CREATE TABLE halves (k INTEGER, v INTEGER); \
+             INSERT INTO halves SELECT 1, 7 / 2",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute("INSERT INTO halves VALUES (2, 9 / 2)")
+        .await
+        .unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .batch_execute("INSERT INTO halves SELECT 3, 11 / 2")
+        .await
+        .unwrap();
+    client.batch_execute("COMMIT").await.unwrap();
+    let rows = client
+        .query("SELECT k, v FROM halves ORDER BY k", &[])
+        .await
+        .unwrap();
+    let values: Vec<(i32, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(values, [(1, 3), (2, 4), (3, 5)]);
+    server.stop().await;
+}

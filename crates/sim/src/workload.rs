@@ -210,6 +210,9 @@ impl Op {
                     )),
                     WriteOp::Sql(insert_sql(marker)),
                 ],
+                // Interleaved with the autocommit batches' DuckDB `/`, so
+                // every replica switches division mode as the log does.
+                integer_division: true,
             }),
             Op::Copy { rows, .. } => Command::Catalog(batch(
                 &[],
