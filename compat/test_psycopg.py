@@ -617,3 +617,78 @@ def test_session_commands(differential):
         "on",
         True,
     ]
+
+
+def test_result_column_names(differential):
+    """Clients that read rows by column name (dict rows, pandas) see PostgreSQL's names."""
+    queries = [
+        "SELECT count(*) FROM n",
+        "SELECT count(*) AS Total, 1 n, a \"Keep\" FROM n GROUP BY a",
+        "SELECT 1, 'a', NULL, true, 7 / 2, -a, a + 1 FROM n",
+        "SELECT a, n.b, a::text, 1::bigint, CAST(b AS varchar(3)), '1'::double precision FROM n",
+        "SELECT max(b), min(a) FILTER (WHERE a > 0), coalesce(a, 2), arr[1] FROM n GROUP BY a, arr",
+        "SELECT CASE WHEN a > 0 THEN 1 END, a IS NULL, a IN (1, 2), NOT true FROM n",
+        "SELECT (SELECT max(a) FROM n), EXISTS (SELECT 1), ARRAY[1, 2], (a) FROM n",
+        "SELECT upper(b), length(b), DATE '2024-01-01', row_number() OVER (ORDER BY a) FROM n",
+        "VALUES (1, 'x')",
+        "SELECT *, 1 FROM n",
+        "WITH q AS (SELECT 1 AS one) SELECT one, one + 1 FROM q",
+    ]
+
+    def scenario(b):
+        out = []
+        with connect(b, autocommit=True) as conn:
+            conn.execute("CREATE TABLE n (a integer, b text, arr integer[])")
+            conn.execute("INSERT INTO n VALUES (1, 'x', ARRAY[1, 2])")
+            for query in queries:
+                for binary in (False, True):
+                    with conn.cursor(binary=binary) as cur:
+                        cur.execute(query)
+                        out.append([query, binary, [d.name for d in cur.description], cur.fetchall()])
+        return out
+
+    r = differential(scenario)
+    text = r[::2]
+    assert text[0][2] == ["count"]
+    assert text[1][2] == ["total", "n", "Keep"]
+    assert text[2][2:] == [["?column?"] * 7, [(1, "a", None, True, 3, -1, 2)]]
+
+
+def test_read_only_transactions(differential):
+    """Read-only defaults and modes refuse writes with 25006, and SET TRANSACTION follows the rules."""
+
+    def attempt(conn, statement):
+        try:
+            conn.execute(statement)
+            return "ok"
+        except psycopg.Error as e:
+            conn.rollback() if not conn.autocommit else None
+            return e.sqlstate
+
+    def scenario(b):
+        out = []
+        with connect(b, autocommit=True) as conn:
+            conn.execute("CREATE TABLE ro (a integer)")
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            out.append(conn.execute("SHOW default_transaction_read_only").fetchone())
+            out.append(conn.execute("SHOW transaction_read_only").fetchone())
+            for statement in ["INSERT INTO ro VALUES (1)", "CREATE TABLE ro2 (a integer)", "SELECT count(*) FROM ro"]:
+                out.append(attempt(conn, statement))
+            conn.execute("BEGIN READ WRITE")
+            out.append(attempt(conn, "INSERT INTO ro VALUES (2)"))
+            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            conn.execute("SET TRANSACTION READ WRITE")
+            out.append(attempt(conn, "INSERT INTO ro VALUES (3)"))
+            conn.execute("COMMIT")
+            conn.execute("SET default_transaction_read_only = off")
+            conn.execute("BEGIN READ ONLY")
+            conn.execute("SELECT 1")
+            out.append(attempt(conn, "SET TRANSACTION READ WRITE"))
+            conn.execute("ROLLBACK")
+            out.append(attempt(conn, "SET default_transaction_read_only = maybe"))
+            out.append(conn.execute("SELECT a FROM ro ORDER BY a").fetchall())
+        return out
+
+    r = differential(scenario)
+    assert r == [("on",), ("on",), "25006", "25006", "ok", "ok", "ok", "25001", "22023", [(2,), (3,)]]

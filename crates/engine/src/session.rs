@@ -99,6 +99,18 @@ impl EngineSession {
         sql: &str,
         parameter_types: &[u32],
     ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
+        let (parameters, mut columns) = self.describe_as_duckdb(sql, parameter_types)?;
+        if let Some(columns) = &mut columns {
+            name_as_postgres(sql, columns);
+        }
+        Ok((parameters, columns))
+    }
+
+    fn describe_as_duckdb(
+        &mut self,
+        sql: &str,
+        parameter_types: &[u32],
+    ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
         if self.own_search_path {
             return self.describe_in_session(sql, &rewritten, parameter_types);
@@ -183,18 +195,22 @@ impl EngineSession {
     ) -> Result<StatementResult, EngineError> {
         let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
         let rewritten = self.rewrite_hex_bytea(&rewritten)?;
-        if kind == SqlKind::Read {
-            if let Some(fingerprint) = self.introspection_fingerprint(sql)? {
-                let catalog = self.catalog.clone();
-                return catalog.introspection.get_or_fill(
-                    &fingerprint,
-                    &rewritten,
-                    parameters,
-                    || self.execute_duckdb(&rewritten, kind, parameters),
-                );
-            }
+        if kind != SqlKind::Read {
+            return self.execute_duckdb(&rewritten, kind, parameters);
         }
-        self.execute_duckdb(&rewritten, kind, parameters)
+        let mut result = match self.introspection_fingerprint(sql)? {
+            Some(fingerprint) => {
+                let catalog = self.catalog.clone();
+                catalog
+                    .introspection
+                    .get_or_fill(&fingerprint, &rewritten, parameters, || {
+                        self.execute_duckdb(&rewritten, kind, parameters)
+                    })?
+            }
+            None => self.execute_duckdb(&rewritten, kind, parameters)?,
+        };
+        name_as_postgres(sql, &mut result.columns);
+        Ok(result)
     }
 
     /// The schema fingerprint if `sql` is a cacheable introspection query
@@ -585,6 +601,17 @@ fn read_rows(
         affected_rows: 0,
         returns_rows: true,
     })
+}
+
+/// The result columns as PostgreSQL names them (`count`, not DuckDB's
+/// `count_star()`); see `duckraft_sql::colnames`.
+fn name_as_postgres(sql: &str, columns: &mut [Column]) {
+    let names = duckraft_sql::colnames::postgres_column_names(sql, columns.len());
+    for (column, name) in columns.iter_mut().zip(names) {
+        if let Some(name) = name {
+            column.name = name;
+        }
+    }
 }
 
 fn column(name: &str, duck_type: &DuckType) -> Column {

@@ -79,6 +79,7 @@ impl Backend for ClusterBackend {
                 "this node is draining before shutdown; connect to another node",
             ));
         }
+        self.replication.await_settled_capability();
         // A catalog is served only once this node runs its group, and a
         // session stays with that group: after a DROP DATABASE and a new
         // CREATE DATABASE of the same name, it never writes to the new one.

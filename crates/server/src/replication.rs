@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -291,8 +292,15 @@ pub struct Replication {
     catalog_groups: CatalogGroups,
     roles: Roles,
     access: SharedAccess,
+    /// See [`Replication::await_settled_capability`].
+    capability_settled: Arc<AtomicBool>,
+    started: Instant,
     pub tentatives: Arc<Tentatives>,
 }
+
+/// How long after this process started sessions wait for the capability
+/// level to settle (see [`Replication::await_settled_capability`]).
+const CAPABILITY_SETTLE_AT_START: Duration = Duration::from_secs(10);
 
 pub struct ReplicationConfig {
     pub membership: Membership,
@@ -372,6 +380,7 @@ impl Replication {
         driver.publish_members();
         let roles = driver.roles.clone();
         let access = driver.access.clone();
+        let capability_settled = driver.capability_settled.clone();
         let driver = std::thread::Builder::new()
             .name("duckraft-raft".into())
             .spawn(move || {
@@ -397,6 +406,8 @@ impl Replication {
             catalog_groups,
             roles,
             access,
+            capability_settled,
+            started: Instant::now(),
             tentatives,
         })
     }
@@ -441,6 +452,20 @@ impl Replication {
     /// The cluster's capability level as this node applied it.
     pub fn capability_level(&self) -> u32 {
         self.access.read().expect("access lock").capability
+    }
+
+    /// SQL semantics follow the capability level (PostgreSQL's integer
+    /// division, for one), and a new cluster starts at level 1 and rises
+    /// moments later, once every member reported. Sessions opened in the
+    /// first seconds of this process wait for that, so none sees its
+    /// statements change meaning; later ones never wait, even if a member
+    /// that is down has not reported.
+    pub fn await_settled_capability(&self) {
+        while !self.capability_settled.load(Ordering::Acquire)
+            && self.started.elapsed() < CAPABILITY_SETTLE_AT_START
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Proposes and blocks until this node applied the entry or gave up.
@@ -526,6 +551,9 @@ struct Driver {
     catalog_groups: CatalogGroups,
     roles: Roles,
     access: SharedAccess,
+    /// Every member reported its capability and the level can rise no
+    /// further (see [`Replication::await_settled_capability`]).
+    capability_settled: Arc<AtomicBool>,
     /// See [`ReplicationConfig::capability`].
     capability: u32,
     /// The capability report or raise in flight (see `track_capability`),
@@ -642,6 +670,7 @@ impl Driver {
             catalog_groups,
             roles,
             access,
+            capability_settled: Arc::new(AtomicBool::new(false)),
             capability: config.capability,
             capability_proposal: None,
             // Random, as a session's: never repeats across nodes or restarts.
@@ -881,6 +910,22 @@ impl Driver {
         if !self.checked_previous_life() {
             return;
         }
+        let access = self.control.access();
+        let reports: Vec<Option<u32>> = self
+            .membership
+            .names()
+            .iter()
+            .map(|m| access.member_capabilities.get(m).copied())
+            .collect();
+        let settled = access.member_capabilities.get(&self.membership.node)
+            == Some(&self.capability)
+            && reports.iter().all(Option::is_some)
+            && reports
+                .iter()
+                .flatten()
+                .min()
+                .is_some_and(|&min| min <= access.capability);
+        self.capability_settled.store(settled, Ordering::Release);
         if let Some(pending) = &self.capability_proposal {
             match pending.try_recv() {
                 Err(TryRecvError::Empty) => return,

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod bytea;
 pub mod classify;
+pub mod colnames;
 pub mod compat;
 pub mod determinism;
 pub mod lexer;
