@@ -692,3 +692,22 @@ def test_read_only_transactions(differential):
 
     r = differential(scenario)
     assert r == [("on",), ("on",), "25006", "25006", "ok", "ok", "ok", "25001", "22023", [(2,), (3,)]]
+
+
+def test_local_clock_values(differential):
+    """current_date, localtimestamp, localtime and current_time in reads and in replicated writes."""
+
+    def scenario(b):
+        with connect(b, autocommit=True) as conn:
+            conn.execute("CREATE TABLE clock (d date, ts timestamp, t time, tz timetz)")
+            conn.execute("INSERT INTO clock VALUES (current_date, localtimestamp, localtime, current_time)")
+            with conn.transaction():
+                conn.execute("INSERT INTO clock SELECT current_date, localtimestamp(3), localtime(0), current_time")
+            return conn.execute(
+                "SELECT d IN (current_date, current_date - 1), ts <= localtimestamp, "
+                "ts > localtimestamp - interval '1 hour', t IS NOT NULL, tz IS NOT NULL, "
+                "localtimestamp <= current_timestamp::timestamp FROM clock"
+            ).fetchall()
+
+    r = differential(scenario)
+    assert r == [(True,) * 6] * 2

@@ -160,6 +160,18 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
         }
         _ => first_line,
     };
+    // The bundled DuckDB has no ICU: time zone arithmetic on TIMESTAMPTZ,
+    // and its casts to dates and times, are missing.
+    let needs_icu = lower.contains("icu extension")
+        || lower.contains("required extension 'icu")
+        || lower.contains("timestamp with time zone");
+    if needs_icu && !matches!(code, "22012" | "40001") {
+        let code = if code == "XX000" { "0A000" } else { code };
+        return EngineError::new(code, message).with_hint(
+            "duckraft's DuckDB has no time zone support: cast TIMESTAMPTZ values to \
+             TIMESTAMP (sessions run in UTC) first, e.g. now()::timestamp - interval '1 day'",
+        );
+    }
     EngineError::new(code, message)
 }
 
@@ -202,6 +214,15 @@ mod tests {
                 "Invalid Input Error: Division by zero in expression (1 // 0). Use TRY(...)",
                 "22012",
             ),
+            (
+                "Catalog Error: Scalar Function with name \"date_trunc\" is not in the catalog, \
+                 but it exists in the icu extension.",
+                "42883",
+            ),
+            (
+                "An error occurred while trying to automatically install the required extension 'icu':\n...",
+                "0A000",
+            ),
         ];
         for (message, code) in cases {
             assert_eq!(from_duckdb_message(message).sqlstate, code, "{message}");
@@ -210,5 +231,12 @@ mod tests {
             from_duckdb_message("Catalog Error: Table with name nope does not exist!").message,
             "relation \"nope\" does not exist"
         );
+        let icu = "Binder Error: No function matches the given name and argument types \
+                   '-(TIMESTAMP WITH TIME ZONE, INTERVAL)'.";
+        assert!(from_duckdb_message(icu)
+            .hint
+            .unwrap()
+            .contains("now()::timestamp"));
+        assert_eq!(from_duckdb_message("Parser Error: x").hint, None);
     }
 }

@@ -111,7 +111,7 @@ impl EngineSession {
         sql: &str,
         parameter_types: &[u32],
     ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
-        let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let rewritten = duckraft_sql::compat::for_duckdb(sql);
         if self.own_search_path {
             return self.describe_in_session(sql, &rewritten, parameter_types);
         }
@@ -193,7 +193,7 @@ impl EngineSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
-        let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let rewritten = duckraft_sql::compat::for_duckdb(sql);
         let rewritten = self.rewrite_hex_bytea(&rewritten)?;
         if kind != SqlKind::Read {
             return self.execute_duckdb(&rewritten, kind, parameters);

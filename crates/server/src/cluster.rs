@@ -743,7 +743,7 @@ impl ClusterSession {
     /// The statement as it is proposed and as it runs tentatively: DuckDB's
     /// dialect, parameters inlined, non-deterministic values fixed.
     fn pinned(&self, sql: &str, parameters: &[Value]) -> Result<String, PgError> {
-        let rewritten = duckraft_sql::compat::rewrite_for_duckdb(sql);
+        let rewritten = duckraft_sql::compat::for_duckdb(sql);
         let rewritten = self
             .inner
             .lock()
@@ -810,7 +810,7 @@ impl ClusterSession {
         // Bound parameters travel as they are; literals only once pinned, as
         // the rewrites (hex bytea, for one) may change them.
         let parameters_only =
-            values_insert(&duckraft_sql::compat::rewrite_for_duckdb(sql)).filter(|insert| {
+            values_insert(&duckraft_sql::compat::for_duckdb(sql)).filter(|insert| {
                 !parameters.is_empty()
                     && insert
                         .rows

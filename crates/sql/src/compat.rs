@@ -227,6 +227,15 @@ const COMPARISON_OPERATORS: &[&str] = &["=", "<>", "!=", "<", ">", "<=", ">="];
 /// Characters that PostgreSQL (and the reference) join into one operator.
 const OPERATOR_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
+/// What DuckDB runs: [`rewrite_for_duckdb`], then the local clock values
+/// spelled without ICU (`crate::clock`).
+pub fn for_duckdb(sql: &str) -> Cow<'_, str> {
+    match rewrite_for_duckdb(sql) {
+        Cow::Borrowed(sql) => crate::clock::local_clock_without_icu(sql),
+        Cow::Owned(sql) => Cow::Owned(crate::clock::local_clock_without_icu(&sql).into_owned()),
+    }
+}
+
 /// Rewrites one statement for DuckDB; see the module documentation.
 pub fn rewrite_for_duckdb(sql: &str) -> Cow<'_, str> {
     let Some(toks) = lex(sql) else {

@@ -43,10 +43,10 @@
 //! | construct | treatment |
 //! |---|---|
 //! | `now()`, `current_timestamp`, `current_timestamp()`, `current_timestamp(p)`, `transaction_timestamp()`, `statement_timestamp()`, `get_current_timestamp()` | `TIMESTAMPTZ 'YYYY-MM-DD HH:MM:SS[.ffffff]+00'` of `now_micros`. With a precision `p`, the value is first rounded to `p` fractional digits (`p` > 6 counts as 6) |
-//! | `current_date`, `today()` | `CAST(TIMESTAMPTZ '…+00' AS DATE)` |
-//! | `current_time[(p)]`, `get_current_time()` | `CAST(TIMESTAMPTZ '…+00' AS TIMETZ)` |
-//! | `localtime[(p)]`, `current_localtime()` | `CAST(TIMESTAMPTZ '…+00' AS TIME)` |
-//! | `localtimestamp[(p)]`, `current_localtimestamp()` | `CAST(TIMESTAMPTZ '…+00' AS TIMESTAMP)` |
+//! | `current_date`, `today()` | `DATE 'YYYY-MM-DD'`, the UTC date of that instant |
+//! | `current_time[(p)]`, `get_current_time()` | `TIMETZ 'HH:MM:SS[.ffffff]+00'` |
+//! | `localtime[(p)]`, `current_localtime()` | `TIME 'HH:MM:SS[.ffffff]'` |
+//! | `localtimestamp[(p)]`, `current_localtimestamp()` | `TIMESTAMP 'YYYY-MM-DD HH:MM:SS[.ffffff]'` |
 //! | `random()` | `'0.…'::DOUBLE`: the top 53 bits of one `ctx.random` draw over 2^53, in [0, 1). The shortest digits that read back exactly |
 //! | `gen_random_uuid()`, `uuid()`, `uuidv4()` | `'xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx'::UUID` from two `ctx.random` draws |
 //! | `uuidv7()` | a version-7 `'…'::UUID`: the 48-bit Unix millisecond of `now_micros`, and the other bits from two `ctx.random` draws |
@@ -101,11 +101,12 @@
 //!   transaction should pass the transaction's start time.
 //!   `statement_timestamp()` is pinned to the same value.
 //! - The zone-dependent values (`current_date`, `current_time`, `localtime`,
-//!   `localtimestamp`) are pinned as casts of the pinned instant. DuckDB
-//!   then converts them in the session `TimeZone`, exactly as it computes
-//!   these functions itself (with ICU loaded). Replay must therefore apply
-//!   the proposer session's `TimeZone`. Any cast between `TIMESTAMPTZ` and
-//!   local types needs that anyway.
+//!   `localtimestamp`) are pinned as literals of the pinned instant's UTC
+//!   fields: duckraft sessions run in UTC, and DuckDB without ICU can
+//!   neither compute these values nor cast a `TIMESTAMPTZ` to a date or
+//!   time, so a literal is also what replays everywhere. (The front door
+//!   spells the bare keywords through `current_timestamp` first; see
+//!   `crate::clock`.)
 //!
 //! # Not covered
 //!
@@ -1408,12 +1409,16 @@ fn render(
         Pinned::Clock(clock) => {
             let micros = round_to_precision(ctx.now_micros, precision);
             let instant = timestamptz_literal(micros)?;
+            // Sessions run in UTC, so the local values are the instant's UTC
+            // fields; as literals they replay without time zone support.
+            let local = format_timestamp(micros);
+            let (date, time) = local.split_once(' ').expect("date and time");
             match clock {
                 Clock::TimestampTz => instant,
-                Clock::Date => format!("CAST({instant} AS DATE)"),
-                Clock::TimeTz => format!("CAST({instant} AS TIMETZ)"),
-                Clock::Time => format!("CAST({instant} AS TIME)"),
-                Clock::Timestamp => format!("CAST({instant} AS TIMESTAMP)"),
+                Clock::Date => format!("DATE '{date}'"),
+                Clock::TimeTz => format!("TIMETZ '{time}+00'"),
+                Clock::Time => format!("TIME '{time}'"),
+                Clock::Timestamp => format!("TIMESTAMP '{local}'"),
             }
         }
         Pinned::Random => format!("'{}'::DOUBLE", unit_double((ctx.random)())),
@@ -1646,7 +1651,7 @@ mod tests {
             pin("INSERT INTO t VALUES (current_timestamp(0), current_timestamp(3), localtimestamp(9))"),
             "INSERT INTO t VALUES (TIMESTAMPTZ '2026-11-25 22:13:05+00', \
              TIMESTAMPTZ '2026-11-25 22:13:05.123+00', \
-             CAST(TIMESTAMPTZ '2026-11-25 22:13:05.123456+00' AS TIMESTAMP))"
+             TIMESTAMP '2026-11-25 22:13:05.123456')"
         );
         assert_eq!(round_to_precision(1_999_500, Some(3)), 2_000_000);
         assert_eq!(round_to_precision(1_500_000, Some(0)), 2_000_000);
@@ -1659,15 +1664,14 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_times_are_casts_of_the_instant() {
+    fn dates_and_times_are_utc_literals_of_the_instant() {
         assert_eq!(
             pin("UPDATE t SET d = current_date, e = today(), f = current_time, g = get_current_time(), \
                  h = localtime, i = current_localtime(), j = localtimestamp, k = current_localtimestamp()"),
-            format!(
-                "UPDATE t SET d = CAST({TS} AS DATE), e = CAST({TS} AS DATE), f = CAST({TS} AS TIMETZ), \
-                 g = CAST({TS} AS TIMETZ), h = CAST({TS} AS TIME), i = CAST({TS} AS TIME), \
-                 j = CAST({TS} AS TIMESTAMP), k = CAST({TS} AS TIMESTAMP)"
-            )
+            "UPDATE t SET d = DATE '2026-11-25', e = DATE '2026-11-25', \
+             f = TIMETZ '22:13:05.123456+00', g = TIMETZ '22:13:05.123456+00', \
+             h = TIME '22:13:05.123456', i = TIME '22:13:05.123456', \
+             j = TIMESTAMP '2026-11-25 22:13:05.123456', k = TIMESTAMP '2026-11-25 22:13:05.123456'"
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod bytea;
 pub mod classify;
+pub mod clock;
 pub mod colnames;
 pub mod compat;
 pub mod determinism;
