@@ -711,3 +711,19 @@ def test_local_clock_values(differential):
 
     r = differential(scenario)
     assert r == [(True,) * 6] * 2
+
+
+def test_set_returning_select_list(differential):
+    """generate_series in a select list returns rows, as in PostgreSQL, in reads and writes."""
+
+    def scenario(b):
+        with connect(b, autocommit=True) as conn:
+            out = [conn.execute("SELECT generate_series(1, 3), generate_series(1, 2) AS two").fetchall()]
+            conn.execute("CREATE TABLE srf (a integer)")
+            conn.execute("INSERT INTO srf SELECT generate_series(1, 4)")
+            out.append(conn.execute("SELECT a, generate_series(1, a) FROM srf WHERE a <= 2 ORDER BY 1, 2").fetchall())
+            out.append(conn.execute("SELECT count(*) FROM srf").fetchall())
+            return out
+
+    r = differential(scenario)
+    assert r == [[(1, 1), (2, 2), (3, None)], [(1, 1), (2, 1), (2, 2)], [(4,)]]

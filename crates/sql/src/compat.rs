@@ -228,12 +228,24 @@ const COMPARISON_OPERATORS: &[&str] = &["=", "<>", "!=", "<", ">", "<=", ">="];
 const OPERATOR_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
 /// What DuckDB runs: [`rewrite_for_duckdb`], then the local clock values
-/// spelled without ICU (`crate::clock`).
+/// spelled without ICU (`crate::clock`) and set-returning calls of select
+/// lists as rows (`crate::srf`).
 pub fn for_duckdb(sql: &str) -> Cow<'_, str> {
-    match rewrite_for_duckdb(sql) {
-        Cow::Borrowed(sql) => crate::clock::local_clock_without_icu(sql),
-        Cow::Owned(sql) => Cow::Owned(crate::clock::local_clock_without_icu(&sql).into_owned()),
+    let passes: [fn(&str) -> Cow<'_, str>; 2] = [
+        crate::clock::local_clock_without_icu,
+        crate::srf::unnest_select_list_series,
+    ];
+    let mut text = rewrite_for_duckdb(sql);
+    for pass in passes {
+        let changed = match pass(&text) {
+            Cow::Owned(changed) => Some(changed),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(changed) = changed {
+            text = Cow::Owned(changed);
+        }
     }
+    text
 }
 
 /// Rewrites one statement for DuckDB; see the module documentation.
