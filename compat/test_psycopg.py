@@ -727,3 +727,27 @@ def test_set_returning_select_list(differential):
 
     r = differential(scenario)
     assert r == [[(1, 1), (2, 2), (3, None)], [(1, 1), (2, 1), (2, 2)], [(4,)]]
+
+
+def test_to_char_dates_and_times(differential):
+    """to_char with numeric date and time patterns, in reads and in replicated writes."""
+
+    def scenario(b):
+        with connect(b, autocommit=True) as conn:
+            out = [
+                conn.execute(
+                    "SELECT to_char(TIMESTAMP '2024-03-15 22:11:12.345678', 'YYYY-MM-DD HH24:MI:SS.MS US HH12 YY'), "
+                    "to_char(DATE '2024-03-05', 'DD/MM/YYYY'), "
+                    "to_char(TIMESTAMPTZ '2024-03-15 10:11:12+00', 'YYYY-MM-DD HH24:MI:SS 100%')"
+                ).fetchall()
+            ]
+            conn.execute("CREATE TABLE tc (s text)")
+            conn.execute("INSERT INTO tc SELECT to_char(TIMESTAMP '2024-01-02 03:04:05', 'YYYYMMDD')")
+            out.append(conn.execute("SELECT s FROM tc").fetchall())
+            return out
+
+    r = differential(scenario)
+    assert r == [
+        [("2024-03-15 22:11:12.345 345678 10 24", "05/03/2024", "2024-03-15 10:11:12 100%")],
+        [("20240102",)],
+    ]

@@ -110,6 +110,8 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
         }
         // DuckDB 2 raises this one as invalid input.
         _ if lower.starts_with("division by zero") => "22012",
+        // Raised by the emulation's own macros (`error(...)` in pg_catalog.sql).
+        _ if lower.contains("is not supported by duckraft") => "0A000",
         "conversion" | "invalid input" => {
             if lower.contains("out of range") || lower.contains("overflow") {
                 "22003"
@@ -221,6 +223,10 @@ mod tests {
             ),
             (
                 "An error occurred while trying to automatically install the required extension 'icu':\n...",
+                "0A000",
+            ),
+            (
+                "Invalid Input Error: to_char template \"Month\" is not supported by duckraft: ...",
                 "0A000",
             ),
         ];

@@ -1489,6 +1489,18 @@ CREATE OR REPLACE MACRO duckraft_pg.main.current_setting(n) AS
     (n, missing_ok) AS
     coalesce(duckraft_pg.main.duckraft_session(n),
              (SELECT __cs2_b.setting FROM duckraft_pg.main.duckraft_settings_base __cs2_b WHERE lower(__cs2_b.name) = lower(n)));
+-- to_char of dates and times with PostgreSQL's numeric template patterns, in strftime's spelling. A template with
+-- any other pattern (FM, Month, Day, quoted text, ...), or a number to format, is an error, never a different text.
+CREATE OR REPLACE MACRO duckraft_pg.main.to_char(value, template) AS
+    CASE WHEN regexp_matches(regexp_replace(template, 'HH24|HH12|HH|YYYY|YY|MM|DD|MI|SS|MS|US', '', 'g'), '[A-Za-z"]')
+        THEN error('to_char template "' || template || '" is not supported by duckraft: it provides the patterns '
+                   || 'YYYY YY MM DD HH24 HH12 HH MI SS MS US')
+        ELSE strftime(value,
+            replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
+                replace(template, '%', '%%'),
+                'HH24', '%H'), 'HH12', '%I'), 'HH', '%I'), 'YYYY', '%Y'), 'YY', '%y'), 'MS', '%g'),
+                'US', '%f'), 'MI', '%M'), 'SS', '%S'), 'MM', '%m'), 'DD', '%d'))
+    END;
 -- set_config cannot change session state from SQL; the server intercepts it (REWRITE_RULES.md). Returns the value.
 CREATE OR REPLACE MACRO duckraft_pg.main.set_config(n, v, is_local) AS v::VARCHAR;
 

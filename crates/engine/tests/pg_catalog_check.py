@@ -277,7 +277,7 @@ pg_postmaster_start_time pg_relation_is_publishable pg_relation_size pg_size_pre
 pg_table_size pg_tablespace_location pg_terminate_backend pg_total_relation_size pg_try_advisory_lock
 pg_try_advisory_xact_lock pg_type_is_visible quote_ident quote_literal quote_nullable regclass_in regclass_out
 regnamespace_in regnamespace_out regproc_in regproc_out regrole_in regrole_out regtype_in regtype_out session_user
-set_config shobj_description statement_timestamp tid_in tid_out timeofday to_regclass to_regnamespace to_regproc
+set_config shobj_description statement_timestamp tid_in tid_out timeofday to_char to_regclass to_regnamespace to_regproc
 to_regrole to_regtype version
 """.split())
 

@@ -166,6 +166,7 @@ const EMULATED: &[&str] = &[
     "tid_in",
     "tid_out",
     "timeofday",
+    "to_char",
     "to_regclass",
     "to_regnamespace",
     "to_regproc",
