@@ -751,3 +751,25 @@ def test_to_char_dates_and_times(differential):
         [("2024-03-15 22:11:12.345 345678 10 24", "05/03/2024", "2024-03-15 10:11:12 100%")],
         [("20240102",)],
     ]
+
+
+def test_similar_to_patterns(differential):
+    """SIMILAR TO means PostgreSQL's SQL regular expressions: % and _ are wildcards, . ^ $ are plain."""
+    query = (
+        "SELECT 'a' SIMILAR TO 'a%', 'a.b' SIMILAR TO 'a.b', 'axb' SIMILAR TO 'a.b', 'a^b' SIMILAR TO 'a^b', "
+        "'ab' SIMILAR TO '(a|x)b', 'a_b' SIMILAR TO 'a\\_b', 'a%' SIMILAR TO 'a\\%', 'abc' SIMILAR TO '[a-c]+', "
+        "'a$' SIMILAR TO 'a$', 'abd' NOT SIMILAR TO 'a_d', 'x]' SIMILAR TO '[]x]+', 'AbC' SIMILAR TO 'a%'"
+    )
+
+    def scenario(b):
+        with connect(b, autocommit=True) as conn:
+            conn.execute("CREATE TABLE sim (s text)")
+            conn.execute("INSERT INTO sim VALUES ('a.b'), ('axb'), ('ab')")
+            conn.execute("DELETE FROM sim WHERE s SIMILAR TO 'a.b'")
+            return [conn.execute(query).fetchall(), conn.execute("SELECT s FROM sim ORDER BY s").fetchall()]
+
+    r = differential(scenario)
+    assert r == [
+        [(True, True, False, True, True, True, True, True, True, False, True, False)],
+        [("ab",), ("axb",)],
+    ]

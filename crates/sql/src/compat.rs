@@ -229,12 +229,14 @@ const COMPARISON_OPERATORS: &[&str] = &["=", "<>", "!=", "<", ">", "<=", ">="];
 const OPERATOR_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
 /// What DuckDB runs: [`rewrite_for_duckdb`], then the local clock values
-/// spelled without ICU (`crate::clock`) and set-returning calls of select
-/// lists as rows (`crate::srf`).
+/// spelled without ICU (`crate::clock`), set-returning calls of select
+/// lists as rows (`crate::srf`) and `SIMILAR TO` patterns in PostgreSQL's
+/// meaning (`crate::similar`).
 pub fn for_duckdb(sql: &str) -> Cow<'_, str> {
-    let passes: [fn(&str) -> Cow<'_, str>; 2] = [
+    let passes: [fn(&str) -> Cow<'_, str>; 3] = [
         crate::clock::local_clock_without_icu,
         crate::srf::unnest_select_list_series,
+        crate::similar::similar_to_as_regex,
     ];
     let mut text = rewrite_for_duckdb(sql);
     for pass in passes {

@@ -10,6 +10,7 @@ pub mod compat;
 pub mod determinism;
 pub mod lexer;
 pub mod literal;
+pub mod similar;
 pub mod srf;
 pub mod types;
 pub mod values_insert;
