@@ -463,6 +463,8 @@ impl Replication {
     pub fn await_settled_capability(&self) {
         while !self.capability_settled.load(Ordering::Acquire)
             && self.started.elapsed() < CAPABILITY_SETTLE_AT_START
+            // A degraded node tracks nothing; its sessions learn why at once.
+            && self.report.lock().expect("report lock").degraded.is_none()
         {
             std::thread::sleep(Duration::from_millis(10));
         }
