@@ -24,8 +24,6 @@ KNOWN_GAPS = {
         "sum() over integers is numeric (DuckDB sums into HUGEINT) where PostgreSQL returns bigint",
     "test_psycopg.py::test_type_round_trips[duckraft]":
         "a PostgreSQL cast spelling is rejected by DuckDB: syntax error at or near \"by\"",
-    "test_psycopg.py::test_literal_casts[duckraft]":
-        "differential mismatch in literal casts",
 }
 
 # Ids from KNOWN_GAPS whose gap is specific to the standalone node (none yet).

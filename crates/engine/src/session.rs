@@ -603,13 +603,21 @@ fn read_rows(
     })
 }
 
-/// The result columns as PostgreSQL names them (`count`, not DuckDB's
-/// `count_star()`); see `duckraft_sql::colnames`.
+/// The result columns as PostgreSQL names and types them (`count`, not
+/// DuckDB's `count_star()`; `x::varchar(3)` a varchar, not text); see
+/// `duckraft_sql::colnames`.
 fn name_as_postgres(sql: &str, columns: &mut [Column]) {
-    let names = duckraft_sql::colnames::postgres_column_names(sql, columns.len());
-    for (column, name) in columns.iter_mut().zip(names) {
-        if let Some(name) = name {
+    let hints = duckraft_sql::colnames::postgres_columns(sql, columns.len());
+    for (column, hint) in columns.iter_mut().zip(hints) {
+        if let Some(name) = hint.name {
             column.name = name;
+        }
+        match hint.character_type {
+            Some((type_oid, type_modifier)) if column.type_oid == oid::TEXT => {
+                column.type_oid = type_oid;
+                column.type_modifier = type_modifier;
+            }
+            _ => {}
         }
     }
 }

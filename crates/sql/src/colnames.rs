@@ -12,12 +12,21 @@
 
 use crate::lexer::{significant, tokenize, Token, TokenKind};
 
-/// For each of the `columns` result columns of the read `sql`, PostgreSQL's
-/// name where the text tells it, else `None` (keep DuckDB's).
-pub fn postgres_column_names(sql: &str, columns: usize) -> Vec<Option<String>> {
-    let mut names = vec![None; columns];
+/// What PostgreSQL reports for one result column, where the text tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnHint {
+    /// `None`: keep DuckDB's name.
+    pub name: Option<String>,
+    /// `(type oid, typmod)` when the column is a cast to `varchar[(n)]` or
+    /// `char[(n)]`: DuckDB has one VARCHAR for these and text.
+    pub character_type: Option<(u32, i32)>,
+}
+
+/// A hint for each of the `columns` result columns of the read `sql`.
+pub fn postgres_columns(sql: &str, columns: usize) -> Vec<ColumnHint> {
+    let mut hints = vec![ColumnHint::default(); columns];
     let Ok(tokens) = tokenize(sql) else {
-        return names;
+        return hints;
     };
     let tokens: Vec<Token<'_>> = significant(&tokens)
         .copied()
@@ -25,14 +34,14 @@ pub fn postgres_column_names(sql: &str, columns: usize) -> Vec<Option<String>> {
         .collect();
     match main_query(&tokens) {
         Some(Output::Values) => {
-            for (i, name) in names.iter_mut().enumerate() {
-                *name = Some(format!("column{}", i + 1));
+            for (i, hint) in hints.iter_mut().enumerate() {
+                hint.name = Some(format!("column{}", i + 1));
             }
         }
-        Some(Output::Items(items)) => place(&items, &mut names),
+        Some(Output::Items(items)) => place(&items, &mut hints),
         None => {}
     }
-    names
+    hints
 }
 
 enum Output<'t, 'a> {
@@ -165,7 +174,7 @@ fn is_star(item: &[Token<'_>]) -> bool {
 /// Names the columns before the first star item from the front and those
 /// after the last one from the back; without stars, items and columns must
 /// match one to one.
-fn place(items: &[&[Token<'_>]], names: &mut [Option<String>]) {
+fn place(items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
     let stars: Vec<usize> = (0..items.len()).filter(|&i| is_star(items[i])).collect();
     let (prefix, suffix) = match (stars.first(), stars.last()) {
         (Some(&first), Some(&last)) => (first, items.len() - last - 1),
@@ -175,12 +184,68 @@ fn place(items: &[&[Token<'_>]], names: &mut [Option<String>]) {
     if prefix + suffix > names.len() {
         return;
     }
+    let hint = |item: &[Token<'_>]| ColumnHint {
+        name: item_name(item),
+        character_type: character_cast(item),
+    };
     for (name, item) in names.iter_mut().zip(&items[..prefix]) {
-        *name = item_name(item);
+        *name = hint(item);
     }
     let back = names.len() - suffix;
     for (name, item) in names[back..].iter_mut().zip(&items[items.len() - suffix..]) {
-        *name = item_name(item);
+        *name = hint(item);
+    }
+}
+
+/// The character type an item is cast to last (`x::varchar(3)`,
+/// `CAST(x AS char)`), as PostgreSQL's type oid and typmod.
+fn character_cast(item: &[Token<'_>]) -> Option<(u32, i32)> {
+    let expression = match top_level(item).filter(|(_, t)| t.is_word("AS")).last() {
+        Some((i, _)) => &item[..i],
+        None if matches!(alias(item), Alias::None) => item,
+        None => return None,
+    };
+    let first = expression.first()?;
+    let target = if let Some((i, cast)) = outside_case(expression)
+        .into_iter()
+        .rev()
+        .find(|(_, t)| t.text.contains("::"))
+    {
+        if cast.text != "::" {
+            return None;
+        }
+        &expression[i + 1..]
+    } else if first.is_word("CAST")
+        && expression.get(1)?.kind == TokenKind::LeftParen
+        && closing(expression, 1)? == expression.len() - 1
+    {
+        let inner = &expression[2..expression.len() - 1];
+        let (i, _) = top_level(inner).filter(|(_, t)| t.is_word("AS")).last()?;
+        &inner[i + 1..]
+    } else {
+        return None;
+    };
+    // Only a type may follow: words, then at most one `(length)`.
+    let words = target
+        .iter()
+        .take_while(|t| t.kind == TokenKind::Word)
+        .count();
+    let length = match &target[words..] {
+        [] => None,
+        [open, n, close]
+            if open.kind == TokenKind::LeftParen
+                && n.kind == TokenKind::Number
+                && close.kind == TokenKind::RightParen =>
+        {
+            Some(n.text.parse::<i32>().ok()?)
+        }
+        _ => return None,
+    };
+    match type_name(&target[..words])?.as_str() {
+        "varchar" => Some((crate::types::oid::VARCHAR, length.map_or(-1, |n| n + 4))),
+        // PostgreSQL's `char` is `char(1)`.
+        "bpchar" => Some((crate::types::oid::BPCHAR, length.unwrap_or(1) + 4)),
+        _ => None,
     }
 }
 
@@ -239,7 +304,7 @@ fn alias(item: &[Token<'_>]) -> Alias {
         .last()
     {
         // What follows a cast is its type, perhaps with an alias after it.
-        return if type_name(&item[i + 1..]).is_some() {
+        return if is_type(&item[i + 1..]) {
             Alias::None
         } else {
             Alias::Unclear
@@ -472,6 +537,28 @@ fn column_name(item: &[Token<'_>]) -> Option<(String, u8)> {
     last.identifier().map(|name| (name, 2))
 }
 
+/// Exactly a type: its words, then optional modifiers and array brackets.
+fn is_type(tokens: &[Token<'_>]) -> bool {
+    let words = tokens
+        .iter()
+        .take_while(|t| t.identifier().is_some() || t.kind == TokenKind::Dot)
+        .count();
+    let mut at = words;
+    if tokens
+        .get(at)
+        .is_some_and(|t| t.kind == TokenKind::LeftParen)
+    {
+        match closing(tokens, at) {
+            Some(close) => at = close + 1,
+            None => return false,
+        }
+    }
+    let brackets = tokens[at..]
+        .iter()
+        .all(|t| t.kind == TokenKind::Operator && t.text.chars().all(|c| c == '[' || c == ']'));
+    brackets && type_name(&tokens[..words]).is_some()
+}
+
 /// PostgreSQL's name for a type as written in a cast.
 fn type_name(tokens: &[Token<'_>]) -> Option<String> {
     // Modifiers and array brackets do not change the name.
@@ -523,7 +610,36 @@ mod tests {
     use super::*;
 
     fn names(sql: &str, columns: usize) -> Vec<Option<String>> {
-        postgres_column_names(sql, columns)
+        postgres_columns(sql, columns)
+            .into_iter()
+            .map(|hint| hint.name)
+            .collect()
+    }
+
+    #[test]
+    fn character_casts_keep_their_postgres_type() {
+        let types = |sql: &str, columns: usize| -> Vec<Option<(u32, i32)>> {
+            postgres_columns(sql, columns)
+                .into_iter()
+                .map(|hint| hint.character_type)
+                .collect()
+        };
+        assert_eq!(
+            types(
+                "SELECT 'x'::varchar(3) AS v, CAST(a AS character varying), b::char, c::text, \
+                 d::varchar || 'x', e::varchar(3)[], 'y'::varchar(2) w",
+                7
+            ),
+            [
+                Some((1043, 7)),
+                Some((1043, -1)),
+                Some((1042, 5)),
+                None,
+                None,
+                None,
+                None
+            ]
+        );
     }
 
     fn all(sql: &str, columns: usize) -> Vec<String> {
@@ -544,6 +660,7 @@ mod tests {
             ("SELECT CAST(x AS text), CAST(1 AS numeric(10, 2))", &["x", "numeric"]),
             ("SELECT true, false, DATE '2024-01-01', interval '1 day'", &["?column?", "?column?", "date", "interval"]),
             ("SELECT a::numeric / 2, (a::int)::text", &["?column?", "a"]),
+            ("SELECT 'y'::varchar(2) w, x::numeric(10, 2), y::int[]", &["<duckdb>", "x", "y"]),
             ("SELECT CASE WHEN a THEN 1 END, CASE a WHEN 1 THEN 2 ELSE 3 END::text", &["case", "text"]),
             ("SELECT pg_catalog.format_type(a, b), \"Lower\"(x), sum(x) FILTER (WHERE y) OVER (PARTITION BY z)", &["format_type", "Lower", "sum"]),
             ("SELECT row_number() OVER w, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM t WINDOW w AS ()", &["row_number", "percentile_cont"]),
