@@ -108,8 +108,8 @@ fn main_query<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<Output<'t, 'a>> {
     }
 }
 
-/// Keywords that end a select list at depth 0.
-const AFTER_SELECT_LIST: &[&str] = &[
+/// Keywords that end a select list at its own depth.
+pub(crate) const AFTER_SELECT_LIST: &[&str] = &[
     "FROM",
     "WHERE",
     "GROUP",
@@ -125,6 +125,7 @@ const AFTER_SELECT_LIST: &[&str] = &[
     "UNION",
     "INTERSECT",
     "EXCEPT",
+    "RETURNING",
 ];
 
 fn select_list<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<Vec<&'t [Token<'a>]>> {

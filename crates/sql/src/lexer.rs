@@ -280,6 +280,16 @@ fn is_operator_char(c: u8) -> bool {
     b"+-*/<>=~!@#%^&|`?:[]{}".contains(&c)
 }
 
+/// Whether `sql` contains any of `words` (ASCII, any case) anywhere: a cheap
+/// test that lets a rewrite skip tokenizing text it cannot change.
+pub fn mentions_any(sql: &str, words: &[&str]) -> bool {
+    words.iter().any(|word| {
+        sql.as_bytes()
+            .windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    })
+}
+
 /// The meaningful tokens of `tokens`, skipping whitespace and comments.
 pub fn significant<'t, 'a>(tokens: &'t [Token<'a>]) -> impl Iterator<Item = &'t Token<'a>> {
     tokens.iter().filter(|t| !t.is_trivia())

@@ -8,11 +8,14 @@
 
 use std::borrow::Cow;
 
-use crate::lexer::{tokenize, TokenKind};
+use crate::lexer::{mentions_any, tokenize, TokenKind};
 
 /// Translates the literal pattern of each `[NOT] SIMILAR TO '...'` without
 /// an `ESCAPE` clause; other text comes back unchanged.
 pub fn similar_to_as_regex(sql: &str) -> Cow<'_, str> {
+    if !mentions_any(sql, &["similar"]) {
+        return Cow::Borrowed(sql);
+    }
     let Ok(tokens) = tokenize(sql) else {
         return Cow::Borrowed(sql);
     };

@@ -8,33 +8,17 @@
 
 use std::borrow::Cow;
 
-use crate::lexer::{tokenize, TokenKind};
+use crate::colnames::AFTER_SELECT_LIST;
+use crate::lexer::{mentions_any, tokenize, TokenKind};
 
 const SET_RETURNING: &[&str] = &["generate_series"];
-
-/// Keywords that end a select list at its own depth.
-const AFTER_SELECT_LIST: &[&str] = &[
-    "FROM",
-    "WHERE",
-    "GROUP",
-    "HAVING",
-    "WINDOW",
-    "QUALIFY",
-    "ORDER",
-    "LIMIT",
-    "OFFSET",
-    "FETCH",
-    "FOR",
-    "INTO",
-    "UNION",
-    "INTERSECT",
-    "EXCEPT",
-    "RETURNING",
-];
 
 /// Wraps each set-returning call of a select list in `unnest(...)`; other
 /// text, and text the lexer rejects, comes back unchanged.
 pub fn unnest_select_list_series(sql: &str) -> Cow<'_, str> {
+    if !mentions_any(sql, SET_RETURNING) {
+        return Cow::Borrowed(sql);
+    }
     let Ok(tokens) = tokenize(sql) else {
         return Cow::Borrowed(sql);
     };
