@@ -65,6 +65,16 @@ def build_kind(binary: Path) -> str:
     return "duckraft build of unknown profile"
 
 
+def reconnect(endpoint: harness.Endpoint, give_up_at: float):
+    """A new autocommit connection, retried until `give_up_at`; None after."""
+    while time.monotonic() < give_up_at:
+        try:
+            return endpoint.connect(autocommit=True)
+        except psycopg.Error:
+            time.sleep(0.1)
+    return None
+
+
 def run_load(endpoints: list[harness.Endpoint], n: int, duration: float, key_base: int) -> dict:
     latencies: list[float] = []
     failures: list[str] = []
@@ -78,7 +88,7 @@ def run_load(endpoints: list[harness.Endpoint], n: int, duration: float, key_bas
         mine, lat, errs = [], [], []
         key = key_base + i * 10_000_000
         start_gate.wait()
-        while time.monotonic() < stop_at[0]:
+        while conn is not None and time.monotonic() < stop_at[0]:
             key += 1
             t0 = time.monotonic()
             try:
@@ -87,7 +97,12 @@ def run_load(endpoints: list[harness.Endpoint], n: int, duration: float, key_bas
                 mine.append(key)
             except psycopg.Error as e:
                 errs.append(f"{type(e).__name__}: {e}".strip())
-        conn.close()
+                if conn.closed:
+                    # The server ended the session (57P01): a real client
+                    # reconnects rather than failing on a dead connection.
+                    conn = reconnect(endpoints[i % len(endpoints)], stop_at[0])
+        if conn is not None:
+            conn.close()
         with lock:
             latencies.extend(lat)
             acked.extend(mine)

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tracing::info;
@@ -44,17 +44,39 @@ pub struct Catalog {
     /// schema change they are current as of (see
     /// `EngineSession::view_and_macro_names`).
     pub hidden_relations: Mutex<Option<(u64, Arc<Vec<String>>)>>,
-    /// Set when a replicated DROP DATABASE removed this catalog while
-    /// sessions still used it; they end at their next statement.
-    dropped: AtomicBool,
+    /// Set when a replicated DROP DATABASE removed this catalog, or a
+    /// snapshot replaced its file, while sessions still used it; they end at
+    /// their next statement.
+    retired: AtomicU8,
     // Field order matters: the describer's connection must close before the database.
     describer: Mutex<Describer>,
     database: RawDatabase,
 }
 
+/// Why a catalog's open instance ended under its sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retirement {
+    /// A replicated DROP DATABASE removed it.
+    Dropped,
+    /// A snapshot from the group's leader replaced its file.
+    Replaced,
+}
+
 impl Catalog {
-    pub fn is_dropped(&self) -> bool {
-        self.dropped.load(Ordering::SeqCst)
+    pub fn retirement(&self) -> Option<Retirement> {
+        match self.retired.load(Ordering::SeqCst) {
+            0 => None,
+            1 => Some(Retirement::Dropped),
+            _ => Some(Retirement::Replaced),
+        }
+    }
+
+    fn retire(&self, why: Retirement) {
+        let code = match why {
+            Retirement::Dropped => 1,
+            Retirement::Replaced => 2,
+        };
+        self.retired.store(code, Ordering::SeqCst);
     }
 
     pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
@@ -230,7 +252,7 @@ impl Catalogs {
             name: name.to_string(),
             introspection: Default::default(),
             hidden_relations: Mutex::new(None),
-            dropped: AtomicBool::new(false),
+            retired: AtomicU8::new(0),
             describer: Mutex::new(describer),
             database,
         };
@@ -347,7 +369,7 @@ impl Catalogs {
 
     /// Drops a catalog the control plane dropped. Unlike [`drop_catalog`],
     /// sessions still using it do not stop the drop: the log already decided
-    /// it on every node. They see [`Catalog::is_dropped`] and end. Their
+    /// it on every node. They see [`Catalog::retirement`] and end. Their
     /// DuckDB instance lives on over the unlinked file until the last one
     /// goes; it is checkpointed first so that closing it later writes no
     /// WAL under the name, which a new catalog of that name may own by then.
@@ -365,7 +387,7 @@ impl Catalogs {
         let _ddl = self.ddl.lock().expect("ddl lock poisoned");
         let removed = self.open.lock().expect("catalog map poisoned").remove(name);
         if let Some(catalog) = removed {
-            catalog.dropped.store(true, Ordering::SeqCst);
+            catalog.retire(Retirement::Dropped);
             catalog.connect()?.execute_batch("FORCE CHECKPOINT")?;
         }
         let path = self.path(name);
@@ -391,7 +413,7 @@ impl Catalogs {
         let _ddl = self.ddl.lock().expect("ddl lock poisoned");
         let removed = self.open.lock().expect("catalog map poisoned").remove(name);
         if let Some(catalog) = removed {
-            catalog.dropped.store(true, Ordering::SeqCst);
+            catalog.retire(Retirement::Replaced);
             catalog.connect()?.execute_batch("FORCE CHECKPOINT")?;
         }
         Ok(())

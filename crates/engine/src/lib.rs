@@ -14,7 +14,7 @@ pub mod session;
 pub mod snapshot;
 pub mod users;
 
-pub use catalog::{Catalog, Catalogs, EngineConfig, DEFAULT_CATALOG};
+pub use catalog::{Catalog, Catalogs, EngineConfig, Retirement, DEFAULT_CATALOG};
 pub use command::{Command, Envelope, ProposalId, WriteBatch, WriteOp};
 pub use error::EngineError;
 pub use replica::{Committed, Outcome, Replica, ReplicaError};

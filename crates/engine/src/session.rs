@@ -81,8 +81,8 @@ impl EngineSession {
     }
 
     /// A replicated DROP DATABASE removed this session's catalog.
-    pub fn catalog_dropped(&self) -> bool {
-        self.catalog.is_dropped()
+    pub fn catalog_retired(&self) -> Option<crate::Retirement> {
+        self.catalog.retirement()
     }
 
     pub fn catalog_name(&self) -> &str {

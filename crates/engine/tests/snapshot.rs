@@ -98,7 +98,10 @@ fn a_catalog_snapshot_round_trips_to_the_same_state_and_applies_on() {
     // A session on the old instance sees the catalog replaced.
     let session_catalog = catalogs.open(NAME).unwrap();
     let mut target = snapshot::install_catalog(&catalogs, NAME, GROUP, target, &bytes).unwrap();
-    assert!(session_catalog.is_dropped());
+    assert_eq!(
+        session_catalog.retirement(),
+        Some(duckraft_engine::Retirement::Replaced)
+    );
     assert_eq!(target.applied_index(), 3);
     assert_eq!(target.applied_term(), 2);
     assert_eq!(target.state_hash().unwrap(), source.state_hash().unwrap());

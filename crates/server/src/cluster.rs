@@ -30,7 +30,7 @@ use duckraft_engine::command::{
 use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
 use duckraft_engine::users::Users;
-use duckraft_engine::StatementResult;
+use duckraft_engine::{Retirement, StatementResult};
 use duckraft_pgwire::scram::ScramVerifier;
 use duckraft_pgwire::{Backend, Description, Interrupter, PgError, QueryOutput, Session};
 use duckraft_raft::GroupId;
@@ -275,6 +275,19 @@ fn catalog_dropped() -> PgError {
     )
 }
 
+/// What a session is told when this node replaced its catalog's file with
+/// a snapshot from the group's leader (it had fallen behind the leader's
+/// log); the catalog is still there for a new session.
+fn catalog_replaced() -> PgError {
+    let mut error = PgError::fatal(
+        "57P01",
+        "terminating connection because this node replaced the database with a snapshot from \
+         the Raft leader",
+    );
+    error.hint = Some("reconnect; the database is still there".into());
+    error
+}
+
 fn serialization_failure(message: &str) -> PgError {
     let mut error = PgError::new("40001", format!("could not serialize access: {message}"));
     error.hint = Some("retry the transaction".into());
@@ -456,12 +469,13 @@ impl ClusterSession {
         Ok(())
     }
 
-    /// Ends the session once its catalog was dropped.
+    /// Ends the session once its catalog was dropped or replaced.
     fn check_catalog(&self) -> Result<(), PgError> {
-        if self.inner.lock().engine.catalog_dropped() {
-            return Err(catalog_dropped());
+        match self.inner.lock().engine.catalog_retired() {
+            None => Ok(()),
+            Some(Retirement::Dropped) => Err(catalog_dropped()),
+            Some(Retirement::Replaced) => Err(catalog_replaced()),
         }
-        Ok(())
     }
 
     /// Inside a transaction the apply may wound, any DuckDB call on the

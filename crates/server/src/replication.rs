@@ -317,8 +317,10 @@ pub struct ReplicationConfig {
 /// When groups are snapshotted and the Raft log reclaimed.
 #[derive(Clone, Copy, Debug)]
 pub struct Compaction {
-    /// Snapshot a group and drop its log once its applied index is this many
-    /// entries past the log's start.
+    /// Snapshot a group and compact its log once the compaction point (half
+    /// this many entries below the applied index, see
+    /// [`duckraft_raft::compaction_point`]) is this many entries past the
+    /// log's start.
     pub threshold_entries: u64,
     /// Rewrite the Raft log (live state only) once its segments hold at
     /// least this many bytes and more than [`WAL_DEAD_RATIO`] times the
@@ -1220,7 +1222,7 @@ impl Driver {
         let threshold = self.compaction.threshold_entries;
         let mut compacted = false;
         for (group, first_index) in self.raft.log_starts() {
-            if self.applied_index(group) >= first_index - 1 + threshold {
+            if duckraft_raft::compaction_due(self.applied_index(group), first_index, threshold) {
                 compacted |= self.compact_now(group);
             }
         }
@@ -1229,12 +1231,14 @@ impl Driver {
         }
     }
 
-    /// Exports `group` at its applied index and drops its log up to there.
+    /// Exports `group` at its applied index and drops its log up to
+    /// [`duckraft_raft::compaction_point`] below it.
     fn compact_now(&mut self, group: GroupId) -> bool {
         let Some(index) = self.export(group) else {
             return false;
         };
-        match self.raft.compact(group, index) {
+        let to = duckraft_raft::compaction_point(index, self.compaction.threshold_entries);
+        match self.raft.compact(group, to) {
             Ok(()) => true,
             Err(e) => {
                 warn!(%group, error = %e, "log compaction deferred");

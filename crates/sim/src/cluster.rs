@@ -968,7 +968,8 @@ impl Sim {
             .into_iter()
             .filter(|(group, first)| {
                 node.compact_retry_at.get(group).is_none_or(|at| now >= *at)
-                    && applied_index(node, *group).is_some_and(|a| a >= first - 1 + threshold)
+                    && applied_index(node, *group)
+                        .is_some_and(|a| duckraft_raft::compaction_due(a, *first, threshold))
             })
             .map(|(group, _)| group)
             .collect();
@@ -979,7 +980,8 @@ impl Sim {
             let Some(running) = node.running.as_mut() else {
                 return;
             };
-            match index.map(|index| running.raft.compact(group, index)) {
+            let to = index.map(|index| duckraft_raft::compaction_point(index, threshold));
+            match to.map(|to| running.raft.compact(group, to)) {
                 Some(Ok(())) => {
                     compacted = true;
                     node.compact_retry_at.remove(&group);
