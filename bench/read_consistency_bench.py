@@ -123,8 +123,8 @@ def main() -> int:
     lines = [
         f"# Read consistency benchmark, {stamp}",
         "",
-        f"Machine: {os.cpu_count()} CPUs, {platform.platform()}. Debug build of duckraft "
-        "(libduckdb-sys at opt-level 2). 3-node cluster on loopback with mTLS; autocommit point "
+        f"Machine: {os.cpu_count()} CPUs, {platform.platform()}. Dev build of duckraft "
+        "(our crates at opt-level 1, DuckDB and hot dependencies at 2). 3-node cluster on loopback with mTLS; autocommit point "
         f"reads of a {KEYS}-row table, {args.duration:.0f} s per row of the table.",
         "",
         "| target | level | clients | reads/s | p50 ms | p99 ms | failures |",

@@ -61,7 +61,7 @@ def build_kind(binary: Path) -> str:
     if "release" in parts:
         return "Release build of duckraft"
     if "debug" in parts:
-        return "Debug build of duckraft (libduckdb-sys at opt-level 2)"
+        return "Dev build of duckraft (our crates at opt-level 1, DuckDB and hot dependencies at 2)"
     return "duckraft build of unknown profile"
 
 
