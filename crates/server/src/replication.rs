@@ -1223,7 +1223,7 @@ impl Driver {
         let mut compacted = false;
         for (group, first_index) in self.raft.log_starts() {
             if duckraft_raft::compaction_due(self.applied_index(group), first_index, threshold) {
-                compacted |= self.compact_now(group);
+                compacted |= self.compact_now(group, 0);
             }
         }
         if compacted {
@@ -1232,12 +1232,14 @@ impl Driver {
     }
 
     /// Exports `group` at its applied index and drops its log up to
-    /// [`duckraft_raft::compaction_point`] below it.
-    fn compact_now(&mut self, group: GroupId) -> bool {
+    /// [`duckraft_raft::compaction_point`] below it, and at least up to
+    /// `at_least`.
+    fn compact_now(&mut self, group: GroupId, at_least: u64) -> bool {
         let Some(index) = self.export(group) else {
             return false;
         };
-        let to = duckraft_raft::compaction_point(index, self.compaction.threshold_entries);
+        let to = duckraft_raft::compaction_point(index, self.compaction.threshold_entries)
+            .max(at_least.min(index));
         match self.raft.compact(group, to) {
             Ok(()) => true,
             Err(e) => {
@@ -1553,7 +1555,7 @@ impl Driver {
                 // A member that holds nothing must be sent a snapshot (the
                 // log's start would not tell it the group's first
                 // configuration): make sure the log no longer starts at 1.
-                self.compact_now(status.group);
+                self.compact_now(status.group, 1);
             }
             let change = if let Some(&id) = desired.iter().find(|id| !conf.contains(**id)) {
                 MemberChange::AddLearner(id)
