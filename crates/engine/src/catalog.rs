@@ -11,8 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::info;
 
@@ -47,7 +46,7 @@ pub struct Catalog {
     /// Set when a replicated DROP DATABASE removed this catalog, or a
     /// snapshot replaced its file, while sessions still used it; they end at
     /// their next statement.
-    retired: AtomicU8,
+    retired: OnceLock<Retirement>,
     // Field order matters: the describer's connection must close before the database.
     describer: Mutex<Describer>,
     database: RawDatabase,
@@ -64,19 +63,12 @@ pub enum Retirement {
 
 impl Catalog {
     pub fn retirement(&self) -> Option<Retirement> {
-        match self.retired.load(Ordering::SeqCst) {
-            0 => None,
-            1 => Some(Retirement::Dropped),
-            _ => Some(Retirement::Replaced),
-        }
+        self.retired.get().copied()
     }
 
+    /// An instance leaves the open map once, so it retires once.
     fn retire(&self, why: Retirement) {
-        let code = match why {
-            Retirement::Dropped => 1,
-            Retirement::Replaced => 2,
-        };
-        self.retired.store(code, Ordering::SeqCst);
+        let _ = self.retired.set(why);
     }
 
     pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
@@ -252,7 +244,7 @@ impl Catalogs {
             name: name.to_string(),
             introspection: Default::default(),
             hidden_relations: Mutex::new(None),
-            retired: AtomicU8::new(0),
+            retired: OnceLock::new(),
             describer: Mutex::new(describer),
             database,
         };

@@ -80,7 +80,8 @@ impl EngineSession {
         self.in_transaction
     }
 
-    /// A replicated DROP DATABASE removed this session's catalog.
+    /// Why this session's catalog instance ended (a replicated DROP
+    /// DATABASE, or a snapshot that replaced its file), if it did.
     pub fn catalog_retired(&self) -> Option<crate::Retirement> {
         self.catalog.retirement()
     }

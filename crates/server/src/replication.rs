@@ -1238,8 +1238,10 @@ impl Driver {
         let Some(index) = self.export(group) else {
             return false;
         };
-        let to = duckraft_raft::compaction_point(index, self.compaction.threshold_entries)
-            .max(at_least.min(index));
+        // `export` offers only images past index 0, so `at_least` (0 or 1)
+        // never passes the image.
+        let to =
+            duckraft_raft::compaction_point(index, self.compaction.threshold_entries).max(at_least);
         match self.raft.compact(group, to) {
             Ok(()) => true,
             Err(e) => {
