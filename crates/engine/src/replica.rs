@@ -4,22 +4,33 @@
 //! order, through a [`Replica`]. The replica keeps its bookkeeping in the
 //! catalog's own DuckDB file, in schema `__duckraft`:
 //!
-//! - `applied(id, idx, term)`: exactly one row (`id = 0`), the last applied
-//!   log index and its term;
 //! - `clients(client, seq, outcome)`: per proposing session, the highest
 //!   applied proposal sequence number and its outcome (small JSON), so that a
 //!   retried proposal is answered, not applied twice;
 //! - `relation_versions(name, idx)`: per relation name (see
 //!   `duckraft_sql::access`), the index of the last applied entry that wrote
-//!   it; `*` for entries that wrote every relation (DDL).
+//!   it; `*` for entries that wrote every relation (DDL);
+//! - `applied(id, folded_idx, folded_term)`: exactly one row (`id = 0`), the
+//!   last applied index and term as of the last fold (below);
+//! - `apply_log(idx, term, clients, versions, schema_idx)`: one row per apply
+//!   transaction: its last entry's index and term, and its changes to the two
+//!   tables above as JSON arrays (`[[client, seq, outcome], ...]` and
+//!   `[[name, idx], ...]`), plus its version of `*` if it wrote one.
 //!
-//! An apply transaction appends its records for those two to `client_log`
-//! and `relation_version_log` instead: DuckDB's upsert costs several times a
-//! plain insert, and it would run in every transaction. A record in a log
-//! supersedes the table's (sequence numbers and indexes only grow). The
-//! logs are folded into the tables once they hold
-//! [`FOLD_LOG_ROWS`] records, and before every checkpoint, so a snapshot
-//! carries folded tables and empty logs.
+//! One single-row insert per transaction is all the bookkeeping an apply
+//! writes: every statement costs DuckDB hundreds of microseconds however
+//! small, and an upsert or update several times a plain insert. The applied
+//! index is the newest `apply_log` row's, else the folded one; a log row's
+//! records supersede the tables' (sequence numbers and indexes only grow).
+//! The log is folded into the tables once it holds [`FOLD_LOG_ROWS`] rows and
+//! records, and before every checkpoint, so a snapshot carries folded tables
+//! and an empty log.
+//!
+//! The columns of `applied` were called `idx` and `term` before the log
+//! existed, when every transaction updated it and two more logs held the
+//! records. Opening such a file folds and drops those logs and renames the
+//! columns, so that an older binary, which would read a stale applied index
+//! from `applied` and apply entries twice, fails to open the file instead.
 //!
 //! # Transaction conflict check
 //! An entry holding an interactive transaction carries the applied index its
@@ -92,6 +103,7 @@ use duckdb::types::Value as DuckValue;
 use duckdb::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tracing::info;
 
 use crate::command::{self, Command, DecodeError, ProposalId, WriteBatch, WriteOp};
 use crate::error::from_duckdb_message;
@@ -113,8 +125,8 @@ const BOOKKEEPING_SQL: &str = "
     CREATE SCHEMA IF NOT EXISTS __duckraft;
     CREATE TABLE IF NOT EXISTS __duckraft.applied (
         id INTEGER PRIMARY KEY CHECK (id = 0),
-        idx UBIGINT NOT NULL,
-        term UBIGINT NOT NULL);
+        folded_idx UBIGINT NOT NULL,
+        folded_term UBIGINT NOT NULL);
     INSERT INTO __duckraft.applied
         SELECT 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM __duckraft.applied);
     CREATE TABLE IF NOT EXISTS __duckraft.clients (
@@ -124,17 +136,41 @@ const BOOKKEEPING_SQL: &str = "
     CREATE TABLE IF NOT EXISTS __duckraft.relation_versions (
         name VARCHAR PRIMARY KEY,
         idx UBIGINT NOT NULL);
-    CREATE TABLE IF NOT EXISTS __duckraft.client_log (
-        client UBIGINT NOT NULL,
-        seq UBIGINT NOT NULL,
-        outcome VARCHAR NOT NULL);
-    CREATE TABLE IF NOT EXISTS __duckraft.relation_version_log (
-        name VARCHAR NOT NULL,
-        idx UBIGINT NOT NULL);
+    CREATE TABLE IF NOT EXISTS __duckraft.apply_log (
+        idx UBIGINT NOT NULL,
+        term UBIGINT NOT NULL,
+        clients VARCHAR NOT NULL,
+        versions VARCHAR NOT NULL,
+        schema_idx UBIGINT);
     CREATE TABLE IF NOT EXISTS __duckraft.replica_of (
         id INTEGER PRIMARY KEY CHECK (id = 0),
         group_id UBIGINT NOT NULL);
 ";
+
+/// The applied index in a snapshot of the catalog: the newest `apply_log`
+/// row's, else the folded one.
+pub const APPLIED_INDEX_SQL: &str = "SELECT greatest(
+    (SELECT folded_idx FROM __duckraft.applied WHERE id = 0),
+    (SELECT coalesce(max(idx), 0) FROM __duckraft.apply_log))";
+
+/// Brings a file from before `apply_log` (see the module documentation) to
+/// the current bookkeeping, in the transaction that opens it.
+const MIGRATE_RECORD_LOGS_SQL: &str = "
+    INSERT INTO __duckraft.clients
+        SELECT client, max(seq), arg_max(outcome, seq)
+        FROM __duckraft.client_log GROUP BY client
+        ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome;
+    INSERT INTO __duckraft.relation_versions
+        SELECT name, max(idx) FROM __duckraft.relation_version_log GROUP BY name
+        ON CONFLICT (name) DO UPDATE SET idx = excluded.idx;
+    DROP TABLE __duckraft.client_log;
+    DROP TABLE __duckraft.relation_version_log;
+    ALTER TABLE __duckraft.applied RENAME COLUMN idx TO folded_idx;
+    ALTER TABLE __duckraft.applied RENAME COLUMN term TO folded_term;
+";
+
+/// One dedup record as `apply_log` keeps it: client, seq, outcome JSON.
+type ClientRecord = (u64, u64, String);
 
 /// One committed log entry.
 #[derive(Debug, Clone, Copy)]
@@ -375,22 +411,9 @@ struct PendingRows {
     first_index: u64,
 }
 
-/// Log records (see the module documentation) that trigger a fold.
+/// `apply_log` rows plus the records they hold (see the module
+/// documentation) that trigger a fold.
 pub const FOLD_LOG_ROWS: u64 = 4096;
-
-const FOLD_SQL: &str = "
-    BEGIN TRANSACTION;
-    INSERT INTO __duckraft.clients
-        SELECT client, max(seq), arg_max(outcome, seq)
-        FROM __duckraft.client_log GROUP BY client
-        ON CONFLICT (client) DO UPDATE SET seq = excluded.seq, outcome = excluded.outcome;
-    DELETE FROM __duckraft.client_log;
-    INSERT INTO __duckraft.relation_versions
-        SELECT name, max(idx) FROM __duckraft.relation_version_log GROUP BY name
-        ON CONFLICT (name) DO UPDATE SET idx = excluded.idx;
-    DELETE FROM __duckraft.relation_version_log;
-    COMMIT;
-";
 
 /// The result of running one entry inside an open transaction.
 enum Step {
@@ -427,8 +450,8 @@ pub struct Replica {
     /// `__duckraft.clients` as committed: client -> (seq, outcome JSON).
     /// Reading it from memory keeps dedup off the per-entry query path.
     clients: RefCell<BTreeMap<u64, (u64, String)>>,
-    /// Dedup records of the open transaction, written in one statement just
-    /// before it commits and folded into `clients` once it has.
+    /// Dedup records of the open transaction, written to `apply_log` just
+    /// before it commits and moved into `clients` once it has.
     pending_clients: RefCell<BTreeMap<u64, (u64, String)>>,
     /// `__duckraft.relation_versions` as committed, and the open
     /// transaction's changes to it (same scheme as the dedup records).
@@ -436,8 +459,12 @@ pub struct Replica {
     pending_versions: RefCell<BTreeMap<String, u64>>,
     /// Rows buffered for a merged insert (see the module documentation).
     pending_rows: RefCell<Option<PendingRows>>,
-    /// Records in `client_log` and `relation_version_log`.
+    /// Rows in `apply_log` plus the records they hold.
     log_rows: Cell<u64>,
+    /// Keys of `clients` and `versions` whose newest record is in
+    /// `apply_log`, not yet in the tables.
+    unfolded_clients: RefCell<BTreeSet<u64>>,
+    unfolded_versions: RefCell<BTreeSet<String>>,
     /// The connection's `integer_division`, switched per batch.
     integer_division: Cell<bool>,
 }
@@ -447,59 +474,98 @@ impl Replica {
     /// it), creating the bookkeeping tables if needed and reading the applied
     /// index back.
     pub fn open(conn: Connection) -> Result<Replica, ReplicaError> {
+        let record_logs: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() \
+                   AND schema_name = '__duckraft' AND table_name = 'applied' \
+                   AND column_name = 'idx'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| engine_error(None, &e))?;
+        let migration = if record_logs > 0 {
+            MIGRATE_RECORD_LOGS_SQL
+        } else {
+            ""
+        };
         // BEGIN also fails if the connection is already inside a transaction.
-        let setup = format!("BEGIN TRANSACTION; {BOOKKEEPING_SQL} COMMIT;");
+        let setup = format!("BEGIN TRANSACTION; {migration} {BOOKKEEPING_SQL} COMMIT;");
         if let Err(error) = conn.execute_batch(&setup) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(engine_error(None, &error));
         }
+        if record_logs > 0 {
+            info!("moved this catalog's bookkeeping to __duckraft.apply_log");
+        }
         let rows: Vec<(i32, u64, u64)> = (|| {
-            let mut statement = conn.prepare("SELECT id, idx, term FROM __duckraft.applied")?;
+            let mut statement =
+                conn.prepare("SELECT id, folded_idx, folded_term FROM __duckraft.applied")?;
             let rows =
                 statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
             rows.collect::<Result<Vec<_>, _>>()
         })()
         .map_err(|e| engine_error(None, &e))?;
-        let &[(0, applied_index, applied_term)] = rows.as_slice() else {
+        let &[(0, mut applied_index, mut applied_term)] = rows.as_slice() else {
             return Err(ReplicaError::Corrupt(format!(
                 "__duckraft.applied holds {rows:?}, expected one row with id 0"
             )));
         };
-        // A log's record supersedes the table's, hence the order.
-        let clients: BTreeMap<u64, (u64, String)> = (|| {
-            let mut statement = conn.prepare(
-                "SELECT client, seq, outcome FROM (
-                     SELECT client, seq, outcome, 0 AS source FROM __duckraft.clients
-                     UNION ALL
-                     SELECT client, seq, outcome, 1 FROM __duckraft.client_log)
-                 ORDER BY client, seq, source",
-            )?;
+        let mut clients: BTreeMap<u64, (u64, String)> = (|| {
+            let mut statement =
+                conn.prepare("SELECT client, seq, outcome FROM __duckraft.clients")?;
             let rows = statement.query_map([], |row| {
                 Ok((row.get::<_, u64>(0)?, (row.get(1)?, row.get(2)?)))
             })?;
             rows.collect::<Result<BTreeMap<_, _>, _>>()
         })()
         .map_err(|e| engine_error(None, &e))?;
-        let versions: BTreeMap<String, u64> = (|| {
-            let mut statement = conn.prepare(
-                "SELECT name, idx FROM (
-                     SELECT name, idx FROM __duckraft.relation_versions
-                     UNION ALL
-                     SELECT name, idx FROM __duckraft.relation_version_log)
-                 ORDER BY name, idx",
-            )?;
+        let mut versions: BTreeMap<String, u64> = (|| {
+            let mut statement =
+                conn.prepare("SELECT name, idx FROM __duckraft.relation_versions")?;
             let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
             rows.collect::<Result<BTreeMap<_, _>, _>>()
         })()
         .map_err(|e| engine_error(None, &e))?;
-        let log_rows: u64 = conn
-            .query_row(
-                "SELECT (SELECT count(*) FROM __duckraft.client_log) \
-                      + (SELECT count(*) FROM __duckraft.relation_version_log)",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(|e| engine_error(None, &e))?;
+        let log: Vec<(u64, u64, String, String)> = (|| {
+            let mut statement = conn.prepare(
+                "SELECT idx, term, clients, versions FROM __duckraft.apply_log ORDER BY idx",
+            )?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()
+        })()
+        .map_err(|e| engine_error(None, &e))?;
+        let mut log_rows = 0;
+        let mut unfolded_clients = BTreeSet::new();
+        let mut unfolded_versions = BTreeSet::new();
+        for (index, term, client_json, version_json) in log {
+            if index <= applied_index {
+                return Err(ReplicaError::Corrupt(format!(
+                    "__duckraft.apply_log has a row for entry {index} after entry {applied_index}"
+                )));
+            }
+            let unreadable = |what: &str, e: serde_json::Error| {
+                ReplicaError::Corrupt(format!(
+                    "__duckraft.apply_log row for entry {index} has unreadable {what}: {e}"
+                ))
+            };
+            let records: Vec<ClientRecord> =
+                serde_json::from_str(&client_json).map_err(|e| unreadable("clients", e))?;
+            let written: Vec<(String, u64)> =
+                serde_json::from_str(&version_json).map_err(|e| unreadable("versions", e))?;
+            log_rows += 1 + (records.len() + written.len()) as u64;
+            for (client, seq, outcome) in records {
+                unfolded_clients.insert(client);
+                clients.insert(client, (seq, outcome));
+            }
+            for (name, idx) in written {
+                unfolded_versions.insert(name.clone());
+                versions.insert(name, idx);
+            }
+            applied_index = index;
+            applied_term = term;
+        }
         // Room for the merged inserts of a few targets at every size.
         conn.set_prepared_statement_cache_capacity(320);
         Ok(Replica {
@@ -516,6 +582,8 @@ impl Replica {
             pending_versions: RefCell::new(BTreeMap::new()),
             pending_rows: RefCell::new(None),
             log_rows: Cell::new(log_rows),
+            unfolded_clients: RefCell::new(unfolded_clients),
+            unfolded_versions: RefCell::new(unfolded_versions),
             integer_division: Cell::new(false),
         })
     }
@@ -562,27 +630,65 @@ impl Replica {
         self.conflict_check = on;
     }
 
-    /// Folds the bookkeeping logs, then writes everything committed into
+    /// Folds the bookkeeping log, then writes everything committed into
     /// the database file (for a snapshot). A failure leaves the replica
     /// usable.
     pub fn checkpoint(&self) -> Result<(), ReplicaError> {
-        self.fold_logs()?;
+        self.fold_log()?;
         self.conn
             .execute_batch("CHECKPOINT")
             .map_err(|e| engine_error(None, &e))
     }
 
-    /// Moves the bookkeeping logs' records into their tables, in a
-    /// transaction of its own (it changes nothing the replica reads).
-    fn fold_logs(&self) -> Result<(), ReplicaError> {
+    /// Moves `apply_log` into the tables, in a transaction of its own (it
+    /// changes nothing the replica reads): the newest record of every key
+    /// the log holds one for, from memory, and the applied index.
+    fn fold_log(&self) -> Result<(), ReplicaError> {
         if self.log_rows.get() == 0 {
             return Ok(());
         }
-        if let Err(error) = self.conn.execute_batch(FOLD_SQL) {
+        let folded = (|| {
+            self.conn.execute_batch("BEGIN TRANSACTION")?;
+            let clients = self.clients.borrow();
+            let mut values = Vec::new();
+            for client in self.unfolded_clients.borrow().iter() {
+                let (seq, outcome) = &clients[client];
+                values.push(DuckValue::UBigInt(*client));
+                values.push(DuckValue::UBigInt(*seq));
+                values.push(DuckValue::Text(outcome.clone()));
+            }
+            insert_merged(
+                &self.conn,
+                "INSERT OR REPLACE INTO __duckraft.clients (client, seq, outcome)",
+                3,
+                &values,
+            )?;
+            let versions = self.versions.borrow();
+            let mut values = Vec::new();
+            for name in self.unfolded_versions.borrow().iter() {
+                values.push(DuckValue::Text(name.clone()));
+                values.push(DuckValue::UBigInt(versions[name]));
+            }
+            insert_merged(
+                &self.conn,
+                "INSERT OR REPLACE INTO __duckraft.relation_versions (name, idx)",
+                2,
+                &values,
+            )?;
+            self.conn.execute(
+                "UPDATE __duckraft.applied SET folded_idx = ?, folded_term = ? WHERE id = 0",
+                duckdb::params![self.applied_index, self.applied_term],
+            )?;
+            self.conn
+                .execute_batch("DELETE FROM __duckraft.apply_log; COMMIT")
+        })();
+        if let Err(error) = folded {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(engine_error(None, &error));
         }
         self.log_rows.set(0);
+        self.unfolded_clients.borrow_mut().clear();
+        self.unfolded_versions.borrow_mut().clear();
         Ok(())
     }
 
@@ -627,7 +733,7 @@ impl Replica {
         let mut outcomes = Vec::with_capacity(work.len());
         let mut result = self.apply_work(&work, &mut outcomes);
         if result.is_ok() && self.log_rows.get() >= FOLD_LOG_ROWS {
-            result = self.fold_logs();
+            result = self.fold_log();
         }
         let results = work
             .iter()
@@ -759,8 +865,6 @@ impl Replica {
             Err(OpError::Environmental(error)) => return Err(error),
         }
         let last = work.last().expect("groups are not empty");
-        self.flush_clients(last.index)?;
-        self.flush_versions(last.index)?;
         self.record_applied(last)?;
         self.transaction.set(None);
         if self.conn.execute_batch("COMMIT").is_err() {
@@ -791,8 +895,6 @@ impl Replica {
                 outcome
             }
         };
-        self.flush_clients(entry.index)?;
-        self.flush_versions(entry.index)?;
         self.record_applied(entry)?;
         self.commit(entry.index)?;
         self.commit_clients();
@@ -1002,34 +1104,19 @@ impl Replica {
             .insert(id.client, (id.seq, json));
     }
 
-    /// Appends this transaction's dedup records to the log.
-    fn flush_clients(&self, index: u64) -> Result<(), ReplicaError> {
-        let pending = self.pending_clients.borrow();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut values: Vec<DuckValue> = Vec::with_capacity(pending.len() * 3);
-        for (client, (seq, outcome)) in pending.iter() {
-            values.push(DuckValue::UBigInt(*client));
-            values.push(DuckValue::UBigInt(*seq));
-            values.push(DuckValue::Text(outcome.clone()));
-        }
-        insert_merged(
-            &self.conn,
-            "INSERT INTO __duckraft.client_log (client, seq, outcome)",
-            3,
-            &values,
-        )
-        .map_err(|e| engine_error(Some(index), &e))
-    }
-
     /// The transaction committed: its dedup records and relation versions are
     /// now the stored ones.
     fn commit_clients(&self) {
         let pending = std::mem::take(&mut *self.pending_clients.borrow_mut());
         let versions = std::mem::take(&mut *self.pending_versions.borrow_mut());
         self.log_rows
-            .set(self.log_rows.get() + (pending.len() + versions.len()) as u64);
+            .set(self.log_rows.get() + 1 + (pending.len() + versions.len()) as u64);
+        self.unfolded_clients
+            .borrow_mut()
+            .extend(pending.keys().copied());
+        self.unfolded_versions
+            .borrow_mut()
+            .extend(versions.keys().cloned());
         self.clients.borrow_mut().extend(pending);
         self.versions.borrow_mut().extend(versions);
     }
@@ -1077,37 +1164,31 @@ impl Replica {
         ))
     }
 
-    /// Appends this transaction's relation versions to the log.
-    fn flush_versions(&self, index: u64) -> Result<(), ReplicaError> {
-        let pending = self.pending_versions.borrow();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut values: Vec<DuckValue> = Vec::with_capacity(pending.len() * 2);
-        for (name, idx) in pending.iter() {
-            values.push(DuckValue::Text(name.clone()));
-            values.push(DuckValue::UBigInt(*idx));
-        }
-        insert_merged(
-            &self.conn,
-            "INSERT INTO __duckraft.relation_version_log (name, idx)",
-            2,
-            &values,
-        )
-        .map_err(|e| engine_error(Some(index), &e))
-    }
-
+    /// Writes the open transaction's bookkeeping: one `apply_log` row.
     fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
-        let changed = self
-            .conn
-            .prepare_cached("UPDATE __duckraft.applied SET idx = ?, term = ? WHERE id = 0")
-            .and_then(|mut s| s.execute(duckdb::params![entry.index, entry.term]))
+        let pending_clients = self.pending_clients.borrow();
+        let clients: Vec<(u64, u64, &str)> = pending_clients
+            .iter()
+            .map(|(client, (seq, outcome))| (*client, *seq, outcome.as_str()))
+            .collect();
+        let pending_versions = self.pending_versions.borrow();
+        let versions: Vec<(&str, u64)> = pending_versions
+            .iter()
+            .map(|(name, idx)| (name.as_str(), *idx))
+            .collect();
+        let schema_idx = pending_versions.get(duckraft_sql::access::ALL).copied();
+        self.conn
+            .prepare_cached("INSERT INTO __duckraft.apply_log VALUES (?, ?, ?, ?, ?)")
+            .and_then(|mut s| {
+                s.execute(duckdb::params![
+                    entry.index,
+                    entry.term,
+                    serde_json::to_string(&clients).expect("records serialise"),
+                    serde_json::to_string(&versions).expect("records serialise"),
+                    schema_idx
+                ])
+            })
             .map_err(|e| engine_error(Some(entry.index), &e))?;
-        if changed != 1 {
-            return Err(ReplicaError::Corrupt(format!(
-                "updating __duckraft.applied changed {changed} rows"
-            )));
-        }
         Ok(())
     }
 
@@ -1397,7 +1478,8 @@ mod tests {
             assert_eq!(replica.applied_index(), 0);
             let rows: i64 = reader
                 .query_row(
-                    "SELECT count(*) FROM __duckraft.applied WHERE idx = 0",
+                    "SELECT count(*) FROM __duckraft.applied \
+                     WHERE folded_idx = 0 AND NOT EXISTS (SELECT 1 FROM __duckraft.apply_log)",
                     [],
                     |r| r.get(0),
                 )

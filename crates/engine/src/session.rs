@@ -324,13 +324,9 @@ impl EngineSession {
     /// The replicated applied index as this session's snapshot sees it
     /// (inside a transaction: the index its reads are consistent with).
     pub fn applied_index(&mut self) -> Result<u64, EngineError> {
-        let sql = format!(
-            "SELECT idx FROM {}.applied",
-            crate::replica::BOOKKEEPING_SCHEMA
-        );
         Ok(self
             .connection
-            .prepare_cached(&sql)?
+            .prepare_cached(crate::replica::APPLIED_INDEX_SQL)?
             .query_row([], |row| row.get(0))?)
     }
 
@@ -340,7 +336,7 @@ impl EngineSession {
     /// Listing macros walks every DuckDB function (tens of milliseconds), so
     /// the list is cached per catalog under the log index of the last
     /// replicated schema change (the version of `*` in
-    /// `__duckraft.relation_versions` or its log); only a schema change can
+    /// `__duckraft.relation_versions` or `apply_log`); only a schema change can
     /// change it. Key and list come from one statement, so they describe one
     /// state.
     pub fn view_and_macro_names(&mut self) -> Result<Arc<Vec<String>>, EngineError> {
@@ -350,7 +346,7 @@ impl EngineSession {
             "SELECT coalesce(max(idx), 0) FROM (\
                  SELECT idx FROM {schema}.relation_versions WHERE name = '{all}' \
                  UNION ALL \
-                 SELECT idx FROM {schema}.relation_version_log WHERE name = '{all}')"
+                 SELECT schema_idx FROM {schema}.apply_log)"
         );
         let version: u64 = self
             .connection

@@ -443,9 +443,12 @@ fn replica_applies_a_sequence_then_state_matches() {
             "NULL",
         ]
     );
-    // The bookkeeping row holds the applied index and term.
+    // The newest bookkeeping row holds the applied index and term.
     assert_eq!(
-        query_strings(&reader, "SELECT idx || '/' || term FROM __duckraft.applied"),
+        query_strings(
+            &reader,
+            "SELECT idx || '/' || term FROM __duckraft.apply_log ORDER BY idx DESC LIMIT 1"
+        ),
         ["5/1"]
     );
 }
@@ -762,23 +765,32 @@ fn replica_dedup_answers_retries_without_applying_twice() {
         ["1", "2", "100"]
     );
     assert_eq!(replica.applied_index(), 8);
-    // Dedup records live in the bookkeeping schema: appended to a log by
-    // each apply transaction, folded into the table by a checkpoint.
-    let records = |table: &str| {
+    // Dedup records live in the bookkeeping schema: in each apply
+    // transaction's `apply_log` row, folded into the table by a checkpoint.
+    let logged = || {
         query_strings(
             &reader,
-            &format!("SELECT client || ':' || seq FROM __duckraft.{table} ORDER BY client, seq"),
+            "SELECT r->>0 || ':' || (r->>1) FROM (
+                 SELECT unnest(clients::JSON[]) AS r, idx FROM __duckraft.apply_log)
+             ORDER BY idx, r->>0",
         )
     };
-    // One record per client and transaction: the whole first call was one.
-    assert_eq!(records("client_log"), ["5:2", "6:1"]);
-    assert!(records("clients").is_empty());
+    let folded = || {
+        query_strings(
+            &reader,
+            "SELECT client || ':' || seq FROM __duckraft.clients ORDER BY client",
+        )
+    };
+    // One record per client and transaction: the whole first call was one,
+    // and the second (all duplicates) changed none.
+    assert_eq!(logged(), ["5:2", "6:1"]);
+    assert!(folded().is_empty());
     replica.checkpoint().unwrap();
-    assert_eq!(records("clients"), ["5:2", "6:1"]);
-    assert!(records("client_log").is_empty());
+    assert_eq!(folded(), ["5:2", "6:1"]);
+    assert!(logged().is_empty());
 }
 
-/// The bookkeeping logs fold into their tables once they are long, and
+/// The bookkeeping log folds into its tables once it is long, and
 /// whether a record was folded or not, a reopened replica answers retries
 /// and checks conflicts from the newest one.
 #[test]
@@ -815,7 +827,10 @@ fn bookkeeping_logs_fold_and_survive_reopen() {
     let conn = Connection::open(&path).unwrap();
     let reader = conn.try_clone().unwrap();
     let folded = count(&reader, "SELECT count(*) FROM __duckraft.clients");
-    let left = count(&reader, "SELECT count(*) FROM __duckraft.client_log");
+    let left = count(
+        &reader,
+        "SELECT coalesce(sum(json_array_length(clients)), 0)::BIGINT FROM __duckraft.apply_log",
+    );
     assert!(
         folded > 0 && left > 0,
         "{folded} records folded, {left} in the log"
@@ -856,6 +871,100 @@ fn bookkeeping_logs_fold_and_survive_reopen() {
     let outcome = &replica.apply(&view(&conflicting)).unwrap()[0].2;
     assert_eq!(sqlstate(outcome), "40001", "{outcome:?}");
     assert_eq!(count(&reader, "SELECT count(*) FROM main.t"), total as i64);
+}
+
+/// A file whose bookkeeping predates `apply_log` (an `applied` row updated
+/// per transaction, and two record logs) opens with its applied index,
+/// dedup records and relation versions intact, newest record first, and
+/// afterwards refuses the read an older binary would start from.
+#[test]
+fn bookkeeping_from_before_apply_log_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = Connection::open(&path).unwrap();
+    old.execute_batch(
+        "CREATE SCHEMA __duckraft;
+         CREATE TABLE __duckraft.applied (
+             id INTEGER PRIMARY KEY CHECK (id = 0), idx UBIGINT NOT NULL, term UBIGINT NOT NULL);
+         INSERT INTO __duckraft.applied VALUES (0, 7, 1);
+         CREATE TABLE __duckraft.clients (
+             client UBIGINT PRIMARY KEY, seq UBIGINT NOT NULL, outcome VARCHAR NOT NULL);
+         CREATE TABLE __duckraft.relation_versions (name VARCHAR PRIMARY KEY, idx UBIGINT NOT NULL);
+         CREATE TABLE __duckraft.client_log (
+             client UBIGINT NOT NULL, seq UBIGINT NOT NULL, outcome VARCHAR NOT NULL);
+         CREATE TABLE __duckraft.relation_version_log (name VARCHAR NOT NULL, idx UBIGINT NOT NULL);
+         CREATE TABLE __duckraft.replica_of (
+             id INTEGER PRIMARY KEY CHECK (id = 0), group_id UBIGINT NOT NULL);
+         CREATE TABLE main.t (a INTEGER);
+         INSERT INTO main.t VALUES (1), (2);
+         INSERT INTO __duckraft.relation_versions VALUES ('*', 1), ('t', 2);
+         INSERT INTO __duckraft.relation_version_log VALUES ('t', 7);",
+    )
+    .unwrap();
+    // Client 5's newest record is in the log, client 6's only in the table.
+    let outcome = |rows: u64| format!(r#"{{"applied":{{"rows":{rows}}}}}"#);
+    old.execute(
+        "INSERT INTO __duckraft.clients VALUES (5, 1, ?), (6, 3, ?)",
+        [outcome(1), outcome(1)],
+    )
+    .unwrap();
+    old.execute(
+        "INSERT INTO __duckraft.client_log VALUES (5, 2, ?)",
+        [outcome(1)],
+    )
+    .unwrap();
+    drop(old);
+
+    let conn = Connection::open(&path).unwrap();
+    let reader = conn.try_clone().unwrap();
+    let mut replica = Replica::open(conn).unwrap();
+    assert_eq!((replica.applied_index(), replica.applied_term()), (7, 1));
+    let insert = |client: u64, seq: u64, value: i64| {
+        write(
+            Some((client, seq)),
+            vec![sql(&format!("INSERT INTO main.t VALUES ({value})"))],
+        )
+    };
+    let log = numbered(
+        8,
+        vec![
+            insert(5, 2, 50),
+            insert(6, 3, 60),
+            transaction(
+                (7, 1),
+                6,
+                &["t"],
+                &["t"],
+                vec![sql("INSERT INTO main.t VALUES (70)")],
+            ),
+        ],
+    );
+    let outcomes: Vec<Outcome> = replica
+        .apply(&view(&log))
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, o)| o)
+        .collect();
+    assert!(matches!(outcomes[0], Outcome::Duplicate(_)), "{outcomes:?}");
+    assert!(matches!(outcomes[1], Outcome::Duplicate(_)), "{outcomes:?}");
+    assert_eq!(sqlstate(&outcomes[2]), "40001", "{outcomes:?}");
+    assert_eq!(count(&reader, "SELECT count(*) FROM main.t"), 2);
+    assert_eq!(
+        count(
+            &reader,
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '__duckraft' \
+             AND table_name IN ('client_log', 'relation_version_log')"
+        ),
+        0
+    );
+    let older_binary = reader.prepare("SELECT id, idx, term FROM __duckraft.applied");
+    assert!(
+        older_binary.is_err(),
+        "an older binary could read a stale index"
+    );
+    drop(replica);
+    let replica = Replica::open(Connection::open(&path).unwrap()).unwrap();
+    assert_eq!(replica.applied_index(), 10);
 }
 
 /// Applies `statements` (one entry each) to a fresh replica and hashes it.

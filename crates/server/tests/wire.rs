@@ -1290,12 +1290,12 @@ async fn the_replication_bookkeeping_is_read_only() {
     let applied = |rows: &[SimpleQueryMessage]| simple_rows(rows);
     let before = applied(
         &client
-            .simple_query("SELECT idx FROM __duckraft.applied")
+            .simple_query(duckraft_engine::replica::APPLIED_INDEX_SQL)
             .await
             .unwrap(),
     );
     for sql in [
-        "UPDATE __duckraft.applied SET idx = 0",
+        "UPDATE __duckraft.applied SET folded_idx = 0",
         "DELETE FROM \"__duckraft\".clients",
         "INSERT INTO __duckraft.relation_versions SELECT * FROM __duckraft.relation_versions",
         "CREATE TABLE __duckraft.extra (a INTEGER)",
@@ -1308,7 +1308,7 @@ async fn the_replication_bookkeeping_is_read_only() {
     }
     client.batch_execute("BEGIN").await.unwrap();
     let error = client
-        .batch_execute("UPDATE __duckraft.applied SET idx = idx + 1")
+        .batch_execute("UPDATE __duckraft.applied SET folded_idx = folded_idx + 1")
         .await
         .unwrap_err();
     assert_eq!(code(&error), "42501", "{error:?}");
@@ -1327,7 +1327,7 @@ async fn the_replication_bookkeeping_is_read_only() {
         .unwrap();
     let after = applied(
         &client
-            .simple_query("SELECT idx FROM __duckraft.applied")
+            .simple_query(duckraft_engine::replica::APPLIED_INDEX_SQL)
             .await
             .unwrap(),
     );

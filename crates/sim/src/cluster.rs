@@ -1935,8 +1935,10 @@ impl Sim {
             .and_then(|group| n.readers.get(&GroupId(*group)));
         if let (Some(reader), true) = (reader, n.running.is_some()) {
             let read = reader.query_row(
-                "SELECT (SELECT idx FROM __duckraft.applied), \
-                        (SELECT n FROM main.counters WHERE k = ?)",
+                &format!(
+                    "SELECT ({}), (SELECT n FROM main.counters WHERE k = ?)",
+                    duckraft_engine::replica::APPLIED_INDEX_SQL
+                ),
                 duckdb::params![*k],
                 |row| Ok((row.get::<_, u64>(0)?, row.get::<_, Option<i64>>(1)?)),
             );

@@ -231,7 +231,9 @@ impl Sim {
         }
         let reader = &node.readers[&group];
         let index: u64 = reader
-            .query_row("SELECT idx FROM __duckraft.applied", [], |r| r.get(0))
+            .query_row(duckraft_engine::replica::APPLIED_INDEX_SQL, [], |r| {
+                r.get(0)
+            })
             .expect("the replica's bookkeeping is readable");
         let seen = check::read_summary(reader);
         self.note(format!(
