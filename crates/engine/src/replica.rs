@@ -1176,19 +1176,38 @@ impl Replica {
             .iter()
             .map(|(name, idx)| (name.as_str(), *idx))
             .collect();
-        let schema_idx = pending_versions.get(duckraft_sql::access::ALL).copied();
-        self.conn
-            .prepare_cached("INSERT INTO __duckraft.apply_log VALUES (?, ?, ?, ?, ?)")
-            .and_then(|mut s| {
-                s.execute(duckdb::params![
-                    entry.index,
-                    entry.term,
-                    serde_json::to_string(&clients).expect("records serialise"),
-                    serde_json::to_string(&versions).expect("records serialise"),
-                    schema_idx
-                ])
-            })
-            .map_err(|e| engine_error(Some(entry.index), &e))?;
+        let clients = serde_json::to_string(&clients).expect("records serialise");
+        let versions = serde_json::to_string(&versions).expect("records serialise");
+        // Typed placeholders and a literal NULL: DuckDB plans a prepared
+        // statement again whenever a bound value's type differs from the
+        // one it planned with (a NULL always does), doubling the cost.
+        let inserted = match pending_versions.get(duckraft_sql::access::ALL) {
+            Some(&schema_idx) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO __duckraft.apply_log VALUES \
+                     (?::UBIGINT, ?::UBIGINT, ?::VARCHAR, ?::VARCHAR, ?::UBIGINT)",
+                )
+                .and_then(|mut s| {
+                    s.execute(duckdb::params![
+                        entry.index,
+                        entry.term,
+                        clients,
+                        versions,
+                        schema_idx
+                    ])
+                }),
+            None => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO __duckraft.apply_log VALUES \
+                     (?::UBIGINT, ?::UBIGINT, ?::VARCHAR, ?::VARCHAR, NULL)",
+                )
+                .and_then(|mut s| {
+                    s.execute(duckdb::params![entry.index, entry.term, clients, versions])
+                }),
+        };
+        inserted.map_err(|e| engine_error(Some(entry.index), &e))?;
         Ok(())
     }
 
