@@ -34,7 +34,12 @@ use crate::control::ControlPlane;
 use crate::replica::{Replica, ReplicaError};
 
 const MAGIC: &[u8; 8] = b"DRSNAP\0\0";
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: the file's bookkeeping is `__duckraft.apply_log` (see
+/// `crate::replica`). An older node refuses it before touching its own
+/// state, where opening the file would fail only after closing that.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version installed: a version 1 file is migrated when opened.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// Bounds on header fields, checked before anything is allocated.
 const NAME_BYTES_MAX: usize = 255;
 const VOTERS_MAX: usize = 1024;
@@ -230,7 +235,7 @@ pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, &[u8]), SnapshotError> {
         return Err(SnapshotError::BadMagic);
     }
     let version = r.u32()?;
-    if version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(SnapshotError::UnknownVersion(version));
     }
     let group = r.u64()?;

@@ -151,6 +151,9 @@ fn bad_snapshots_are_refused_before_anything_changes() {
     let mut version = bytes.clone();
     version[8] = 9;
     assert_eq!(refused(&version), SnapshotError::UnknownVersion(9));
+    let mut version = bytes.clone();
+    version[8] = 0;
+    assert_eq!(refused(&version), SnapshotError::UnknownVersion(0));
 
     let mut flipped = bytes.clone();
     let last = flipped.len() - 100;
