@@ -152,6 +152,10 @@ const BOOKKEEPING_SQL: &str = "
 pub const APPLIED_INDEX_SQL: &str = "SELECT greatest(
     (SELECT folded_idx FROM __duckraft.applied WHERE id = 0),
     (SELECT coalesce(max(idx), 0) FROM __duckraft.apply_log))";
+/// [`APPLIED_INDEX_SQL`] in two reads: NULL if the log is empty ...
+pub const LOGGED_INDEX_SQL: &str = "SELECT max(idx) FROM __duckraft.apply_log";
+/// ... and then the folded index.
+pub const FOLDED_INDEX_SQL: &str = "SELECT folded_idx FROM __duckraft.applied WHERE id = 0";
 
 /// Brings a file from before `apply_log` (see the module documentation) to
 /// the current bookkeeping, in the transaction that opens it.

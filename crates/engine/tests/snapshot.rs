@@ -8,7 +8,7 @@ use duckraft_engine::command::{
 use duckraft_engine::control::ControlPlane;
 use duckraft_engine::replica::{Committed, Replica};
 use duckraft_engine::snapshot::{self, InstallFailure, InstallStep, InstallTarget, SnapshotError};
-use duckraft_engine::{Catalogs, EngineConfig};
+use duckraft_engine::{Catalogs, EngineConfig, EngineSession};
 
 const GROUP: u64 = 5;
 const NAME: &str = "lake";
@@ -377,4 +377,39 @@ fn an_install_refuses_to_replace_a_file_whose_wal_survived_the_close() {
     let reopened = Replica::open(catalogs.open(NAME).unwrap().connect().unwrap()).unwrap();
     assert_eq!(reopened.applied_index(), 0, "the old file stayed");
     assert_eq!(reopened.bound_group().unwrap(), Some(GROUP));
+}
+
+/// A session's transaction reads the applied index its snapshot holds,
+/// whether the newest record is in `apply_log` or was folded (checkpoint).
+#[test]
+fn a_session_snapshot_knows_its_applied_index_before_and_after_a_fold() {
+    let (_dir, catalogs, mut replica, _bytes) = source();
+    let mut session = EngineSession::new(catalogs.open(NAME).unwrap()).unwrap();
+    let snapshot_index = |session: &mut EngineSession| {
+        session.begin(None).unwrap();
+        let index = session.applied_index().unwrap();
+        session.rollback().unwrap();
+        index
+    };
+    // export_catalog checkpointed: everything is folded, the log is empty.
+    assert_eq!(snapshot_index(&mut session), 3);
+    apply(
+        &mut replica,
+        4,
+        &[write(&["INSERT INTO t VALUES (5000, 'x')"])],
+    );
+    assert_eq!(snapshot_index(&mut session), 4);
+    // A transaction keeps its snapshot while the replica applies on.
+    session.begin(None).unwrap();
+    assert_eq!(session.applied_index().unwrap(), 4);
+    apply(
+        &mut replica,
+        5,
+        &[write(&["INSERT INTO t VALUES (5001, 'x')"])],
+    );
+    assert_eq!(session.applied_index().unwrap(), 4);
+    session.rollback().unwrap();
+    assert_eq!(snapshot_index(&mut session), 5);
+    replica.checkpoint().unwrap();
+    assert_eq!(snapshot_index(&mut session), 5);
 }
