@@ -6,7 +6,9 @@
 //! the file holds exactly the state at the applied index (uncommitted
 //! optimistic writes of sessions only land in free blocks). An export whose
 //! DuckDB WAL is not empty after the checkpoint is refused: the file would
-//! not hold every commit.
+//! not hold every commit. While a session's open transaction holds DuckDB's
+//! checkpoint off, the export checkpoints a copy instead
+//! ([`checkpointed_copy`]).
 //!
 //! ```text
 //! snapshot := magic[8] version:u32 group:u64 index:u64 term:u64
@@ -328,6 +330,51 @@ fn read_checkpointed(path: &Path) -> Result<Vec<u8>, SnapshotError> {
     Ok(fs::read(path)?)
 }
 
+/// What DuckDB answers a CHECKPOINT while another connection's transaction
+/// holds a snapshot, which a session's open transaction (even a read-only
+/// one) does for as long as it stays open.
+const CHECKPOINT_BLOCKED: &str = "Cannot CHECKPOINT: there are other write transactions active";
+
+fn export_copy_path(path: &Path) -> PathBuf {
+    let name = path.file_name().expect("a file").to_string_lossy();
+    path.with_file_name(format!(".{name}.export"))
+}
+
+/// The state of `path` as one checkpointed file, without checkpointing
+/// `path` itself: the file as of its last checkpoint plus its DuckDB WAL
+/// hold every commit, and the caller (the only committer) commits nothing
+/// while they are copied; a private DuckDB instance then checkpoints the
+/// copy. Sessions only ever write uncommitted data into free blocks, which
+/// no checkpoint references. This keeps a session that leaves a
+/// transaction open from holding off snapshots and log compaction forever.
+fn checkpointed_copy(path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    let copy = export_copy_path(path);
+    let remove = || {
+        for leftover in [wal_path(&copy), copy.clone()] {
+            match fs::remove_file(&leftover) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    remove()?;
+    let copied = (|| {
+        fs::copy(path, &copy)?;
+        match fs::copy(wal_path(path), wal_path(&copy)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        let engine = |e: duckdb::Error| SnapshotError::Engine(e.to_string());
+        let conn = duckdb::Connection::open(&copy).map_err(engine)?;
+        conn.execute_batch("CHECKPOINT").map_err(engine)?;
+        drop(conn);
+        read_checkpointed(&copy)
+    })();
+    remove()?;
+    copied
+}
+
 fn staging_path(path: &Path) -> PathBuf {
     let name = path.file_name().expect("a file").to_string_lossy();
     path.with_file_name(format!(".{name}.snapshot"))
@@ -389,8 +436,13 @@ pub fn export_replica(
     voters: &[u64],
     replica: &Replica,
 ) -> Result<Vec<u8>, SnapshotError> {
-    replica.checkpoint()?;
-    let file = read_checkpointed(path)?;
+    let file = match replica.checkpoint() {
+        Ok(()) => read_checkpointed(path)?,
+        Err(ReplicaError::Engine { message, .. }) if message.contains(CHECKPOINT_BLOCKED) => {
+            checkpointed_copy(path)?
+        }
+        Err(error) => return Err(error.into()),
+    };
     let header = SnapshotHeader {
         group,
         name: name.to_string(),

@@ -413,3 +413,44 @@ fn a_session_snapshot_knows_its_applied_index_before_and_after_a_fold() {
     replica.checkpoint().unwrap();
     assert_eq!(snapshot_index(&mut session), 5);
 }
+
+/// A session that keeps a transaction open holds off DuckDB's CHECKPOINT
+/// for as long as it does; an export then checkpoints a copy instead, and
+/// the image still installs as the same state.
+#[test]
+fn a_session_holding_a_transaction_open_does_not_block_an_export() {
+    let (_dir, source_catalogs, mut source, _) = source();
+    let mut session = EngineSession::new(source_catalogs.open(NAME).unwrap()).unwrap();
+    session.begin(None).unwrap();
+    assert_eq!(session.applied_index().unwrap(), 3);
+    apply(
+        &mut source,
+        4,
+        &[write(&["INSERT INTO t VALUES (5000, 'open reader')"])],
+    );
+    let blocked = source.checkpoint().unwrap_err();
+    assert!(
+        blocked.to_string().contains("Cannot CHECKPOINT"),
+        "{blocked}"
+    );
+    let bytes = snapshot::export_catalog(&source_catalogs, NAME, GROUP, &[1], &source).unwrap();
+    let (header, _) = snapshot::decode(&bytes).unwrap();
+    assert_eq!(header.index, 4);
+    // Nothing of the copy is left beside the catalog.
+    let leftovers: Vec<_> = std::fs::read_dir(source_catalogs.file_path(NAME).parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("export"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let catalogs = catalogs(&dir);
+    let target = replica(&catalogs);
+    let target = snapshot::install_catalog(&catalogs, NAME, GROUP, target, &bytes).unwrap();
+    assert_eq!(target.applied_index(), 4);
+    assert_eq!(target.state_hash().unwrap(), source.state_hash().unwrap());
+    // The reader kept its snapshot throughout.
+    assert_eq!(session.applied_index().unwrap(), 3);
+    session.rollback().unwrap();
+}
