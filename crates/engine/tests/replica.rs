@@ -66,6 +66,16 @@ fn applied(rows: u64) -> Outcome {
     Outcome::Applied { rows }
 }
 
+/// Applies `log` and returns just the outcomes, in order.
+fn outcomes_of(replica: &mut Replica, log: &Log) -> Vec<Outcome> {
+    replica
+        .apply(&view(log))
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, o)| o)
+        .collect()
+}
+
 fn sqlstate(outcome: &Outcome) -> &str {
     match outcome {
         Outcome::Failed { sqlstate, .. } => sqlstate,
@@ -748,12 +758,7 @@ fn replica_dedup_answers_retries_without_applying_twice() {
         6,
         vec![insert((5, 2), 2), insert((5, 1), 1), insert((6, 1), 100)],
     );
-    let outcomes: Vec<Outcome> = replica
-        .apply(&view(&log))
-        .unwrap()
-        .into_iter()
-        .map(|(_, _, o)| o)
-        .collect();
+    let outcomes = outcomes_of(&mut replica, &log);
     assert_eq!(outcomes[0], Outcome::Duplicate(Box::new(applied(1))));
     let Outcome::Duplicate(stale) = &outcomes[1] else {
         panic!("expected duplicate, got {:?}", outcomes[1]);
@@ -844,12 +849,7 @@ fn bookkeeping_logs_fold_and_survive_reopen() {
         total + 2,
         vec![insert(1, 1), insert(total, total), insert(total, total - 1)],
     );
-    let outcomes: Vec<Outcome> = replica
-        .apply(&view(&retries))
-        .unwrap()
-        .into_iter()
-        .map(|(_, _, o)| o)
-        .collect();
+    let outcomes = outcomes_of(&mut replica, &retries);
     assert_eq!(outcomes[0], Outcome::Duplicate(Box::new(applied(1))));
     assert_eq!(outcomes[1], Outcome::Duplicate(Box::new(applied(1))));
     let Outcome::Duplicate(stale) = &outcomes[2] else {
@@ -939,12 +939,7 @@ fn bookkeeping_from_before_apply_log_is_migrated() {
             ),
         ],
     );
-    let outcomes: Vec<Outcome> = replica
-        .apply(&view(&log))
-        .unwrap()
-        .into_iter()
-        .map(|(_, _, o)| o)
-        .collect();
+    let outcomes = outcomes_of(&mut replica, &log);
     assert!(matches!(outcomes[0], Outcome::Duplicate(_)), "{outcomes:?}");
     assert!(matches!(outcomes[1], Outcome::Duplicate(_)), "{outcomes:?}");
     assert_eq!(sqlstate(&outcomes[2]), "40001", "{outcomes:?}");
