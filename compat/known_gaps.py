@@ -16,14 +16,12 @@ not be hidden here.
 """
 
 KNOWN_GAPS = {
-    "test_psql.py::test_describe_table[duckraft]":
-        "psql \\d shows text and varchar(n) columns as character varying: DuckDB keeps neither distinction",
     "test_psycopg.py::test_simple_query_multiple_statements[duckraft]":
         "sum() over integers is numeric (DuckDB sums into HUGEINT) where PostgreSQL returns bigint",
     "test_psycopg.py::test_transactions_and_isolation_levels[duckraft]":
         "sum() over integers is numeric (DuckDB sums into HUGEINT) where PostgreSQL returns bigint",
     "test_psycopg.py::test_type_round_trips[duckraft]":
-        "a PostgreSQL cast spelling is rejected by DuckDB: syntax error at or near \"by\"",
+        "bytea::text and array::text use DuckDB's spelling ('\\x00\\x01', '[1, 2]'), not PostgreSQL's ('\\x0001', '{1,2}')",
 }
 
 # Ids from KNOWN_GAPS whose gap is specific to the standalone node (none yet).

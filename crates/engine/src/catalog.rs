@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tracing::info;
 
 use crate::command::Role;
+use crate::declared_types::DeclaredTypes;
 use crate::error::EngineError;
 use crate::raw::{Describer, RawDatabase};
+use crate::replica::{Replica, ReplicaError};
 
 /// The PostgreSQL-compatibility catalog objects, created in an in-memory
 /// database attached to every catalog instance.
@@ -47,8 +49,10 @@ pub struct Catalog {
     /// snapshot replaced its file, while sessions still used it; they end at
     /// their next statement.
     retired: OnceLock<Retirement>,
-    // Field order matters: the describer's connection must close before the database.
+    // Field order matters: the describer's and the declared types'
+    // connections must close before the database.
     describer: Mutex<Describer>,
+    declared_types: Arc<DeclaredTypes>,
     database: RawDatabase,
 }
 
@@ -69,6 +73,22 @@ impl Catalog {
     /// An instance leaves the open map once, so it retires once.
     fn retire(&self, why: Retirement) {
         let _ = self.retired.set(why);
+    }
+
+    /// Registers the declared string types `sql` names; call before DuckDB
+    /// binds it. True if it registered a new one.
+    pub fn declare_types(&self, sql: &str) -> Result<bool, EngineError> {
+        self.declared_types.ensure(sql)
+    }
+
+    /// The catalog's replica: it takes over a connection of its own.
+    pub fn open_replica(&self) -> Result<Replica, ReplicaError> {
+        let connection = self.connect().map_err(|e| ReplicaError::Engine {
+            index: None,
+            sqlstate: e.sqlstate.to_string(),
+            message: e.message,
+        })?;
+        Ok(Replica::open(connection)?.with_declared_types(self.declared_types.clone()))
     }
 
     pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
@@ -240,12 +260,14 @@ impl Catalogs {
         // this back on while the database runs).
         describer.execute_batch("SET enable_external_access = false")?;
         describer.execute_batch(SESSION_SETUP_SQL)?;
+        let declared_types = Arc::new(DeclaredTypes::new(&database)?);
         let catalog = Catalog {
             name: name.to_string(),
             introspection: Default::default(),
             hidden_relations: Mutex::new(None),
             retired: OnceLock::new(),
             describer: Mutex::new(describer),
+            declared_types,
             database,
         };
         catalog.publish_databases(&self.names()?)?;

@@ -5,6 +5,7 @@
 //! the OIDs clients were told.
 
 use duckdb::types::{TimeUnit, Value as DuckValue, ValueRef};
+use duckraft_sql::column_defs::{declared_varchar_length, TEXT_TYPE};
 use duckraft_sql::types::{array_of, oid, parse_uuid, Value};
 
 use crate::error::EngineError;
@@ -72,19 +73,23 @@ impl DuckType {
             id,
             decimal,
             child,
-            alias: None,
+            alias: handle.get_alias(),
         }
     }
 }
 
 /// PostgreSQL type OID and type modifier for a DuckDB type.
 pub fn pg_type(duck_type: &DuckType) -> (u32, i32) {
-    if duck_type
-        .alias
-        .as_deref()
-        .is_some_and(|a| a.eq_ignore_ascii_case("json"))
-    {
-        return (oid::JSON, -1);
+    match duck_type.alias.as_deref() {
+        Some(alias) if alias.eq_ignore_ascii_case("json") => return (oid::JSON, -1),
+        Some(TEXT_TYPE) => return (oid::TEXT, -1),
+        Some(alias) => {
+            if let Some(length) = declared_varchar_length(alias) {
+                // PostgreSQL's varchar typmod: the length plus VARHDRSZ.
+                return (oid::VARCHAR, length as i32 + 4);
+            }
+        }
+        None => {}
     }
     match duck_type.id {
         duck::BOOLEAN => (oid::BOOL, -1),

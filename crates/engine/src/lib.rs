@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod command;
 pub mod control;
 pub mod convert;
+pub mod declared_types;
 pub mod error;
 pub mod introspection;
 pub mod raw;

@@ -963,7 +963,7 @@ INSERT INTO duckraft_pg.main.duckraft_type_map VALUES
     ('UTINYINT', 21, -1), ('USMALLINT', 23, -1), ('UINTEGER', 26, -1),
     ('UBIGINT', 1700, (20 << 16) + 4), ('HUGEINT', 1700, -1), ('UHUGEINT', 1700, -1), ('BIGNUM', 1700, -1),
     ('FLOAT', 700, -1), ('DOUBLE', 701, -1),
-    ('VARCHAR', 1043, -1), ('JSON', 114, -1), ('BLOB', 17, -1), ('UUID', 2950, -1), ('BIT', 1562, -1),
+    ('VARCHAR', 1043, -1), ('duckraft_text', 25, -1), ('JSON', 114, -1), ('BLOB', 17, -1), ('UUID', 2950, -1), ('BIT', 1562, -1),
     ('DATE', 1082, -1), ('TIME', 1083, -1), ('TIME_NS', 1083, -1), ('TIME WITH TIME ZONE', 1266, -1),
     ('TIMESTAMP', 1114, -1), ('TIMESTAMP_S', 1114, 0), ('TIMESTAMP_MS', 1114, 3), ('TIMESTAMP_NS', 1114, -1),
     ('TIMESTAMP WITH TIME ZONE', 1184, -1), ('TIMESTAMPTZ_NS', 1184, -1), ('INTERVAL', 1186, -1),
@@ -998,21 +998,27 @@ CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_pgtype(data_type) AS (
                length(regexp_extract(data_type, '((\[\d*\])+)$', 1))
                  - length(replace(regexp_extract(data_type, '((\[\d*\])+)$', 1), '[', '')) AS ndims),
     __dp1_b AS (
-        SELECT __dp1_p.ndims,
+        SELECT __dp1_p.ndims, __dp1_p.base,
             CASE WHEN __dp1_p.base LIKE 'DECIMAL(%' THEN 1700
                  WHEN __dp1_p.base LIKE 'STRUCT(%' OR __dp1_p.base LIKE 'MAP(%' OR __dp1_p.base LIKE 'UNION(%' THEN 114
                  WHEN __dp1_p.base LIKE 'ENUM(%' THEN coalesce((SELECT min(__dp1_e.oid) FROM duckraft_pg.main.duckraft_enums __dp1_e
                                                          WHERE __dp1_e.duckdb_type = __dp1_p.base), 1043)
                  WHEN __dp1_p.base LIKE 'VARCHAR COLLATE %' THEN 1043
+                 -- A declared varchar(n) (crates/sql/src/column_defs.rs).
+                 WHEN regexp_full_match(__dp1_p.base, 'duckraft_varchar_\d+') THEN 1043
                  ELSE coalesce((SELECT __dp1_m.oid FROM duckraft_pg.main.duckraft_type_map __dp1_m WHERE __dp1_m.duckdb_type = __dp1_p.base), 25)
             END::UINTEGER AS base_oid,
             CASE WHEN __dp1_p.base LIKE 'DECIMAL(%' THEN
                       ((regexp_extract(__dp1_p.base, 'DECIMAL\((\d+),(\d+)\)', 1)::INTEGER << 16)
                         + regexp_extract(__dp1_p.base, 'DECIMAL\((\d+),(\d+)\)', 2)::INTEGER + 4)
+                 WHEN regexp_full_match(__dp1_p.base, 'duckraft_varchar_\d+') THEN
+                      regexp_extract(__dp1_p.base, 'duckraft_varchar_(\d+)', 1)::INTEGER + 4
                  ELSE coalesce((SELECT __dp1_m.typmod FROM duckraft_pg.main.duckraft_type_map __dp1_m WHERE __dp1_m.duckdb_type = __dp1_p.base), -1)
             END::INTEGER AS typmod
         FROM __dp1_p)
     SELECT {'oid': CASE WHEN __dp1_b.ndims = 0 THEN __dp1_b.base_oid
+                        -- A list of strings is text[], as its values are typed (a declared text[]).
+                        WHEN __dp1_b.base = 'VARCHAR' THEN 1009
                         ELSE coalesce((SELECT nullif(__dp1_t.typarray, 0) FROM duckraft_pg.main.duckraft_builtin_types __dp1_t
                                        WHERE __dp1_t.oid = __dp1_b.base_oid), 1009) END::UINTEGER,
             'typmod': __dp1_b.typmod, 'ndims': __dp1_b.ndims::INTEGER}

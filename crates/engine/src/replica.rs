@@ -98,6 +98,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use duckdb::types::Value as DuckValue;
 use duckdb::Connection;
@@ -106,6 +107,7 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::command::{self, Command, DecodeError, ProposalId, WriteBatch, WriteOp};
+use crate::declared_types::DeclaredTypes;
 use crate::error::from_duckdb_message;
 use crate::rows::{insert_merged, prepare_rows, PreparedRows};
 use crate::session::quote_identifier;
@@ -471,6 +473,9 @@ pub struct Replica {
     unfolded_versions: RefCell<BTreeSet<String>>,
     /// The connection's `integer_division`, switched per batch.
     integer_division: Cell<bool>,
+    /// Registers the declared string types a statement names (see
+    /// `crate::declared_types`); `None` for a bare connection.
+    declared_types: Option<Arc<DeclaredTypes>>,
 }
 
 impl Replica {
@@ -589,12 +594,19 @@ impl Replica {
             unfolded_clients: RefCell::new(unfolded_clients),
             unfolded_versions: RefCell::new(unfolded_versions),
             integer_division: Cell::new(false),
+            declared_types: None,
         })
     }
 
     /// The Raft group this file holds the state of, once bound. A catalog
     /// name can be dropped and created again with a new group; the binding
     /// tells a leftover file of the old group from the new one's.
+    /// Lets replicated statements name the catalog's declared string types.
+    pub fn with_declared_types(mut self, types: Arc<DeclaredTypes>) -> Self {
+        self.declared_types = Some(types);
+        self
+    }
+
     pub fn bound_group(&self) -> Result<Option<u64>, ReplicaError> {
         self.conn
             .query_row(
@@ -723,7 +735,32 @@ impl Replica {
             return Err(ReplicaError::Poisoned);
         }
         let work = self.prepare(entries)?;
+        self.declare_types(&work)?;
         self.apply_prepared(work)
+    }
+
+    /// Registers the declared string types the statements name. Before the
+    /// apply transaction begins: DuckDB binds a type registered after a
+    /// transaction first touched its catalog only in later transactions.
+    fn declare_types(&self, work: &[Work]) -> Result<(), ReplicaError> {
+        let Some(types) = &self.declared_types else {
+            return Ok(());
+        };
+        for entry in work {
+            let Body::Batch(batch) = &entry.body else {
+                continue;
+            };
+            for op in &batch.ops {
+                if let PreparedOp::Sql(sql) = op {
+                    types.ensure(sql).map_err(|e| ReplicaError::Engine {
+                        index: Some(entry.index),
+                        sqlstate: e.sqlstate.to_string(),
+                        message: e.message,
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Applies validated work; any error poisons the replica.

@@ -113,6 +113,9 @@ impl EngineSession {
         parameter_types: &[u32],
     ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
         let rewritten = duckraft_sql::compat::for_duckdb(sql);
+        if self.catalog.declare_types(&rewritten)? && self.in_transaction {
+            return Err(new_length_in_transaction());
+        }
         if self.own_search_path {
             return self.describe_in_session(sql, &rewritten, parameter_types);
         }
@@ -398,6 +401,9 @@ impl EngineSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
+        if self.catalog.declare_types(rewritten)? && self.in_transaction {
+            return Err(new_length_in_transaction());
+        }
         let parameters: Vec<duckdb::types::Value> = parameters.iter().map(to_duck).collect();
         if kind == SqlKind::Read {
             let mut statement = self.connection.prepare_cached(rewritten)?;
@@ -563,6 +569,19 @@ impl EngineSession {
         }
         outcome
     }
+}
+
+/// DuckDB would not find a type registered after this transaction began
+/// (see `crate::declared_types`); the next transaction will.
+fn new_length_in_transaction() -> EngineError {
+    EngineError::new(
+        "0A000",
+        format!(
+            "this varchar length is used for the first time since the catalog opened, inside a \
+             transaction: declare it once outside a transaction, or use a length up to {}",
+            crate::declared_types::REGISTERED_AT_OPEN
+        ),
+    )
 }
 
 /// Runs a statement that returns rows and materialises them as `Value`s.

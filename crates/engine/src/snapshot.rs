@@ -468,11 +468,10 @@ pub fn install_catalog(
             .map_err(|e| SnapshotError::Engine(e.to_string()))
     };
     let reopen = |_: &Path| {
-        let reopened = catalogs
+        let catalog = catalogs
             .open(name)
-            .and_then(|catalog| catalog.connect())
             .map_err(|e| SnapshotError::Engine(e.to_string()))?;
-        Ok(Replica::open(reopened)?)
+        Ok(catalog.open_replica()?)
     };
     let path = catalogs.file_path(name);
     let target = InstallTarget {

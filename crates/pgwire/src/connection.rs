@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
+use duckraft_sql::types::{element_of, parse_array};
 use duckraft_sql::{
     classify, split_statements, Column, CopyOptions, IsolationLevel, SqlKind, Statement, Value,
 };
@@ -1824,16 +1825,14 @@ impl<B: Backend> Connection<B> {
                     let value = if format_for(&parameter_formats, i) == 1 {
                         crate::binary::decode(data, statement.parameter_types[i])?
                     } else {
-                        Value::Text(
-                            std::str::from_utf8(data)
-                                .map_err(|_| {
-                                    PgError::new(
-                                        "22021",
-                                        "invalid byte sequence for encoding \"UTF8\"",
-                                    )
-                                })?
-                                .to_string(),
-                        )
+                        let text = std::str::from_utf8(data).map_err(|_| {
+                            PgError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+                        })?;
+                        // DuckDB reads lists as `[...]`: an array parameter
+                        // travels as a list of its items.
+                        element_of(statement.parameter_types[i])
+                            .and_then(|element| parse_array(text, element))
+                            .unwrap_or_else(|| Value::Text(text.to_string()))
                     };
                     parameters.push(value);
                 }

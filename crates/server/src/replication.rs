@@ -1928,8 +1928,7 @@ fn open_replica(catalogs: &Catalogs, name: &str) -> anyhow::Result<Replica> {
     let catalog = catalogs
         .open(name)
         .map_err(|e| anyhow::anyhow!("cannot open catalog \"{name}\": {e}"))?;
-    let conn = catalog
-        .connect()
-        .map_err(|e| anyhow::anyhow!("cannot connect to catalog \"{name}\": {e}"))?;
-    Replica::open(conn).map_err(|e| anyhow::anyhow!("catalog \"{name}\": {e}"))
+    catalog
+        .open_replica()
+        .map_err(|e| anyhow::anyhow!("catalog \"{name}\": {e}"))
 }

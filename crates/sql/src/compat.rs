@@ -230,13 +230,15 @@ const OPERATOR_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
 /// What DuckDB runs: [`rewrite_for_duckdb`], then the local clock values
 /// spelled without ICU (`crate::clock`), set-returning calls of select
-/// lists as rows (`crate::srf`) and `SIMILAR TO` patterns in PostgreSQL's
-/// meaning (`crate::similar`).
+/// lists as rows (`crate::srf`), `SIMILAR TO` patterns in PostgreSQL's
+/// meaning (`crate::similar`) and column definitions DuckDB keeps
+/// (`crate::column_defs`).
 pub fn for_duckdb(sql: &str) -> Cow<'_, str> {
-    let passes: [fn(&str) -> Cow<'_, str>; 3] = [
+    let passes: [fn(&str) -> Cow<'_, str>; 4] = [
         crate::clock::local_clock_without_icu,
         crate::srf::unnest_select_list_series,
         crate::similar::similar_to_as_regex,
+        crate::column_defs::column_definitions_for_duckdb,
     ];
     let mut text = rewrite_for_duckdb(sql);
     for pass in passes {

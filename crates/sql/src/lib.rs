@@ -6,6 +6,7 @@ pub mod bytea;
 pub mod classify;
 pub mod clock;
 pub mod colnames;
+pub mod column_defs;
 pub mod compat;
 pub mod determinism;
 pub mod lexer;

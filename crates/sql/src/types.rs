@@ -372,6 +372,60 @@ pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// A one-dimensional array in PostgreSQL's text form (`{1,"b c",NULL}`) as
+/// text items, each cast to the element type where it is used; `None` for
+/// anything else (more dimensions, explicit bounds, bad quoting).
+pub fn parse_array(text: &str, element_oid: u32) -> Option<Value> {
+    let body = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut items = Vec::new();
+    let mut chars = body.chars().peekable();
+    if body.trim().is_empty() {
+        return Some(Value::Array { element_oid, items });
+    }
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let item = if chars.next_if_eq(&'"').is_some() {
+            let mut item = String::new();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => item.push(chars.next()?),
+                    c => item.push(c),
+                }
+            }
+            Value::Text(item)
+        } else {
+            let mut item = String::new();
+            while let Some(c) = chars.next_if(|&c| c != ',') {
+                if matches!(c, '{' | '}' | '"') {
+                    return None;
+                }
+                if c == '\\' {
+                    item.push(chars.next()?);
+                } else {
+                    item.push(c);
+                }
+            }
+            let item = item.trim_end();
+            if item.is_empty() {
+                return None;
+            }
+            if item.eq_ignore_ascii_case("null") {
+                Value::Null
+            } else {
+                Value::Text(item.to_string())
+            }
+        };
+        items.push(item);
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        match chars.next() {
+            None => return Some(Value::Array { element_oid, items }),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
 fn format_array(items: &[Value]) -> String {
     let mut out = String::from("{");
     for (i, item) in items.iter().enumerate() {
@@ -470,5 +524,53 @@ mod tests {
         );
         let uuid = parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").unwrap();
         assert_eq!(format_uuid(&uuid), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    }
+
+    #[test]
+    fn array_text_parses_as_postgres_writes_it() {
+        let text = |s: &str| Value::Text(s.to_string());
+        let items = |v: Option<Value>| match v {
+            Some(Value::Array { items, .. }) => Some(items),
+            _ => None,
+        };
+        assert_eq!(
+            items(parse_array("{1,2,NULL,-3}", oid::INT4)),
+            Some(vec![text("1"), text("2"), Value::Null, text("-3")])
+        );
+        assert_eq!(
+            items(parse_array(
+                r#"{a,"b c",NULL,"\"q\"","", "NULL" , x\,y}"#,
+                oid::TEXT
+            )),
+            Some(vec![
+                text("a"),
+                text("b c"),
+                Value::Null,
+                text("\"q\""),
+                text(""),
+                text("NULL"),
+                text("x,y")
+            ])
+        );
+        assert_eq!(items(parse_array("{}", oid::TEXT)), Some(vec![]));
+        for bad in [
+            "{{1,2},{3,4}}",
+            "[1:2]={1,2}",
+            "{1,,2}",
+            "{\"a}",
+            "{a\"b}",
+            "1,2",
+            "{1} x",
+        ] {
+            assert_eq!(parse_array(bad, oid::INT4), None, "{bad}");
+        }
+        let round_trip = Value::Array {
+            element_oid: oid::TEXT,
+            items: vec![text("a b"), Value::Null, text("\\"), text("")],
+        };
+        assert_eq!(
+            items(parse_array(&round_trip.to_text().unwrap(), oid::TEXT)),
+            Some(vec![text("a b"), Value::Null, text("\\"), text("")])
+        );
     }
 }
