@@ -16,10 +16,6 @@ not be hidden here.
 """
 
 KNOWN_GAPS = {
-    "test_psycopg.py::test_simple_query_multiple_statements[duckraft]":
-        "sum() over integers is numeric (DuckDB sums into HUGEINT) where PostgreSQL returns bigint",
-    "test_psycopg.py::test_transactions_and_isolation_levels[duckraft]":
-        "sum() over integers is numeric (DuckDB sums into HUGEINT) where PostgreSQL returns bigint",
     "test_psycopg.py::test_type_round_trips[duckraft]":
         "bytea::text and array::text use DuckDB's spelling ('\\x00\\x01', '[1, 2]'), not PostgreSQL's ('\\x0001', '{1,2}')",
 }

@@ -102,9 +102,53 @@ impl EngineSession {
     ) -> Result<(Vec<u32>, Option<Vec<Column>>), EngineError> {
         let (parameters, mut columns) = self.describe_as_duckdb(sql, parameter_types)?;
         if let Some(columns) = &mut columns {
-            name_as_postgres(sql, columns);
+            let sums = name_as_postgres(sql, columns);
+            self.narrow_integer_sums(sql, &sums, columns, &mut [])?;
         }
         Ok((parameters, columns))
+    }
+
+    /// PostgreSQL's bigint for the `sum` of smallints or integers, which
+    /// DuckDB computes as HUGEINT (numeric on the wire) like the `sum` of
+    /// bigints. `sums` holds the (column, offset of `sum`) candidates; the
+    /// argument's type comes from describing the statement with `min` in
+    /// place of each `sum`. A statement that cannot be described that way
+    /// keeps numeric.
+    fn narrow_integer_sums(
+        &mut self,
+        sql: &str,
+        sums: &[(usize, usize)],
+        columns: &mut [Column],
+        rows: &mut [Vec<Value>],
+    ) -> Result<(), EngineError> {
+        if sums.is_empty() {
+            return Ok(());
+        }
+        let mut probe = sql.to_string();
+        for &(_, at) in sums {
+            probe.replace_range(at..at + 3, "min");
+        }
+        let Ok((_, Some(argument_columns))) = self.describe_as_duckdb(&probe, &[]) else {
+            return Ok(());
+        };
+        for &(i, _) in sums {
+            let narrow = argument_columns
+                .get(i)
+                .is_some_and(|c| matches!(c.type_oid, oid::INT2 | oid::INT4));
+            if !narrow {
+                continue;
+            }
+            columns[i].type_oid = oid::INT8;
+            for row in rows.iter_mut() {
+                if let Value::Numeric(text) = &row[i] {
+                    row[i] = Value::Int8(
+                        text.parse()
+                            .map_err(|_| EngineError::new("22003", "bigint out of range"))?,
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     fn describe_as_duckdb(
@@ -213,7 +257,8 @@ impl EngineSession {
             }
             None => self.execute_duckdb(&rewritten, kind, parameters)?,
         };
-        name_as_postgres(sql, &mut result.columns);
+        let sums = name_as_postgres(sql, &mut result.columns);
+        self.narrow_integer_sums(sql, &sums, &mut result.columns, &mut result.rows)?;
         Ok(result)
     }
 
@@ -631,10 +676,17 @@ fn read_rows(
 
 /// The result columns as PostgreSQL names and types them (`count`, not
 /// DuckDB's `count_star()`; `x::varchar(3)` a varchar, not text); see
-/// `duckraft_sql::colnames`.
-fn name_as_postgres(sql: &str, columns: &mut [Column]) {
+/// `duckraft_sql::colnames`. Returns the numeric columns that are a `sum`
+/// call, with the offset of `sum` in `sql`.
+fn name_as_postgres(sql: &str, columns: &mut [Column]) -> Vec<(usize, usize)> {
     let hints = duckraft_sql::colnames::postgres_columns(sql, columns.len());
-    for (column, hint) in columns.iter_mut().zip(hints) {
+    let mut sums = Vec::new();
+    for (i, (column, hint)) in columns.iter_mut().zip(hints).enumerate() {
+        if let Some(at) = hint.sum_at {
+            if column.type_oid == oid::NUMERIC && column.type_modifier == -1 {
+                sums.push((i, at));
+            }
+        }
         if let Some(name) = hint.name {
             column.name = name;
         }
@@ -646,6 +698,7 @@ fn name_as_postgres(sql: &str, columns: &mut [Column]) {
             _ => {}
         }
     }
+    sums
 }
 
 fn column(name: &str, duck_type: &DuckType) -> Column {

@@ -20,6 +20,11 @@ pub struct ColumnHint {
     /// `(type oid, typmod)` when the column is a cast to `varchar[(n)]` or
     /// `char[(n)]`: DuckDB has one VARCHAR for these and text.
     pub character_type: Option<(u32, i32)>,
+    /// Byte offset in the statement of `sum` when the column is a call
+    /// `sum(x)` (with any `FILTER` or `OVER`): PostgreSQL's result is
+    /// bigint for a smallint or integer `x`, where DuckDB's is HUGEINT
+    /// for every integer. The same statement with `min` there has `x`'s type.
+    pub sum_at: Option<usize>,
 }
 
 /// A hint for each of the `columns` result columns of the read `sql`.
@@ -38,7 +43,7 @@ pub fn postgres_columns(sql: &str, columns: usize) -> Vec<ColumnHint> {
                 hint.name = Some(format!("column{}", i + 1));
             }
         }
-        Some(Output::Items(items)) => place(&items, &mut hints),
+        Some(Output::Items(items)) => place(sql, &items, &mut hints),
         None => {}
     }
     hints
@@ -175,7 +180,7 @@ fn is_star(item: &[Token<'_>]) -> bool {
 /// Names the columns before the first star item from the front and those
 /// after the last one from the back; without stars, items and columns must
 /// match one to one.
-fn place(items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
+fn place(sql: &str, items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
     let stars: Vec<usize> = (0..items.len()).filter(|&i| is_star(items[i])).collect();
     let (prefix, suffix) = match (stars.first(), stars.last()) {
         (Some(&first), Some(&last)) => (first, items.len() - last - 1),
@@ -188,6 +193,8 @@ fn place(items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
     let hint = |item: &[Token<'_>]| ColumnHint {
         name: item_name(item),
         character_type: character_cast(item),
+        // The tokens are slices of `sql`.
+        sum_at: sum_call(item).map(|t| t.text.as_ptr() as usize - sql.as_ptr() as usize),
     };
     for (name, item) in names.iter_mut().zip(&items[..prefix]) {
         *name = hint(item);
@@ -195,6 +202,31 @@ fn place(items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
     let back = names.len() - suffix;
     for (name, item) in names[back..].iter_mut().zip(&items[items.len() - suffix..]) {
         *name = hint(item);
+    }
+}
+
+/// The `sum` token of an item that is `sum(...)`, optionally followed by
+/// `FILTER (...)` and `OVER ...`, and optionally aliased.
+fn sum_call<'t, 'a>(item: &'t [Token<'a>]) -> Option<&'t Token<'a>> {
+    let expression = match top_level(item).filter(|(_, t)| t.is_word("AS")).last() {
+        Some((i, _)) => &item[..i],
+        None => match alias(item) {
+            Alias::Named(_) => &item[..item.len() - 1],
+            Alias::None => item,
+            Alias::Unclear => return None,
+        },
+    };
+    let [name, open, ..] = expression else {
+        return None;
+    };
+    if !name.is_word("sum") || open.kind != TokenKind::LeftParen {
+        return None;
+    }
+    let close = closing(expression, 1)?;
+    match expression.get(close + 1) {
+        None => Some(name),
+        Some(next) if next.is_word("FILTER") || next.is_word("OVER") => Some(name),
+        Some(_) => None,
     }
 }
 
@@ -615,6 +647,27 @@ mod tests {
             .into_iter()
             .map(|hint| hint.name)
             .collect()
+    }
+
+    #[test]
+    fn sum_calls_are_found_where_the_text_is_sum() {
+        let sums = |sql: &str, columns: usize| -> Vec<Option<String>> {
+            postgres_columns(sql, columns)
+                .into_iter()
+                .map(|hint| hint.sum_at.map(|at| sql[at..at + 3].to_string()))
+                .collect()
+        };
+        let sum = Some("sum".to_string());
+        let big = Some("SUM".to_string());
+        assert_eq!(
+            sums("SELECT sum(a) AS total, SUM(b) t, sum(c) FILTER (WHERE c > 0), sum(d) OVER (PARTITION BY e) FROM s", 4),
+            vec![sum.clone(), big, sum.clone(), sum.clone()]
+        );
+        assert_eq!(
+            sums("SELECT sum(a) + 1, sum(a)::int, a, count(*), summary(x), \"sum\"(a) FROM s", 6),
+            vec![None, None, None, None, None, None]
+        );
+        assert_eq!(sums("SELECT x, sum(DISTINCT a) FROM s GROUP BY x", 2), vec![None, sum]);
     }
 
     #[test]

@@ -1,0 +1,57 @@
+//! Result types PostgreSQL gives and DuckDB does not, through a session on
+//! real DuckDB: `sum` over smallint and integer is bigint.
+
+use duckraft_engine::{Catalogs, EngineConfig, EngineSession};
+use duckraft_sql::types::{oid, Value};
+use duckraft_sql::SqlKind;
+
+#[test]
+fn sum_of_small_integers_is_bigint_and_of_bigints_numeric() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalogs = Catalogs::new(EngineConfig {
+        data_dir: dir.path().to_path_buf(),
+        duckdb_threads: 1,
+        duckdb_memory_limit: "256MB".into(),
+    })
+    .unwrap();
+    catalogs.create("lake").unwrap();
+    let mut session = EngineSession::new(catalogs.open("lake").unwrap()).unwrap();
+    session
+        .execute(
+            "CREATE TABLE s (a integer, b bigint, c smallint, d numeric(5,2))",
+            SqlKind::Ddl,
+            &[],
+        )
+        .unwrap();
+    session
+        .execute(
+            "INSERT INTO s VALUES (1, 2, 3, 1.5), (2, 3, 4, 1.25)",
+            SqlKind::Write,
+            &[],
+        )
+        .unwrap();
+    let sql = "SELECT sum(a) AS sa, sum(b), SUM(c) FILTER (WHERE c > 3), sum(d), sum(a) + 1 FROM s";
+    let expected_types = [oid::INT8, oid::NUMERIC, oid::INT8, oid::NUMERIC, oid::NUMERIC];
+    let result = session.execute(sql, SqlKind::Read, &[]).unwrap();
+    let types: Vec<u32> = result.columns.iter().map(|c| c.type_oid).collect();
+    assert_eq!(types, expected_types);
+    assert_eq!(
+        result.rows,
+        vec![vec![
+            Value::Int8(3),
+            Value::Numeric("5".into()),
+            Value::Int8(4),
+            Value::Numeric("2.75".into()),
+            Value::Numeric("4".into()),
+        ]]
+    );
+    let (_, described) = session.describe(sql, &[]).unwrap();
+    let described: Vec<u32> = described.unwrap().iter().map(|c| c.type_oid).collect();
+    assert_eq!(described, expected_types);
+    // A window sum too.
+    let window = session
+        .execute("SELECT sum(a) OVER (ORDER BY a) FROM s", SqlKind::Read, &[])
+        .unwrap();
+    assert_eq!(window.columns[0].type_oid, oid::INT8);
+    assert_eq!(window.rows, vec![vec![Value::Int8(1)], vec![Value::Int8(3)]]);
+}
