@@ -74,6 +74,27 @@ def test_parameter_types_inferred_by_server(differential):
     assert r == [(1, "a", Decimal("1.10")), (2, None, None), (2,)]
 
 
+def test_information_schema_columns_types(differential):
+    """Schema reflection through information_schema.columns (dbt, Metabase,
+    many ORMs) sees PostgreSQL's type names and lengths."""
+
+    def scenario(b):
+        with connect(b, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE reflected (id integer NOT NULL, name text, code varchar(12), plain varchar, "
+                "amount numeric(10,2), big bigint, flag boolean, at timestamp, at_tz timestamptz, "
+                "score double precision, tags text[], u uuid, raw bytea)"
+            )
+            return conn.execute(
+                "SELECT column_name, ordinal_position, is_nullable, data_type, character_maximum_length, udt_name "
+                "FROM information_schema.columns WHERE table_name = 'reflected' ORDER BY ordinal_position"
+            ).fetchall()
+
+    rows = differential(scenario)
+    assert [r[3] for r in rows[:5]] == ["integer", "text", "character varying", "character varying", "numeric"]
+    assert rows[2][4] == 12 and rows[10][3] == "ARRAY" and rows[10][5] == "_text"
+
+
 def test_simple_query_multiple_statements(differential):
     def scenario(b):
         with connect(b, autocommit=True) as conn:

@@ -1705,3 +1705,18 @@ CREATE OR REPLACE MACRO duckraft_pg.main.tid_in(s) AS
     (regexp_extract(s::VARCHAR, '^\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', 1)::BIGINT << 16)
     + regexp_extract(s::VARCHAR, '^\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', 2)::BIGINT;
 CREATE OR REPLACE MACRO duckraft_pg.main.tid_out(r) AS '(' || (r >> 16) || ',' || (r & 65535) || ')';
+
+-- information_schema.columns with PostgreSQL's type names: DuckDB's own says VARCHAR, DECIMAL(5,2) and
+-- duckraft_varchar_20 where PostgreSQL says character varying, numeric and ARRAY. crates/sql/src/infoschema.rs
+-- points the name here.
+CREATE OR REPLACE VIEW duckraft_pg.main.duckraft_information_schema_columns AS
+WITH typed AS (
+    SELECT c.*, duckraft_pg.main.duckraft_pgtype(c.data_type) AS __isc_pgt FROM system.information_schema.columns c)
+SELECT typed.* EXCLUDE (__isc_pgt) REPLACE (
+    CASE WHEN __isc_pgt.ndims > 0 THEN 'ARRAY'
+         WHEN __isc_ty.oid IS NULL THEN 'USER-DEFINED'
+         ELSE duckraft_pg.main.duckraft_format_base(__isc_pgt.oid, -1) END AS data_type,
+    CASE WHEN __isc_pgt.ndims = 0 AND __isc_pgt.oid IN (1042, 1043) AND __isc_pgt.typmod > 4
+         THEN __isc_pgt.typmod - 4 END AS character_maximum_length,
+    coalesce(__isc_ty.typname, typed.udt_name) AS udt_name)
+FROM typed LEFT JOIN duckraft_pg.main.duckraft_builtin_types __isc_ty ON __isc_ty.oid = typed.__isc_pgt.oid;

@@ -31,7 +31,13 @@ fn sum_of_small_integers_is_bigint_and_of_bigints_numeric() {
         )
         .unwrap();
     let sql = "SELECT sum(a) AS sa, sum(b), SUM(c) FILTER (WHERE c > 3), sum(d), sum(a) + 1 FROM s";
-    let expected_types = [oid::INT8, oid::NUMERIC, oid::INT8, oid::NUMERIC, oid::NUMERIC];
+    let expected_types = [
+        oid::INT8,
+        oid::NUMERIC,
+        oid::INT8,
+        oid::NUMERIC,
+        oid::NUMERIC,
+    ];
     let result = session.execute(sql, SqlKind::Read, &[]).unwrap();
     let types: Vec<u32> = result.columns.iter().map(|c| c.type_oid).collect();
     assert_eq!(types, expected_types);
@@ -53,5 +59,8 @@ fn sum_of_small_integers_is_bigint_and_of_bigints_numeric() {
         .execute("SELECT sum(a) OVER (ORDER BY a) FROM s", SqlKind::Read, &[])
         .unwrap();
     assert_eq!(window.columns[0].type_oid, oid::INT8);
-    assert_eq!(window.rows, vec![vec![Value::Int8(1)], vec![Value::Int8(3)]]);
+    assert_eq!(
+        window.rows,
+        vec![vec![Value::Int8(1)], vec![Value::Int8(3)]]
+    );
 }

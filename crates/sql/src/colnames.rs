@@ -664,10 +664,16 @@ mod tests {
             vec![sum.clone(), big, sum.clone(), sum.clone()]
         );
         assert_eq!(
-            sums("SELECT sum(a) + 1, sum(a)::int, a, count(*), summary(x), \"sum\"(a) FROM s", 6),
+            sums(
+                "SELECT sum(a) + 1, sum(a)::int, a, count(*), summary(x), \"sum\"(a) FROM s",
+                6
+            ),
             vec![None, None, None, None, None, None]
         );
-        assert_eq!(sums("SELECT x, sum(DISTINCT a) FROM s GROUP BY x", 2), vec![None, sum]);
+        assert_eq!(
+            sums("SELECT x, sum(DISTINCT a) FROM s GROUP BY x", 2),
+            vec![None, sum]
+        );
     }
 
     #[test]

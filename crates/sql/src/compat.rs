@@ -231,14 +231,16 @@ const OPERATOR_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?";
 /// What DuckDB runs: [`rewrite_for_duckdb`], then the local clock values
 /// spelled without ICU (`crate::clock`), set-returning calls of select
 /// lists as rows (`crate::srf`), `SIMILAR TO` patterns in PostgreSQL's
-/// meaning (`crate::similar`) and column definitions DuckDB keeps
-/// (`crate::column_defs`).
+/// meaning (`crate::similar`), column definitions DuckDB keeps
+/// (`crate::column_defs`) and `information_schema.columns` with PostgreSQL's
+/// type names (`crate::infoschema`).
 pub fn for_duckdb(sql: &str) -> Cow<'_, str> {
-    let passes: [fn(&str) -> Cow<'_, str>; 4] = [
+    let passes: [fn(&str) -> Cow<'_, str>; 5] = [
         crate::clock::local_clock_without_icu,
         crate::srf::unnest_select_list_series,
         crate::similar::similar_to_as_regex,
         crate::column_defs::column_definitions_for_duckdb,
+        crate::infoschema::columns_with_postgres_types,
     ];
     let mut text = rewrite_for_duckdb(sql);
     for pass in passes {

@@ -9,6 +9,7 @@ pub mod colnames;
 pub mod column_defs;
 pub mod compat;
 pub mod determinism;
+pub mod infoschema;
 pub mod lexer;
 pub mod literal;
 pub mod similar;
