@@ -2,8 +2,9 @@
 
 Each entry is a test id (with its duckraft parameter) and what was observed.
 They run as strict expected failures: the run reports them, and a gap that
-starts passing fails the suite until it is removed from this list. Issue 2
-stays open while this list is not empty.
+starts passing fails the suite until it is removed from this list. It is
+empty now; a gap found later goes here with what was observed, and keeps
+issue 2's compatibility items open until it is fixed.
 
 The 3-node cluster (the ``cluster`` parameter) runs the same SQL layer: its
 sessions read through the same local engine session and its writes are
@@ -15,10 +16,7 @@ replicate yet (writes inside BEGIN ... COMMIT, 0A000) must show as failures,
 not be hidden here.
 """
 
-KNOWN_GAPS = {
-    "test_psycopg.py::test_type_round_trips[duckraft]":
-        "bytea::text and array::text use DuckDB's spelling ('\\x00\\x01', '[1, 2]'), not PostgreSQL's ('\\x0001', '{1,2}')",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 # Ids from KNOWN_GAPS whose gap is specific to the standalone node (none yet).
 STANDALONE_ONLY: set[str] = set()

@@ -1720,3 +1720,24 @@ SELECT typed.* EXCLUDE (__isc_pgt) REPLACE (
          THEN __isc_pgt.typmod - 4 END AS character_maximum_length,
     coalesce(__isc_ty.typname, typed.udt_name) AS udt_name)
 FROM typed LEFT JOIN duckraft_pg.main.duckraft_builtin_types __isc_ty ON __isc_ty.oid = typed.__isc_pgt.oid;
+
+-- PostgreSQL's text output of bytea and arrays, which DuckDB's casts to VARCHAR spell differently
+-- ('\x00\x01', '[1, 2]'); the session uses these for a select-list `x::text` (crates/engine/src/session.rs).
+CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_bytea_text(b) AS '\x' || lower(hex(b));
+-- An array element as array_out writes it: quoted (with \ and " escaped) when empty, NULL-like or special.
+CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_array_item(s) AS
+    CASE WHEN s IS NULL THEN 'NULL'
+         WHEN s = '' OR lower(s) = 'null' OR regexp_matches(s, '[{},"\\\s]')
+         THEN '"' || replace(replace(s, '\', '\\'), '"', '\"') || '"'
+         ELSE s END;
+-- The items already spelled; NULL for a NULL array, {} for an empty one.
+CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_array_of(l, items) AS
+    CASE WHEN l IS NULL THEN NULL ELSE '{' || coalesce(list_aggregate(items, 'string_agg', ','), '') || '}' END;
+CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_array_text(l) AS
+    duckraft_pg.main.duckraft_array_of(l, list_transform(l, lambda e: duckraft_pg.main.duckraft_array_item(e::VARCHAR)));
+CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_bool_array_text(l) AS
+    duckraft_pg.main.duckraft_array_of(l, list_transform(l, lambda e: CASE WHEN e IS NULL THEN 'NULL' WHEN e THEN 't' ELSE 'f' END));
+-- PostgreSQL prints a whole float without a fractional part (2, not DuckDB's 2.0).
+CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_float_array_text(l) AS
+    duckraft_pg.main.duckraft_array_of(l, list_transform(l, lambda e: CASE WHEN e IS NULL THEN 'NULL'
+        ELSE duckraft_pg.main.duckraft_array_item(regexp_replace(e::VARCHAR, '\.0$', '')) END));

@@ -5,10 +5,11 @@
 //! `Value`s with PostgreSQL types.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use duckraft_sql::lexer::{significant, tokenize};
-use duckraft_sql::types::oid;
+use duckraft_sql::types::{element_of, oid};
 use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
 
 use crate::catalog::{Catalog, SESSION_SETUP_SQL};
@@ -106,6 +107,49 @@ impl EngineSession {
             self.narrow_integer_sums(sql, &sums, columns, &mut [])?;
         }
         Ok((parameters, columns))
+    }
+
+    /// `sql` with each select-list cast to text of a bytea or an array
+    /// (`duckraft_sql::colnames::text_casts`) spelled as PostgreSQL's text
+    /// output, which DuckDB's cast is not. The operands' types come from
+    /// describing the statement without those casts; a statement that
+    /// cannot be described that way runs as it is.
+    fn postgres_text_casts<'s>(&mut self, sql: &'s str) -> Cow<'s, str> {
+        let casts = duckraft_sql::colnames::text_casts(sql);
+        if casts.is_empty() {
+            return Cow::Borrowed(sql);
+        }
+        let probe = splice(
+            sql,
+            casts
+                .iter()
+                .map(|c| (c.cast.clone(), sql[c.operand.clone()].to_string())),
+        );
+        let Ok((_, Some(operands))) = self.describe_as_duckdb(&probe, &[]) else {
+            return Cow::Borrowed(sql);
+        };
+        let spelled: Vec<(Range<usize>, String)> = casts
+            .iter()
+            .filter_map(|c| {
+                let operand = &sql[c.operand.clone()];
+                let macro_name = match operands.get(c.column)?.type_oid {
+                    oid::BYTEA => "duckraft_bytea_text",
+                    oid::BOOL_ARRAY => "duckraft_bool_array_text",
+                    oid::FLOAT4_ARRAY | oid::FLOAT8_ARRAY => "duckraft_float_array_text",
+                    array if element_of(array).is_some() => "duckraft_array_text",
+                    _ => return None,
+                };
+                Some((
+                    c.cast.clone(),
+                    format!("duckraft_pg.main.{macro_name}({operand})"),
+                ))
+            })
+            .collect();
+        if spelled.is_empty() {
+            Cow::Borrowed(sql)
+        } else {
+            Cow::Owned(splice(sql, spelled.into_iter()))
+        }
     }
 
     /// PostgreSQL's bigint for the `sum` of smallints or integers, which
@@ -241,12 +285,17 @@ impl EngineSession {
         kind: SqlKind,
         parameters: &[Value],
     ) -> Result<StatementResult, EngineError> {
-        let rewritten = duckraft_sql::compat::for_duckdb(sql);
+        let resolved = if kind == SqlKind::Read {
+            self.postgres_text_casts(sql)
+        } else {
+            Cow::Borrowed(sql)
+        };
+        let rewritten = duckraft_sql::compat::for_duckdb(&resolved);
         let rewritten = self.rewrite_hex_bytea(&rewritten)?;
         if kind != SqlKind::Read {
             return self.execute_duckdb(&rewritten, kind, parameters);
         }
-        let mut result = match self.introspection_fingerprint(sql)? {
+        let mut result = match self.introspection_fingerprint(&resolved)? {
             Some(fingerprint) => {
                 let catalog = self.catalog.clone();
                 catalog
@@ -614,6 +663,19 @@ impl EngineSession {
         }
         outcome
     }
+}
+
+/// `text` with each of the ascending, disjoint byte `ranges` replaced.
+fn splice(text: &str, ranges: impl Iterator<Item = (Range<usize>, String)>) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut next = 0;
+    for (range, replacement) in ranges {
+        out.push_str(&text[next..range.start]);
+        out.push_str(&replacement);
+        next = range.end;
+    }
+    out.push_str(&text[next..]);
+    out
 }
 
 /// DuckDB would not find a type registered after this transaction began

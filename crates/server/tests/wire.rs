@@ -1425,8 +1425,8 @@ async fn kept_read_plans_follow_schema_search_path_and_settings() {
     assert_eq!(
         got,
         [
-            ("[]".to_string(), "\\x5b5d".to_string()),
             ("\\x02".to_string(), "\\x01".to_string()),
+            ("\\x5b5d".to_string(), "\\x5b5d".to_string()),
         ],
         "bytes in the BYTEA column, the literal's text in the TEXT column"
     );

@@ -10,6 +10,8 @@
 //! recognises completely are named; anything else keeps DuckDB's name, so a
 //! misreading can cost a PostgreSQL name but never invent a wrong one.
 
+use std::ops::Range;
+
 use crate::lexer::{significant, tokenize, Token, TokenKind};
 
 /// What PostgreSQL reports for one result column, where the text tells it.
@@ -205,17 +207,104 @@ fn place(sql: &str, items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
     }
 }
 
+/// A result column that is a cast to `text` or `varchar` (no length) of an
+/// operand whose PostgreSQL text form DuckDB spells differently (`bytea`:
+/// `\x0001` against `\x00\x01`; arrays: `{1,2}` against `[1, 2]`). Byte
+/// ranges in the statement; the engine decides from the operand's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextCast {
+    pub column: usize,
+    /// The operand, without the cast.
+    pub operand: Range<usize>,
+    /// The whole cast expression.
+    pub cast: Range<usize>,
+}
+
+/// The text casts of the main select list: `operand::text` where the
+/// operand is a column, a call or a parenthesised expression (so the cast
+/// applies to all of it), and `CAST(operand AS text)`. None when the list
+/// has a star: its items then do not number the columns.
+pub fn text_casts(sql: &str) -> Vec<TextCast> {
+    let Ok(tokens) = tokenize(sql) else {
+        return Vec::new();
+    };
+    let tokens: Vec<Token<'_>> = significant(&tokens)
+        .copied()
+        .filter(|t| t.kind != TokenKind::Semicolon)
+        .collect();
+    let Some(Output::Items(items)) = main_query(&tokens) else {
+        return Vec::new();
+    };
+    if items.iter().any(|item| is_star(item)) {
+        return Vec::new();
+    }
+    let span = |tokens: &[Token<'_>]| -> Range<usize> {
+        let start = tokens[0].text.as_ptr() as usize - sql.as_ptr() as usize;
+        let last = tokens[tokens.len() - 1];
+        start..last.text.as_ptr() as usize - sql.as_ptr() as usize + last.text.len()
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(column, item)| {
+            let expression = unaliased(item)?;
+            let operand = text_cast_operand(expression)?;
+            Some(TextCast {
+                column,
+                operand: span(operand),
+                cast: span(expression),
+            })
+        })
+        .collect()
+}
+
+/// An item without its alias; `None` when it is unclear where the alias starts.
+fn unaliased<'t, 'a>(item: &'t [Token<'a>]) -> Option<&'t [Token<'a>]> {
+    match top_level(item).filter(|(_, t)| t.is_word("AS")).last() {
+        Some((i, _)) => Some(&item[..i]),
+        None => match alias(item) {
+            Alias::Named(_) => Some(&item[..item.len() - 1]),
+            Alias::None => Some(item),
+            Alias::Unclear => None,
+        },
+    }
+}
+
+fn text_cast_operand<'t, 'a>(expression: &'t [Token<'a>]) -> Option<&'t [Token<'a>]> {
+    let is_text = |target: &[Token<'_>]| {
+        !target.is_empty()
+            && !target
+                .iter()
+                .any(|t| t.kind == TokenKind::LeftParen || t.text.contains('['))
+            && matches!(type_name(target).as_deref(), Some("text" | "varchar"))
+    };
+    let first = expression.first()?;
+    if first.is_word("CAST")
+        && expression.get(1)?.kind == TokenKind::LeftParen
+        && closing(expression, 1)? == expression.len() - 1
+    {
+        let inner = &expression[2..expression.len() - 1];
+        let (i, _) = top_level(inner).filter(|(_, t)| t.is_word("AS")).last()?;
+        return (i > 0 && is_text(&inner[i + 1..])).then(|| &inner[..i]);
+    }
+    let (i, _) = top_level(expression)
+        .filter(|(_, t)| t.text == "::")
+        .last()?;
+    let (operand, target) = (&expression[..i], &expression[i + 1..]);
+    let primary = is_dotted_name(operand)
+        || (operand.first()?.kind == TokenKind::LeftParen
+            && closing(operand, 0)? == operand.len() - 1)
+        || (operand.len() >= 3
+            && operand[0].identifier().is_some()
+            && operand[1].kind == TokenKind::LeftParen
+            && closing(operand, 1)? == operand.len() - 1);
+    (primary && is_text(target)).then_some(operand)
+}
+
 /// The `sum` token of an item that is `sum(...)`, optionally followed by
 /// `FILTER (...)` and `OVER ...`, and optionally aliased.
 fn sum_call<'t, 'a>(item: &'t [Token<'a>]) -> Option<&'t Token<'a>> {
-    let expression = match top_level(item).filter(|(_, t)| t.is_word("AS")).last() {
-        Some((i, _)) => &item[..i],
-        None => match alias(item) {
-            Alias::Named(_) => &item[..item.len() - 1],
-            Alias::None => item,
-            Alias::Unclear => return None,
-        },
-    };
+    let expression = unaliased(item)?;
     let [name, open, ..] = expression else {
         return None;
     };
@@ -647,6 +736,44 @@ mod tests {
             .into_iter()
             .map(|hint| hint.name)
             .collect()
+    }
+
+    #[test]
+    fn text_casts_of_plain_operands_are_found() {
+        let casts = |sql: &str| -> Vec<(usize, String, String)> {
+            text_casts(sql)
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.column,
+                        sql[c.operand].to_string(),
+                        sql[c.cast].to_string(),
+                    )
+                })
+                .collect()
+        };
+        let cast = |column: usize, operand: &str, whole: &str| {
+            (column, operand.to_string(), whole.to_string())
+        };
+        assert_eq!(
+            casts("SELECT id, \"by\"::text, t.ai::TEXT AS a, CAST(x || y AS varchar) xy, f(a, b)::character varying, (a)::text FROM t"),
+            vec![
+                cast(1, "\"by\"", "\"by\"::text"),
+                cast(2, "t.ai", "t.ai::TEXT"),
+                cast(3, "x || y", "CAST(x || y AS varchar)"),
+                cast(4, "f(a, b)", "f(a, b)::character varying"),
+                cast(5, "(a)", "(a)::text"),
+            ]
+        );
+        for sql in [
+            "SELECT a || b::text FROM t",
+            "SELECT a::varchar(3), a::text[], a::int FROM t",
+            "SELECT *, a::text FROM t",
+            "SELECT a::bytea::text FROM t",
+            "INSERT INTO t SELECT a::text FROM u",
+        ] {
+            assert_eq!(casts(sql), vec![], "{sql}");
+        }
     }
 
     #[test]
