@@ -54,17 +54,12 @@ impl DeclaredTypes {
         {
             return Err(EngineError::internal("duckdb_connect failed"));
         }
-        let types = DeclaredTypes {
-            registry: Mutex::new(Registry {
-                connection,
-                lengths: BTreeSet::new(),
-            }),
+        // Dropping the registry disconnects, also on an error below.
+        let mut registry = Registry {
+            connection,
+            lengths: BTreeSet::new(),
         };
-        register_alias(connection, TEXT_TYPE)?;
-        let common: String = (1..=REGISTERED_AT_OPEN)
-            .map(|n| format!("{VARCHAR_TYPE_PREFIX}{n} "))
-            .collect();
-        types.ensure(&common)?;
+        register_alias(registry.connection, TEXT_TYPE)?;
         let in_use: Vec<String> = {
             let reader = database.connect()?;
             let mut statement = reader.prepare(
@@ -73,10 +68,13 @@ impl DeclaredTypes {
             let rows = statement.query_map([VARCHAR_TYPE_PREFIX], |row| row.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
-        for data_type in in_use {
-            types.ensure(&data_type)?;
+        let in_use = in_use.iter().filter_map(|t| declared_varchar_length(t));
+        for length in (1..=REGISTERED_AT_OPEN).chain(in_use) {
+            registry.register(length)?;
         }
-        Ok(types)
+        Ok(DeclaredTypes {
+            registry: Mutex::new(registry),
+        })
     }
 
     /// Registers each `duckraft_varchar_<n>` that `sql` names and that is
@@ -94,24 +92,29 @@ impl DeclaredTypes {
                     .bytes()
                     .take_while(u8::is_ascii_digit)
                     .count();
-            let Some(length) = declared_varchar_length(&rest[..end]) else {
-                continue;
-            };
-            if registry.lengths.contains(&length) {
-                continue;
+            if let Some(length) = declared_varchar_length(&rest[..end]) {
+                registered |= registry.register(length)?;
             }
-            register_alias(registry.connection, &rest[..end])?;
-            registry.lengths.insert(length);
-            registered = true;
         }
         Ok(registered)
     }
 }
 
-impl Drop for DeclaredTypes {
+impl Registry {
+    /// Registers `duckraft_varchar_<length>` once; true the first time.
+    fn register(&mut self, length: u32) -> Result<bool, EngineError> {
+        if self.lengths.contains(&length) {
+            return Ok(false);
+        }
+        register_alias(self.connection, &format!("{VARCHAR_TYPE_PREFIX}{length}"))?;
+        self.lengths.insert(length);
+        Ok(true)
+    }
+}
+
+impl Drop for Registry {
     fn drop(&mut self) {
-        let registry = self.registry.get_mut().expect("declared types poisoned");
-        unsafe { ffi::duckdb_disconnect(&mut registry.connection) };
+        unsafe { ffi::duckdb_disconnect(&mut self.connection) };
     }
 }
 

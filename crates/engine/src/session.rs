@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
-use duckraft_sql::lexer::{significant, tokenize};
+use duckraft_sql::lexer::{significant, splice, tokenize};
 use duckraft_sql::types::{element_of, oid};
 use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
 
@@ -148,7 +148,7 @@ impl EngineSession {
         if spelled.is_empty() {
             Cow::Borrowed(sql)
         } else {
-            Cow::Owned(splice(sql, spelled.into_iter()))
+            Cow::Owned(splice(sql, spelled))
         }
     }
 
@@ -663,19 +663,6 @@ impl EngineSession {
         }
         outcome
     }
-}
-
-/// `text` with each of the ascending, disjoint byte `ranges` replaced.
-fn splice(text: &str, ranges: impl Iterator<Item = (Range<usize>, String)>) -> String {
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut next = 0;
-    for (range, replacement) in ranges {
-        out.push_str(&text[next..range.start]);
-        out.push_str(&replacement);
-        next = range.end;
-    }
-    out.push_str(&text[next..]);
-    out
 }
 
 /// DuckDB would not find a type registered after this transaction began

@@ -4,20 +4,14 @@
 
 use duckraft_engine::command::{self, Command, Envelope, WriteBatch, WriteOp};
 use duckraft_engine::replica::{Committed, Outcome};
-use duckraft_engine::{Catalogs, EngineConfig, EngineSession};
+use duckraft_engine::EngineSession;
 use duckraft_sql::types::{oid, Value};
 use duckraft_sql::SqlKind;
 
-const NAME: &str = "lake";
+mod common;
+use common::catalogs;
 
-fn catalogs(dir: &tempfile::TempDir) -> Catalogs {
-    Catalogs::new(EngineConfig {
-        data_dir: dir.path().to_path_buf(),
-        duckdb_threads: 1,
-        duckdb_memory_limit: "256MB".into(),
-    })
-    .unwrap()
-}
+const NAME: &str = "lake";
 
 /// A log entry holding `statements`, rewritten as a proposer would.
 fn entry(statements: &[&str]) -> Vec<u8> {

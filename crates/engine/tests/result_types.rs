@@ -2,17 +2,15 @@
 //! DuckDB: `sum` over smallint and integer is bigint, and bytea and arrays
 //! cast to text are spelled as PostgreSQL spells them.
 
-use duckraft_engine::{Catalogs, EngineConfig, EngineSession};
+use duckraft_engine::EngineSession;
 use duckraft_sql::types::{oid, Value};
 use duckraft_sql::SqlKind;
 
+mod common;
+use common::catalogs;
+
 fn session(dir: &tempfile::TempDir) -> EngineSession {
-    let catalogs = Catalogs::new(EngineConfig {
-        data_dir: dir.path().to_path_buf(),
-        duckdb_threads: 1,
-        duckdb_memory_limit: "256MB".into(),
-    })
-    .unwrap();
+    let catalogs = catalogs(dir);
     catalogs.create("lake").unwrap();
     EngineSession::new(catalogs.open("lake").unwrap()).unwrap()
 }

@@ -8,19 +8,13 @@ use duckraft_engine::command::{
 use duckraft_engine::control::ControlPlane;
 use duckraft_engine::replica::{Committed, Replica};
 use duckraft_engine::snapshot::{self, InstallFailure, InstallStep, InstallTarget, SnapshotError};
-use duckraft_engine::{Catalogs, EngineConfig, EngineSession};
+use duckraft_engine::{Catalogs, EngineSession};
+
+mod common;
+use common::catalogs;
 
 const GROUP: u64 = 5;
 const NAME: &str = "lake";
-
-fn catalogs(dir: &tempfile::TempDir) -> Catalogs {
-    Catalogs::new(EngineConfig {
-        data_dir: dir.path().to_path_buf(),
-        duckdb_threads: 1,
-        duckdb_memory_limit: "256MB".into(),
-    })
-    .unwrap()
-}
 
 /// A fresh catalog `NAME` bound to `GROUP`, and its replica.
 fn replica(catalogs: &Catalogs) -> Replica {

@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use crate::lexer::{significant, tokenize, Token, TokenKind};
+use crate::lexer::{mentions_any, significant, span, tokenize, Token, TokenKind};
 
 /// What PostgreSQL reports for one result column, where the text tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -195,8 +195,7 @@ fn place(sql: &str, items: &[&[Token<'_>]], names: &mut [ColumnHint]) {
     let hint = |item: &[Token<'_>]| ColumnHint {
         name: item_name(item),
         character_type: character_cast(item),
-        // The tokens are slices of `sql`.
-        sum_at: sum_call(item).map(|t| t.text.as_ptr() as usize - sql.as_ptr() as usize),
+        sum_at: sum_call(item).map(|t| span(sql, t, t).start),
     };
     for (name, item) in names.iter_mut().zip(&items[..prefix]) {
         *name = hint(item);
@@ -225,6 +224,10 @@ pub struct TextCast {
 /// applies to all of it), and `CAST(operand AS text)`. None when the list
 /// has a star: its items then do not number the columns.
 pub fn text_casts(sql: &str) -> Vec<TextCast> {
+    // Every read passes here: most have no cast at all.
+    if !mentions_any(sql, &["::", "cast"]) {
+        return Vec::new();
+    }
     let Ok(tokens) = tokenize(sql) else {
         return Vec::new();
     };
@@ -238,11 +241,7 @@ pub fn text_casts(sql: &str) -> Vec<TextCast> {
     if items.iter().any(|item| is_star(item)) {
         return Vec::new();
     }
-    let span = |tokens: &[Token<'_>]| -> Range<usize> {
-        let start = tokens[0].text.as_ptr() as usize - sql.as_ptr() as usize;
-        let last = tokens[tokens.len() - 1];
-        start..last.text.as_ptr() as usize - sql.as_ptr() as usize + last.text.len()
-    };
+    let bytes = |tokens: &[Token<'_>]| span(sql, &tokens[0], &tokens[tokens.len() - 1]);
     items
         .iter()
         .enumerate()
@@ -251,8 +250,8 @@ pub fn text_casts(sql: &str) -> Vec<TextCast> {
             let operand = text_cast_operand(expression)?;
             Some(TextCast {
                 column,
-                operand: span(operand),
-                cast: span(expression),
+                operand: bytes(operand),
+                cast: bytes(expression),
             })
         })
         .collect()

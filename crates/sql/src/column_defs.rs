@@ -20,7 +20,7 @@
 
 use std::borrow::Cow;
 
-use crate::lexer::{mentions_any, tokenize, Token, TokenKind};
+use crate::lexer::{mentions_any, span, splice, tokenize, Token, TokenKind};
 
 /// The DuckDB alias a declared `text` column gets.
 pub const TEXT_TYPE: &str = "duckraft_text";
@@ -82,7 +82,8 @@ pub fn declared_varchar_length(type_name: &str) -> Option<u32> {
 /// Rewrites the column definitions of a `CREATE TABLE` or `ALTER TABLE`;
 /// any other statement comes back unchanged.
 pub fn column_definitions_for_duckdb(sql: &str) -> Cow<'_, str> {
-    if !mentions_any(sql, &["table"]) {
+    // Cheap enough for every statement: DuckLake's mention its tables.
+    if !mentions_any(sql, &["create", "alter"]) || !mentions_any(sql, &["table"]) {
         return Cow::Borrowed(sql);
     }
     let Ok(tokens) = tokenize(sql) else {
@@ -110,19 +111,11 @@ impl Edits {
         if self.0.is_empty() {
             return Cow::Borrowed(sql);
         }
-        let mut out = String::with_capacity(sql.len() + 32);
-        let mut next = 0;
-        for (first, last, text) in self.0 {
-            for token in &tokens[next..first] {
-                out.push_str(token.text);
-            }
-            out.push_str(&text);
-            next = last + 1;
-        }
-        for token in &tokens[next..] {
-            out.push_str(token.text);
-        }
-        Cow::Owned(out)
+        let edits = self
+            .0
+            .into_iter()
+            .map(|(first, last, text)| (span(sql, &tokens[first], &tokens[last]), text));
+        Cow::Owned(splice(sql, edits))
     }
 }
 

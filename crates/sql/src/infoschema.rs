@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use crate::lexer::{mentions_any, tokenize, TokenKind};
+use crate::lexer::{mentions_any, span, splice, tokenize, TokenKind};
 
 /// The view that stands in for `information_schema.columns`.
 pub const COLUMNS_VIEW: &str = "duckraft_pg.main.duckraft_information_schema_columns";
@@ -40,25 +40,16 @@ pub fn columns_with_postgres_types(sql: &str) -> Cow<'_, str> {
         let qualified = k > 0 && is_dot(k - 1);
         if !qualified && names(k, "information_schema") && is_dot(k + 1) && names(k + 2, "columns")
         {
-            spans.push((sig[k], sig[k + 2]));
+            spans.push((
+                span(sql, &tokens[sig[k]], &tokens[sig[k + 2]]),
+                COLUMNS_VIEW.to_string(),
+            ));
         }
     }
     if spans.is_empty() {
         return Cow::Borrowed(sql);
     }
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut next = 0;
-    for (first, last) in spans {
-        for token in &tokens[next..first] {
-            out.push_str(token.text);
-        }
-        out.push_str(COLUMNS_VIEW);
-        next = last + 1;
-    }
-    for token in &tokens[next..] {
-        out.push_str(token.text);
-    }
-    Cow::Owned(out)
+    Cow::Owned(splice(sql, spans))
 }
 
 #[cfg(test)]

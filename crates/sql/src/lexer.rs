@@ -8,6 +8,7 @@
 //! exactly, so a rewrite that touches no token is the identity.
 
 use std::fmt;
+use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -288,6 +289,27 @@ pub fn mentions_any(sql: &str, words: &[&str]) -> bool {
             .windows(word.len())
             .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
     })
+}
+
+/// The bytes of `sql` from token `first` through token `last`, both cut
+/// from `sql` by [`tokenize`].
+pub fn span(sql: &str, first: &Token<'_>, last: &Token<'_>) -> Range<usize> {
+    let offset = |token: &Token<'_>| token.text.as_ptr() as usize - sql.as_ptr() as usize;
+    offset(first)..offset(last) + last.text.len()
+}
+
+/// `text` with each of the ascending, disjoint byte ranges of `edits`
+/// replaced by its text.
+pub fn splice(text: &str, edits: impl IntoIterator<Item = (Range<usize>, String)>) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut next = 0;
+    for (range, replacement) in edits {
+        out.push_str(&text[next..range.start]);
+        out.push_str(&replacement);
+        next = range.end;
+    }
+    out.push_str(&text[next..]);
+    out
 }
 
 /// The meaningful tokens of `tokens`, skipping whitespace and comments.
