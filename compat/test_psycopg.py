@@ -724,8 +724,10 @@ def test_local_clock_values(differential):
             conn.execute("INSERT INTO clock VALUES (current_date, localtimestamp, localtime, current_time)")
             with conn.transaction():
                 conn.execute("INSERT INTO clock SELECT current_date, localtimestamp(3), localtime(0), current_time")
+            # localtimestamp(3) rounds to the millisecond, so it may lie up to
+            # half a millisecond after a later statement's localtimestamp.
             return conn.execute(
-                "SELECT d IN (current_date, current_date - 1), ts <= localtimestamp, "
+                "SELECT d IN (current_date, current_date - 1), ts <= localtimestamp + interval '1 millisecond', "
                 "ts > localtimestamp - interval '1 hour', t IS NOT NULL, tz IS NOT NULL, "
                 "localtimestamp <= current_timestamp::timestamp FROM clock"
             ).fetchall()
