@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::info;
@@ -49,6 +50,9 @@ pub struct Catalog {
     /// snapshot replaced its file, while sessions still used it; they end at
     /// their next statement.
     retired: OnceLock<Retirement>,
+    /// Tells this open instance of the database file from any other, such
+    /// as the one a snapshot install opens in its place.
+    pub(crate) instance: u64,
     // Field order matters: the describer's and the declared types'
     // connections must close before the database.
     describer: Mutex<Describer>,
@@ -88,7 +92,7 @@ impl Catalog {
             sqlstate: e.sqlstate.to_string(),
             message: e.message,
         })?;
-        Ok(Replica::open(connection)?.with_declared_types(self.declared_types.clone()))
+        Ok(Replica::open(connection)?.for_catalog(self.instance, self.declared_types.clone()))
     }
 
     pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
@@ -153,6 +157,9 @@ impl Catalog {
         describer.describe(sql)
     }
 }
+
+/// See [`Catalog::instance`].
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 
 /// Per-connection settings: user objects resolve in `public`, and the
 /// compatibility objects shadow DuckDB's own pg_catalog.
@@ -266,6 +273,7 @@ impl Catalogs {
             introspection: Default::default(),
             hidden_relations: Mutex::new(None),
             retired: OnceLock::new(),
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             describer: Mutex::new(describer),
             declared_types,
             database,

@@ -110,7 +110,7 @@ use crate::command::{self, Command, DecodeError, ProposalId, WriteBatch, WriteOp
 use crate::declared_types::DeclaredTypes;
 use crate::error::from_duckdb_message;
 use crate::rows::{insert_merged, prepare_rows, PreparedRows};
-use crate::session::quote_identifier;
+use crate::session::{quote_identifier, EngineSession, Proposed};
 
 /// The replica's own schema; excluded from [`Replica::state_hash`].
 pub const BOOKKEEPING_SCHEMA: &str = duckraft_sql::determinism::BOOKKEEPING_SCHEMA;
@@ -476,6 +476,8 @@ pub struct Replica {
     /// Registers the declared string types a statement names (see
     /// `crate::declared_types`); `None` for a bare connection.
     declared_types: Option<Arc<DeclaredTypes>>,
+    /// See [`Replica::for_catalog`]; `None` for a bare connection.
+    catalog_instance: Option<u64>,
 }
 
 impl Replica {
@@ -595,18 +597,22 @@ impl Replica {
             unfolded_versions: RefCell::new(unfolded_versions),
             integer_division: Cell::new(false),
             declared_types: None,
+            catalog_instance: None,
         })
+    }
+
+    /// Ties the replica to the open catalog instance its connection is
+    /// to: replicated statements may name the catalog's declared string
+    /// types, and only sessions of that instance can be adopted.
+    pub(crate) fn for_catalog(mut self, instance: u64, types: Arc<DeclaredTypes>) -> Self {
+        self.catalog_instance = Some(instance);
+        self.declared_types = Some(types);
+        self
     }
 
     /// The Raft group this file holds the state of, once bound. A catalog
     /// name can be dropped and created again with a new group; the binding
     /// tells a leftover file of the old group from the new one's.
-    /// Lets replicated statements name the catalog's declared string types.
-    pub fn with_declared_types(mut self, types: Arc<DeclaredTypes>) -> Self {
-        self.declared_types = Some(types);
-        self
-    }
-
     pub fn bound_group(&self) -> Result<Option<u64>, ReplicaError> {
         self.conn
             .query_row(
@@ -737,6 +743,139 @@ impl Replica {
         let work = self.prepare(entries)?;
         self.declare_types(&work)?;
         self.apply_prepared(work)
+    }
+
+    /// Commits `session`'s proposed transaction (see
+    /// [`crate::session::Proposed`]) as log entry `entry`, instead of
+    /// running the entry's writes again on the replica's connection.
+    ///
+    /// This is only done when it provably changes nothing: the entry is the
+    /// next one to apply and is exactly what the session proposed; the
+    /// session's DuckDB transaction is the one that ran the proposed writes,
+    /// on this very database, with the apply's name resolution and
+    /// division; nothing was applied since its snapshot (so the conflict
+    /// check passes and the writes ran on the state the entry applies to);
+    /// the proposal was not applied before; and it changes no schema. The
+    /// writes then did exactly what running them again would do, as every
+    /// other node does. The entry's bookkeeping is written in the session's
+    /// transaction, which then commits: the entry's effects and its applied
+    /// index still land in one DuckDB transaction.
+    ///
+    /// Returns the entry's outcome if it was adopted. `Ok(None)`: the
+    /// session's transaction was rolled back (if it had one) and `entry`
+    /// must be applied with [`Replica::apply`]. On `Err`, as for `apply`,
+    /// the caller must mark the group degraded.
+    pub fn adopt(
+        &mut self,
+        entry: &Committed<'_>,
+        session: &mut EngineSession,
+    ) -> Result<Option<Outcome>, ReplicaError> {
+        if self.poisoned {
+            return Err(ReplicaError::Poisoned);
+        }
+        let Some(proposed) = session.proposed.take() else {
+            return Ok(None);
+        };
+        let Some(writes) = self.adoptable(entry, session, &proposed) else {
+            let _ = session.rollback();
+            return Ok(None);
+        };
+        {
+            let mut pending = self.pending_versions.borrow_mut();
+            for name in writes {
+                pending.insert(name, entry.index);
+            }
+        }
+        let outcome = Outcome::Applied {
+            rows: proposed.rows,
+        };
+        self.record_client(proposed.id, &outcome);
+        if self
+            .record_applied_on(&session.connection, entry.index, entry.term)
+            .is_err()
+        {
+            self.clear_pending();
+            let _ = session.rollback();
+            return Ok(None);
+        }
+        if let Err(error) = session.commit_adopted() {
+            self.clear_pending();
+            // DuckDB rolls a transaction back when its commit fails; make sure.
+            let _ = session.connection.execute_batch("ROLLBACK");
+            return match classify_op_error(entry.index, error) {
+                // Met another transaction's write, or a check of the state
+                // that applying the entry meets alike.
+                OpError::Environmental(ReplicaError::LocalConflict { .. })
+                | OpError::Deterministic(_) => Ok(None),
+                // Anything else leaves the durable state unknown here.
+                OpError::Environmental(error) => {
+                    self.poisoned = true;
+                    Err(error)
+                }
+            };
+        }
+        self.commit_clients();
+        self.applied_index = entry.index;
+        self.applied_term = entry.term;
+        if self.log_rows.get() >= FOLD_LOG_ROWS {
+            if let Err(error) = self.fold_log() {
+                self.poisoned = true;
+                return Err(error);
+            }
+        }
+        Ok(Some(outcome))
+    }
+
+    /// The relations `entry` writes if [`Replica::adopt`] may commit the
+    /// session's transaction as `entry`.
+    fn adoptable(
+        &self,
+        entry: &Committed<'_>,
+        session: &EngineSession,
+        proposed: &Proposed,
+    ) -> Option<Vec<String>> {
+        let same_database = self.catalog_instance == Some(session.catalog.instance)
+            && session.catalog.retirement().is_none();
+        let next = entry.index == self.applied_index + 1 && entry.term >= self.applied_term;
+        let as_applied =
+            session.may_be_adopted() && session.integer_division == proposed.batch.integer_division;
+        if !(session.in_transaction
+            && same_database
+            && next
+            && as_applied
+            && proposed.batch.snapshot_index == Some(self.applied_index))
+        {
+            return None;
+        }
+        let envelope = command::decode(entry.data).ok()?;
+        let Command::Catalog(batch) = envelope.command else {
+            return None;
+        };
+        if envelope.id != Some(proposed.id) || batch != proposed.batch {
+            return None;
+        }
+        let Body::Batch(batch) = prepare_batch(batch) else {
+            return None;
+        };
+        let schema_change = batch
+            .writes
+            .iter()
+            .any(|name| name == duckraft_sql::access::ALL);
+        let rows_only = batch.ops.iter().all(|op| match op {
+            PreparedOp::Sql(sql) => changes_rows_only(sql),
+            PreparedOp::Rows(_) => true,
+        });
+        if schema_change || !rows_only || self.conflict(entry.index, &batch).is_some() {
+            return None;
+        }
+        if self.dedup && !matches!(self.previous_outcome(entry.index, proposed.id), Ok(None)) {
+            return None;
+        }
+        // The backstop for a statement that ended the transaction unnoticed.
+        if session.transaction_id().ok()? != proposed.transaction_id {
+            return None;
+        }
+        Some(batch.writes)
     }
 
     /// Registers the declared string types the statements name. Before the
@@ -1207,6 +1346,17 @@ impl Replica {
 
     /// Writes the open transaction's bookkeeping: one `apply_log` row.
     fn record_applied(&self, entry: &Work) -> Result<(), ReplicaError> {
+        self.record_applied_on(&self.conn, entry.index, entry.term)
+    }
+
+    /// [`Replica::record_applied`] on `conn`, whose open transaction holds
+    /// the effects of the entries up to `index`.
+    fn record_applied_on(
+        &self,
+        conn: &Connection,
+        index: u64,
+        term: u64,
+    ) -> Result<(), ReplicaError> {
         let pending_clients = self.pending_clients.borrow();
         let clients: Vec<(u64, u64, &str)> = pending_clients
             .iter()
@@ -1223,32 +1373,22 @@ impl Replica {
         // statement again whenever a bound value's type differs from the
         // one it planned with (a NULL always does), doubling the cost.
         let inserted = match pending_versions.get(duckraft_sql::access::ALL) {
-            Some(&schema_idx) => self
-                .conn
+            Some(&schema_idx) => conn
                 .prepare_cached(
                     "INSERT INTO __duckraft.apply_log VALUES \
                      (?::UBIGINT, ?::UBIGINT, ?::VARCHAR, ?::VARCHAR, ?::UBIGINT)",
                 )
                 .and_then(|mut s| {
-                    s.execute(duckdb::params![
-                        entry.index,
-                        entry.term,
-                        clients,
-                        versions,
-                        schema_idx
-                    ])
+                    s.execute(duckdb::params![index, term, clients, versions, schema_idx])
                 }),
-            None => self
-                .conn
+            None => conn
                 .prepare_cached(
                     "INSERT INTO __duckraft.apply_log VALUES \
                      (?::UBIGINT, ?::UBIGINT, ?::VARCHAR, ?::VARCHAR, NULL)",
                 )
-                .and_then(|mut s| {
-                    s.execute(duckdb::params![entry.index, entry.term, clients, versions])
-                }),
+                .and_then(|mut s| s.execute(duckdb::params![index, term, clients, versions])),
         };
-        inserted.map_err(|e| engine_error(Some(entry.index), &e))?;
+        inserted.map_err(|e| engine_error(Some(index), &e))?;
         Ok(())
     }
 
@@ -1463,6 +1603,23 @@ fn prepare_batch(batch: WriteBatch) -> Body {
         writes: writes.into_iter().collect(),
         ops,
         integer_division: batch.integer_division,
+    })
+}
+
+/// Whether a statement op only changes rows of existing tables. A `CREATE
+/// TABLE ... AS` is a write too, but creates a catalog entry, which for a
+/// temporary table lives on the connection that ran it: committed on a
+/// session's connection, it would be missing from the replica's.
+fn changes_rows_only(sql: &str) -> bool {
+    use duckraft_sql::lexer::{significant, tokenize};
+    let Ok(tokens) = tokenize(sql) else {
+        return false;
+    };
+    let first = significant(&tokens).next();
+    first.is_some_and(|token| {
+        ["INSERT", "UPDATE", "DELETE", "WITH", "MERGE", "TRUNCATE"]
+            .iter()
+            .any(|keyword| token.is_word(keyword))
     })
 }
 

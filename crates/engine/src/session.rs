@@ -13,7 +13,7 @@ use duckraft_sql::types::{element_of, oid};
 use duckraft_sql::{Column, IsolationLevel, SqlKind, Value};
 
 use crate::catalog::{Catalog, SESSION_SETUP_SQL};
-use crate::command::RowBatch;
+use crate::command::{ProposalId, RowBatch, WriteBatch};
 use crate::convert::{cell, pg_type, to_duck, DuckType};
 use crate::error::EngineError;
 use crate::rows::{insert_merged, prepare_rows};
@@ -29,9 +29,9 @@ pub struct StatementResult {
 
 pub struct EngineSession {
     // Field order matters: the connection must close before the catalog's database.
-    connection: duckdb::Connection,
-    catalog: Arc<Catalog>,
-    in_transaction: bool,
+    pub(crate) connection: duckdb::Connection,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) in_transaction: bool,
     /// The schema fingerprint of this transaction's snapshot, once computed;
     /// it cannot change until the session itself writes or the transaction ends.
     transaction_fingerprint: Option<crate::introspection::Fingerprint>,
@@ -41,7 +41,28 @@ pub struct EngineSession {
     /// catalog's shared describer does not know.
     own_search_path: bool,
     /// See [`EngineSession::set_integer_division`].
-    integer_division: bool,
+    pub(crate) integer_division: bool,
+    /// The open transaction, proposed whole and kept open for the apply
+    /// to commit here (see [`crate::Replica::adopt`]).
+    pub(crate) proposed: Option<Proposed>,
+}
+
+/// A transaction its session proposed as one log entry and keeps open until
+/// that entry is applied. If nothing was applied between its snapshot and
+/// its entry, its writes already are what applying the entry would write,
+/// so the apply may commit this DuckDB transaction instead of running them
+/// again ([`crate::Replica::adopt`]).
+#[derive(Debug)]
+pub struct Proposed {
+    pub id: ProposalId,
+    /// Exactly what was proposed; the apply adopts only an entry equal to it.
+    pub batch: WriteBatch,
+    /// DuckDB's id of the transaction, read when it began
+    /// ([`EngineSession::transaction_id`]): the apply checks that the same
+    /// DuckDB transaction is still open.
+    pub transaction_id: u64,
+    /// The rows the writes changed: the entry's `Outcome::Applied` count.
+    pub rows: u64,
 }
 
 /// Reads a session keeps prepared, by statement text. Preparing is about half
@@ -72,6 +93,7 @@ impl EngineSession {
             settings: std::collections::BTreeMap::new(),
             own_search_path: false,
             integer_division: false,
+            proposed: None,
         })
     }
 
@@ -79,6 +101,32 @@ impl EngineSession {
     /// commits on its own.
     pub fn in_transaction(&self) -> bool {
         self.in_transaction
+    }
+
+    /// DuckDB's id of the connection's current transaction. Never a cached
+    /// statement: the id is fixed when the statement is bound.
+    pub fn transaction_id(&self) -> Result<u64, EngineError> {
+        Ok(self
+            .connection
+            .query_row("SELECT current_transaction_id()", [], |row| row.get(0))?)
+    }
+
+    /// Whether the apply could commit this session's transaction for it:
+    /// its writes resolve names as the apply's connection does.
+    pub fn may_be_adopted(&self) -> bool {
+        !self.own_search_path
+    }
+
+    /// Hands the open transaction to the apply of its entry (see
+    /// [`Proposed`]).
+    pub fn propose(&mut self, proposed: Proposed) {
+        self.proposed = Some(proposed);
+    }
+
+    /// The proposed transaction, if the apply did not take it; the caller
+    /// then ends it.
+    pub fn take_proposed(&mut self) -> Option<Proposed> {
+        self.proposed.take()
     }
 
     /// Why this session's catalog instance ended (a replicated DROP
@@ -527,19 +575,30 @@ impl EngineSession {
         self.connection.execute_batch("BEGIN TRANSACTION")?;
         self.in_transaction = true;
         self.transaction_fingerprint = None;
+        self.proposed = None;
         Ok(())
     }
 
     pub fn commit(&mut self) -> Result<(), EngineError> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
+        self.proposed = None;
         self.connection.execute_batch("COMMIT")?;
         Ok(())
+    }
+
+    /// Commits for [`crate::Replica::adopt`], which reads DuckDB's own error.
+    pub(crate) fn commit_adopted(&mut self) -> Result<(), duckdb::Error> {
+        self.in_transaction = false;
+        self.transaction_fingerprint = None;
+        self.proposed = None;
+        self.connection.execute_batch("COMMIT")
     }
 
     pub fn rollback(&mut self) -> Result<(), EngineError> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
+        self.proposed = None;
         match self.connection.execute_batch("ROLLBACK") {
             Ok(()) => Ok(()),
             // Nothing to roll back (DuckDB already ended a failed transaction).

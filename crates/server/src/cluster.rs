@@ -29,6 +29,7 @@ use duckraft_engine::command::{
 };
 use duckraft_engine::control::{ControlOutcome, GRANTS_CAPABILITY_LEVEL, PUBLIC};
 use duckraft_engine::replica::Outcome;
+use duckraft_engine::session::Proposed;
 use duckraft_engine::users::Users;
 use duckraft_engine::{Retirement, StatementResult};
 use duckraft_pgwire::scram::ScramVerifier;
@@ -161,6 +162,13 @@ struct OpenTransaction {
     snapshot_index: u64,
     access: Access,
     ops: Vec<WriteOp>,
+    /// Rows its writes changed.
+    rows: u64,
+    /// DuckDB's id of the transaction, read before its first write.
+    transaction_id: Option<u64>,
+    /// The apply may commit it in place of running its writes again
+    /// (`Replica::adopt`): it ran reads and row-changing writes only.
+    adoptable: bool,
 }
 
 /// SQLSTATEs come back from the log as strings; the wire layer wants
@@ -916,6 +924,16 @@ impl ClusterSession {
                 // Before running: even a failing write can hold row locks
                 // until the transaction ends.
                 self.inner.set_holds_writes(true);
+                let transaction = self
+                    .transaction
+                    .as_mut()
+                    .expect("statements in a transaction have one");
+                if transaction.transaction_id.is_none() {
+                    match session.engine.transaction_id() {
+                        Ok(id) => transaction.transaction_id = Some(id),
+                        Err(_) => transaction.adoptable = false,
+                    }
+                }
             }
             match (&rows, &text) {
                 (Some(batch), _) => {
@@ -943,6 +961,10 @@ impl ClusterSession {
             .as_mut()
             .expect("statements in a transaction have one");
         transaction.access.merge(statement_access);
+        transaction.adoptable &= matches!(kind, SqlKind::Read | SqlKind::Write);
+        if writes {
+            transaction.rows += result.affected_rows;
+        }
         match (rows, text) {
             (Some(batch), _) => transaction.ops.push(WriteOp::Rows(batch)),
             (None, Some(pinned)) => transaction.ops.push(WriteOp::Sql(pinned)),
@@ -954,6 +976,22 @@ impl ClusterSession {
             affected_rows: result.affected_rows,
             returns_rows: result.returns_rows,
         })
+    }
+
+    /// Keeps the open transaction for the apply of its entry to commit
+    /// (see `crate::tentative`); `false` if it already ended.
+    fn propose_open(&mut self, proposed: Proposed) -> bool {
+        let id = proposed.id;
+        {
+            let Some(mut session) = self.inner.lock_transaction() else {
+                return false;
+            };
+            session.engine.propose(proposed);
+        }
+        self.replication
+            .tentatives
+            .register_proposed(id, &self.inner);
+        true
     }
 
     /// Ends the tentative DuckDB transaction (its effects, if the
@@ -1062,6 +1100,9 @@ impl Session for ClusterSession {
             snapshot_index,
             access: Access::default(),
             ops: Vec::new(),
+            rows: 0,
+            transaction_id: None,
+            adoptable: true,
         });
         Ok(())
     }
@@ -1070,17 +1111,31 @@ impl Session for ClusterSession {
         let Some(mut transaction) = self.transaction.take() else {
             return Ok(());
         };
-        // Every statement already ran, so a wound from here on costs nothing:
-        // the DuckDB transaction ends now either way, and the apply's
-        // conflict check decides the outcome.
-        let ended = self.end_tentative();
         if transaction.ops.is_empty() {
-            return ended;
+            return self.end_tentative();
         }
-        if ended.is_err() && !self.inner.is_wounded() {
-            return ended;
+        let mut keep_open = transaction.adoptable && !self.inner.is_wounded();
+        if keep_open {
+            if let Err(error) = self.complete_reads(&mut transaction.access.reads) {
+                // A wound interrupts the query; the transaction then ends
+                // as any other.
+                if !self.inner.is_wounded() {
+                    let _ = self.end_tentative();
+                    return Err(error);
+                }
+                keep_open = false;
+            }
         }
-        self.complete_reads(&mut transaction.access.reads)?;
+        if !keep_open {
+            // Every statement already ran, so a wound from here on costs
+            // nothing: the DuckDB transaction ends now either way, and the
+            // apply's conflict check decides the outcome.
+            let ended = self.end_tentative();
+            if ended.is_err() && !self.inner.is_wounded() {
+                return ended;
+            }
+            self.complete_reads(&mut transaction.access.reads)?;
+        }
         let id = self.next_id();
         let batch = WriteBatch {
             snapshot_index: Some(transaction.snapshot_index),
@@ -1089,7 +1144,24 @@ impl Session for ClusterSession {
             ops: transaction.ops,
             integer_division: self.integer_division,
         };
+        let kept_open = keep_open
+            && transaction.transaction_id.is_some_and(|transaction_id| {
+                self.propose_open(Proposed {
+                    id,
+                    batch: batch.clone(),
+                    transaction_id,
+                    rows: transaction.rows,
+                })
+            });
+        if keep_open && !kept_open {
+            let _ = self.end_tentative();
+        }
         let answer = self.replication.propose_write(self.group, id, batch);
+        if kept_open {
+            self.replication.tentatives.forget_proposed(id);
+            // The apply did not take it if the entry did not apply in time.
+            self.inner.abandon_proposed();
+        }
         affected_rows(answer).map(|_| ())
     }
 
@@ -1138,6 +1210,8 @@ impl Session for ClusterSession {
             other => other?,
         };
         let transaction = self.transaction.as_mut().expect("checked above");
+        // COPY inserts rows its own way, not as the apply does.
+        transaction.adoptable = false;
         transaction.access.merge(access::append_access(table));
         transaction.ops.push(WriteOp::Rows(batch));
         Ok(count)

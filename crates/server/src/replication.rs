@@ -232,6 +232,9 @@ pub struct NodeReport {
     /// Writes this node proposed as typed row batches (COPY FROM STDIN,
     /// parameterised INSERTs) rather than SQL text.
     pub row_batch_proposals: u64,
+    /// Transactions of this node's sessions that the apply committed in
+    /// place instead of running their entry again (`Replica::adopt`).
+    pub adopted_transactions: u64,
     pub raft_log_rewrites: u64,
     /// Bytes in the Raft log's segments.
     pub raft_log_bytes: u64,
@@ -1476,8 +1479,14 @@ impl Driver {
             return;
         };
         let name = self.names.get(&group).cloned().unwrap_or_default();
-        let mut result = replica.apply(&committed);
+        // Sessions' proposed transactions first (see `crate::tentative`).
+        let (adopted, mut result) = self.tentatives.adopt_proposed(replica, &committed);
         let mut done = Vec::new();
+        if let Ok(outcomes) = &mut result {
+            self.counters.adopted_transactions += outcomes.len() as u64;
+            done.append(outcomes);
+            result = replica.apply(&committed[adopted..]);
+        }
         // A session's uncommitted write stands in the apply's way: end every
         // tentative transaction of the catalog and apply again (a session
         // may start a new one meanwhile, hence a few rounds).
@@ -1488,7 +1497,7 @@ impl Driver {
             let wounded = self.tentatives.wound_all(&name);
             warn!(catalog = %name, index = *index, wounded, "apply met a tentative transaction's write; rolled back tentative transactions");
             done.append(applied);
-            result = replica.apply(&committed);
+            result = replica.apply(&committed[adopted..]);
         }
         let result = result.map(|rest| done.into_iter().chain(rest).collect::<Vec<_>>());
         match result {
@@ -1808,6 +1817,7 @@ impl Driver {
         report.snapshots_installed = self.counters.snapshots_installed;
         report.snapshots_refused = self.counters.snapshots_refused;
         report.row_batch_proposals = self.counters.row_batch_proposals;
+        report.adopted_transactions = self.counters.adopted_transactions;
         report.raft_log_rewrites = self.counters.raft_log_rewrites;
         report.raft_log_bytes = self.wal.total_bytes();
         let access = self.control.access();

@@ -198,6 +198,11 @@ fn metrics(report: &NodeReport, transport: &Option<Transport>) -> String {
         report.row_batch_proposals as f64,
     );
     counter(
+        "duckraft_adopted_transactions_total",
+        "Transactions committed in place as their log entry, not applied again.",
+        report.adopted_transactions as f64,
+    );
+    counter(
         "duckraft_raft_log_rewrites_total",
         "Raft log rewrites that deleted dead segments.",
         report.raft_log_rewrites as f64,

@@ -2,8 +2,9 @@
 //!
 //! An interactive transaction runs its statements tentatively in a DuckDB
 //! transaction on the session's own connection to the catalog, so it reads
-//! its own writes and sees constraint errors early; at COMMIT that DuckDB
-//! transaction is rolled back and the statements are proposed as one entry.
+//! its own writes and sees constraint errors early; at COMMIT its statements
+//! are proposed as one entry, and that DuckDB transaction is rolled back
+//! (but see below).
 //! Until then its uncommitted writes share the database with the apply
 //! connection, and DuckDB refuses the second writer of a row or catalog
 //! entry. The apply must never lose to a tentative transaction, so when it
@@ -11,12 +12,20 @@
 //! *wounds* every tentative transaction of that catalog — rolls it back; its
 //! session answers 40001 — and applies again.
 //!
+//! A transaction that only read and wrote rows is instead kept open from
+//! its COMMIT until its entry is applied (*proposed*): if nothing was
+//! applied in between, the driver commits it in place of running its writes
+//! again ([`Replica::adopt`]); otherwise it rolls it back first, and the
+//! entry applies as usual.
+//!
 //! [`ReplicaError::LocalConflict`]: duckraft_engine::replica::ReplicaError::LocalConflict
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 
+use duckraft_engine::command::ProposalId;
+use duckraft_engine::replica::{Committed, Outcome, Replica, ReplicaError};
 use duckraft_pgwire::Interrupter;
 use tracing::warn;
 
@@ -79,6 +88,34 @@ impl SharedSession {
         self.wounded.store(false, Ordering::SeqCst);
     }
 
+    /// Commits the session's proposed transaction as `entry` if the replica
+    /// may ([`Replica::adopt`]); otherwise it is rolled back and `entry`
+    /// must be applied as usual (`Ok(None)`).
+    fn adopt(
+        &self,
+        replica: &mut Replica,
+        entry: &Committed<'_>,
+    ) -> Result<Option<Outcome>, ReplicaError> {
+        let mut session = self.lock();
+        let adopted = replica.adopt(entry, &mut session.engine);
+        if !session.engine.in_transaction() {
+            self.holds_writes.store(false, Ordering::SeqCst);
+        }
+        adopted
+    }
+
+    /// Rolls back the proposed transaction unless the apply took it.
+    pub fn abandon_proposed(&self) {
+        let mut session = self.lock();
+        if session.engine.take_proposed().is_none() {
+            return;
+        }
+        self.holds_writes.store(false, Ordering::SeqCst);
+        if let Err(e) = duckraft_pgwire::Session::rollback(&mut *session) {
+            warn!(error = %e.message, "rolling back a proposed transaction failed");
+        }
+    }
+
     /// Rolls back the session's transaction if it holds writes. Waits for a
     /// running statement, which it interrupts first.
     fn wound(&self) -> bool {
@@ -104,10 +141,15 @@ impl SharedSession {
     }
 }
 
+/// What [`Replica::apply`] returns for the entries it applied.
+type AppliedOutcomes = Vec<(u64, Option<ProposalId>, Outcome)>;
+
 /// Every session connection per catalog, for the driver.
 #[derive(Default)]
 pub struct Tentatives {
     by_catalog: Mutex<BTreeMap<String, Vec<Weak<SharedSession>>>>,
+    /// Sessions whose proposed transaction awaits its entry, by proposal.
+    proposed: Mutex<BTreeMap<ProposalId, Weak<SharedSession>>>,
 }
 
 impl Tentatives {
@@ -116,6 +158,64 @@ impl Tentatives {
         let list = map.entry(catalog.to_string()).or_default();
         list.retain(|s| s.strong_count() > 0);
         list.push(Arc::downgrade(session));
+    }
+
+    /// Offers the session's transaction, proposed as `id`, to the apply.
+    pub fn register_proposed(&self, id: ProposalId, session: &Arc<SharedSession>) {
+        let mut proposed = self.proposed.lock().expect("tentatives lock");
+        proposed.insert(id, Arc::downgrade(session));
+    }
+
+    pub fn forget_proposed(&self, id: ProposalId) {
+        self.proposed.lock().expect("tentatives lock").remove(&id);
+    }
+
+    /// Applies the entries of `replica` that sessions' proposed
+    /// transactions hold: adopts them while each is the next to apply and
+    /// may be adopted; rolls back every other one, whose entry `apply`
+    /// then runs. Returns how many leading entries are done, and their
+    /// outcomes as `apply` reports them (or the error that poisoned the
+    /// replica).
+    pub fn adopt_proposed(
+        &self,
+        replica: &mut Replica,
+        entries: &[Committed<'_>],
+    ) -> (usize, Result<AppliedOutcomes, ReplicaError>) {
+        let mut done = Vec::new();
+        if self.proposed.lock().expect("tentatives lock").is_empty() {
+            return (0, Ok(done));
+        }
+        let take = |entry: &Committed<'_>| {
+            let id = duckraft_engine::command::decode(entry.data).ok()?.id?;
+            let session = self.proposed.lock().expect("tentatives lock").remove(&id)?;
+            Some((id, session.upgrade()?))
+        };
+        let mut first = 0;
+        while let Some(entry) = entries.get(first) {
+            if entry.index <= replica.applied_index() {
+                first += 1; // delivered again; `apply` skips it
+                continue;
+            }
+            let Some((id, session)) = take(entry) else {
+                break;
+            };
+            match session.adopt(replica, entry) {
+                Ok(Some(outcome)) => {
+                    done.push((entry.index, Some(id), outcome));
+                    first += 1;
+                }
+                Ok(None) => break,
+                Err(error) => return (first, Err(error)),
+            }
+        }
+        // Nothing after an entry that is applied again can be adopted, as
+        // its session read an older state.
+        for entry in &entries[first..] {
+            if let Some((_, session)) = take(entry) {
+                session.abandon_proposed();
+            }
+        }
+        (first, Ok(done))
     }
 
     /// Wounds every tentative transaction with writes on `catalog`; returns

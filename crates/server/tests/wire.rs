@@ -1025,6 +1025,85 @@ async fn introspection_results_follow_the_schema() {
     server.stop().await;
 }
 
+/// A transaction of reads and row writes whose entry is the next to apply
+/// is committed in place as that entry (`Replica::adopt`), not run a second
+/// time; a schema change, or a session that resolves names its own way, is
+/// applied again. The client sees the same either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_committed_in_place_only_when_that_changes_nothing() {
+    let server = TestServer::start(|_| {}).await;
+    let client = server.connect("duckraft").await;
+    client
+        .batch_execute(
+            "CREATE TABLE acct (id INTEGER PRIMARY KEY, v BIGINT); \
+             INSERT INTO acct VALUES (1, 10), (2, 20)",
+        )
+        .await
+        .unwrap();
+    let adopted = || server.replication.report().adopted_transactions;
+    let before = adopted();
+    for n in 0..5i32 {
+        client.batch_execute("BEGIN").await.unwrap();
+        let v: i64 = client
+            .query_one("SELECT v FROM acct WHERE id = 1", &[])
+            .await
+            .unwrap()
+            .get(0);
+        client
+            .execute("UPDATE acct SET v = $1 WHERE id = 1", &[&(v + 1)])
+            .await
+            .unwrap();
+        client
+            .execute("INSERT INTO acct VALUES ($1, $2)", &[&(10 + n), &v])
+            .await
+            .unwrap();
+        client.batch_execute("COMMIT").await.unwrap();
+    }
+    let returned: i64 = client
+        .query_one("UPDATE acct SET v = v + 100 WHERE id = 2 RETURNING v", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(returned, 120);
+    assert_eq!(adopted() - before, 6, "every transaction was adopted");
+
+    client
+        .batch_execute(
+            "BEGIN; CREATE TABLE other (x INTEGER); INSERT INTO acct VALUES (99, 0); COMMIT",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "CREATE SCHEMA s; SET search_path = s, public; \
+             BEGIN; INSERT INTO acct VALUES (98, 0); COMMIT; RESET search_path",
+        )
+        .await
+        .unwrap();
+    assert_eq!(adopted() - before, 6, "neither was adopted");
+
+    let rows: Vec<(i32, i64)> = client
+        .query("SELECT id, v FROM acct ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let expected = vec![
+        (1, 15),
+        (2, 120),
+        (10, 10),
+        (11, 11),
+        (12, 12),
+        (13, 13),
+        (14, 14),
+        (98, 0),
+        (99, 0),
+    ];
+    assert_eq!(rows, expected);
+    server.stop().await;
+}
+
 /// The apply wounds tentative transactions whose row locks it meets; a
 /// statement the session runs after such a rollback must not run outside a
 /// transaction, where DuckDB would commit it to this node alone. Transactions
