@@ -798,7 +798,7 @@ impl Replica {
             let _ = session.rollback();
             return Ok(None);
         }
-        if let Err(error) = session.commit_adopted() {
+        if let Err(error) = session.commit_duckdb() {
             self.clear_pending();
             // DuckDB rolls a transaction back when its commit fails; make sure.
             let _ = session.connection.execute_batch("ROLLBACK");

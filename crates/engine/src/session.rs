@@ -580,15 +580,12 @@ impl EngineSession {
     }
 
     pub fn commit(&mut self) -> Result<(), EngineError> {
-        self.in_transaction = false;
-        self.transaction_fingerprint = None;
-        self.proposed = None;
-        self.connection.execute_batch("COMMIT")?;
-        Ok(())
+        Ok(self.commit_duckdb()?)
     }
 
-    /// Commits for [`crate::Replica::adopt`], which reads DuckDB's own error.
-    pub(crate) fn commit_adopted(&mut self) -> Result<(), duckdb::Error> {
+    /// Commits, answering DuckDB's own error (which [`crate::Replica::adopt`]
+    /// classifies).
+    pub(crate) fn commit_duckdb(&mut self) -> Result<(), duckdb::Error> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
         self.proposed = None;

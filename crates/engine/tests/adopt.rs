@@ -132,6 +132,36 @@ fn run_and_propose(session: &mut EngineSession, id: ProposalId, statements: &[&s
     batch
 }
 
+/// Runs one statement of `kind` in a transaction of `session` and proposes
+/// it as `id`, naming `write_set` as written (bypassing the front door's
+/// naming, to show what the apply itself refuses).
+fn propose_one(
+    session: &mut EngineSession,
+    id: ProposalId,
+    statement: &str,
+    kind: SqlKind,
+    write_set: Vec<String>,
+    rows: u64,
+) -> WriteBatch {
+    session.begin(None).unwrap();
+    let snapshot_index = session.applied_index().unwrap();
+    let transaction_id = session.transaction_id().unwrap();
+    session.execute_exact(statement, kind).unwrap();
+    let batch = WriteBatch {
+        snapshot_index: Some(snapshot_index),
+        write_set,
+        ops: vec![WriteOp::Sql(statement.into())],
+        ..WriteBatch::default()
+    };
+    session.propose(Proposed {
+        id,
+        batch: batch.clone(),
+        transaction_id,
+        rows,
+    });
+    batch
+}
+
 const WRITES: &[&str] = &[
     "INSERT INTO t VALUES (1, 'a'), (2, 'b')",
     "UPDATE t SET v = 'c' WHERE id = 1",
@@ -282,22 +312,8 @@ fn schema_changes_and_retries_are_applied_again() {
     let mut session = node.session();
 
     // A schema change: its entry writes every relation.
-    session.begin(None).unwrap();
-    let snapshot_index = session.applied_index().unwrap();
-    let transaction_id = session.transaction_id().unwrap();
     let ddl = "ALTER TABLE t ADD COLUMN w INTEGER";
-    session.execute_exact(ddl, SqlKind::Ddl).unwrap();
-    let batch = WriteBatch {
-        snapshot_index: Some(snapshot_index),
-        ops: vec![WriteOp::Sql(ddl.into())],
-        ..WriteBatch::default()
-    };
-    session.propose(Proposed {
-        id: id(1),
-        batch: batch.clone(),
-        transaction_id,
-        rows: 0,
-    });
+    let batch = propose_one(&mut session, id(1), ddl, SqlKind::Ddl, Vec::new(), 0);
     let data = entry(id(1), &batch);
     assert_eq!(
         node.replica.adopt(&committed(2, &data), &mut session),
@@ -310,21 +326,8 @@ fn schema_changes_and_retries_are_applied_again() {
     // replica's, where later entries look for it. Refused even when the
     // proposer names only the new table as written.
     let create = "CREATE TEMP TABLE scratch AS SELECT 1 AS x";
-    session.begin(None).unwrap();
-    let transaction_id = session.transaction_id().unwrap();
-    session.execute_exact(create, SqlKind::Write).unwrap();
-    let batch = WriteBatch {
-        snapshot_index: Some(2),
-        write_set: vec!["scratch".into()],
-        ops: vec![WriteOp::Sql(create.into())],
-        ..WriteBatch::default()
-    };
-    session.propose(Proposed {
-        id: id(2),
-        batch: batch.clone(),
-        transaction_id,
-        rows: 1,
-    });
+    let written = vec!["scratch".to_string()];
+    let batch = propose_one(&mut session, id(2), create, SqlKind::Write, written, 1);
     let data = entry(id(2), &batch);
     assert_eq!(
         node.replica.adopt(&committed(3, &data), &mut session),
