@@ -43,7 +43,11 @@ import lakeclient  # noqa: E402
 RESULTS_DIR = REPO / "bench" / "results"
 WARMUP_COMMITS = 20
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-STATEMENT = re.compile(r"elapsed_ms=([0-9.]+) ok=(\w+) statement=(.*?)(?: statement)?$")
+# The `statement` event times a statement's run; `parse` times the Describe a
+# Parse message costs (extended protocol), which the run does not include.
+STATEMENT = re.compile(
+    r"\b(statement|parse) elapsed_ms=([0-9.]+) ok=(\w+) statement=(.*?)(?: statement| parse)?$"
+)
 LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
 
 
@@ -65,7 +69,8 @@ def statement_latencies(log: Path, start: int, end: int) -> dict[str, list[float
         for raw in f.read(end - start).decode(errors="replace").splitlines():
             match = STATEMENT.search(ANSI.sub("", raw))
             if match:
-                shapes[shape(match.group(3))].append(float(match.group(1)))
+                prefix = "Parse: " if match.group(1) == "parse" else ""
+                shapes[prefix + shape(match.group(4))].append(float(match.group(2)))
     return shapes
 
 

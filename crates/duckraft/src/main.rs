@@ -7,6 +7,13 @@ use clap::{Parser, Subcommand};
 use duckraft_server::{ConfigFile, ServerConfig, SUPERUSER};
 use tracing::info;
 
+// jemalloc replaces malloc for the whole process, DuckDB's C++ allocations included
+// (the crate's `unprefixed_malloc_on_supported_platforms` feature). DuckDB allocates
+// heavily while it plans each statement: under glibc malloc that was about a quarter
+// of the server's CPU on the DuckLake commit profile (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "duckraft",

@@ -9,7 +9,7 @@
 //!   sessions share that instance;
 //! - a catalog is dropped only when no session holds it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -53,6 +53,11 @@ pub struct Catalog {
     /// Tells this open instance of the database file from any other, such
     /// as the one a snapshot install opens in its place.
     pub(crate) instance: u64,
+    /// Committed schema changes so far, counted by the catalog's replica.
+    schema_epoch: Arc<AtomicU64>,
+    /// Shapes the describer computed, for one schema epoch; locked only
+    /// while `describer` is.
+    described: Mutex<DescribeCache>,
     // Field order matters: the describer's and the declared types'
     // connections must close before the database.
     describer: Mutex<Describer>,
@@ -92,7 +97,11 @@ impl Catalog {
             sqlstate: e.sqlstate.to_string(),
             message: e.message,
         })?;
-        Ok(Replica::open(connection)?.for_catalog(self.instance, self.declared_types.clone()))
+        Ok(Replica::open(connection)?.for_catalog(
+            self.instance,
+            self.declared_types.clone(),
+            self.schema_epoch.clone(),
+        ))
     }
 
     pub fn connect(&self) -> Result<duckdb::Connection, EngineError> {
@@ -147,16 +156,52 @@ impl Catalog {
             .execute_batch(&sql)
     }
 
+    /// The parameter and result types of `sql` as the committed schema
+    /// gives them. The describer sees no session's own objects, so a shape
+    /// depends only on the text, the division and the committed schema: a
+    /// client that parses the same text before every run (DuckDB's postgres
+    /// scanner does, once per DuckLake commit) pays DuckDB's planning once
+    /// per schema change.
     pub fn describe(
         &self,
         sql: &str,
         integer_division: bool,
     ) -> Result<crate::raw::StatementShape, EngineError> {
         let mut describer = self.describer.lock().expect("describer poisoned");
+        // Read before describing. The replica counts a schema change after
+        // committing it, so a shape described from the old schema is never
+        // found again once the change is acknowledged.
+        let epoch = self.schema_epoch.load(Ordering::Acquire);
+        let division = usize::from(integer_division);
+        let mut cache = self.described.lock().expect("describe cache poisoned");
+        if cache.epoch != epoch {
+            *cache = DescribeCache {
+                epoch,
+                ..Default::default()
+            };
+        }
+        if let Some(shape) = cache.shapes[division].get(sql) {
+            return Ok(shape.clone());
+        }
         describer.divide_as(integer_division)?;
-        describer.describe(sql)
+        let shape = describer.describe(sql)?;
+        if cache.shapes.iter().map(HashMap::len).sum::<usize>() >= DESCRIBED_MAX {
+            cache.shapes = Default::default();
+        }
+        cache.shapes[division].insert(sql.to_string(), shape.clone());
+        Ok(shape)
     }
 }
+
+/// See [`Catalog::describe`]; one map per `integer_division` setting.
+#[derive(Default)]
+struct DescribeCache {
+    epoch: u64,
+    shapes: [HashMap<String, crate::raw::StatementShape>; 2],
+}
+
+/// Distinct statement texts kept per catalog before the cache starts over.
+const DESCRIBED_MAX: usize = 1024;
 
 /// See [`Catalog::instance`].
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
@@ -274,6 +319,8 @@ impl Catalogs {
             hidden_relations: Mutex::new(None),
             retired: OnceLock::new(),
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            schema_epoch: Default::default(),
+            described: Default::default(),
             describer: Mutex::new(describer),
             declared_types,
             database,

@@ -88,6 +88,7 @@ pub struct Describer {
 
 unsafe impl Send for Describer {}
 
+#[derive(Clone)]
 pub struct StatementShape {
     pub parameters: Vec<DuckType>,
     /// (name, type) of each result column.

@@ -98,6 +98,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use duckdb::types::Value as DuckValue;
@@ -478,6 +479,9 @@ pub struct Replica {
     declared_types: Option<Arc<DeclaredTypes>>,
     /// See [`Replica::for_catalog`]; `None` for a bare connection.
     catalog_instance: Option<u64>,
+    /// Counts committed schema changes, for the catalog's caches of what
+    /// only the schema decides (`Catalog::describe`).
+    schema_epoch: Option<Arc<AtomicU64>>,
 }
 
 impl Replica {
@@ -598,15 +602,22 @@ impl Replica {
             integer_division: Cell::new(false),
             declared_types: None,
             catalog_instance: None,
+            schema_epoch: None,
         })
     }
 
     /// Ties the replica to the open catalog instance its connection is
     /// to: replicated statements may name the catalog's declared string
     /// types, and only sessions of that instance can be adopted.
-    pub(crate) fn for_catalog(mut self, instance: u64, types: Arc<DeclaredTypes>) -> Self {
+    pub(crate) fn for_catalog(
+        mut self,
+        instance: u64,
+        types: Arc<DeclaredTypes>,
+        schema_epoch: Arc<AtomicU64>,
+    ) -> Self {
         self.catalog_instance = Some(instance);
         self.declared_types = Some(types);
+        self.schema_epoch = Some(schema_epoch);
         self
     }
 
@@ -1289,6 +1300,13 @@ impl Replica {
     fn commit_clients(&self) {
         let pending = std::mem::take(&mut *self.pending_clients.borrow_mut());
         let versions = std::mem::take(&mut *self.pending_versions.borrow_mut());
+        if versions.contains_key(duckraft_sql::access::ALL) {
+            // After the commit and before the apply returns, so before the
+            // change is acknowledged to anyone.
+            if let Some(epoch) = &self.schema_epoch {
+                epoch.fetch_add(1, Ordering::Release);
+            }
+        }
         self.log_rows
             .set(self.log_rows.get() + 1 + (pending.len() + versions.len()) as u64);
         self.unfolded_clients

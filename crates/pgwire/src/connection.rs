@@ -1760,7 +1760,15 @@ impl<B: Backend> Connection<B> {
                 {
                     // Describe now so syntax errors surface at Parse, as in PostgreSQL.
                     let (sql, types) = (prepared.sql.clone(), prepared.parameter_types.clone());
-                    let description = self.blocking(move |s| s.describe(&sql, &types)).await?;
+                    let started = std::time::Instant::now();
+                    let description = self.blocking(move |s| s.describe(&sql, &types)).await;
+                    debug!(
+                        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                        ok = description.is_ok(),
+                        statement = %prepared.sql.chars().take(200).collect::<String>(),
+                        "parse"
+                    );
+                    let description = description?;
                     for (i, t) in description.parameter_types.iter().enumerate() {
                         match prepared.parameter_types.get_mut(i) {
                             Some(existing) if *existing == 0 => *existing = *t,
