@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::info;
@@ -55,6 +55,10 @@ pub struct Catalog {
     pub(crate) instance: u64,
     /// Committed schema changes so far, counted by the catalog's replica.
     schema_epoch: Arc<AtomicU64>,
+    /// Whether a replica counts them: without one (an engine used with no
+    /// log, as some tests do), DDL commits on sessions and nothing is
+    /// counted, so nothing is cached either.
+    replicated: AtomicBool,
     /// Shapes the describer computed, for one schema epoch; locked only
     /// while `describer` is.
     described: Mutex<DescribeCache>,
@@ -97,6 +101,7 @@ impl Catalog {
             sqlstate: e.sqlstate.to_string(),
             message: e.message,
         })?;
+        self.replicated.store(true, Ordering::Release);
         Ok(Replica::open(connection)?.for_catalog(
             self.instance,
             self.declared_types.clone(),
@@ -168,6 +173,10 @@ impl Catalog {
         integer_division: bool,
     ) -> Result<crate::raw::StatementShape, EngineError> {
         let mut describer = self.describer.lock().expect("describer poisoned");
+        if !self.replicated.load(Ordering::Acquire) {
+            describer.divide_as(integer_division)?;
+            return describer.describe(sql);
+        }
         // Read before describing. The replica counts a schema change after
         // committing it, so a shape described from the old schema is never
         // found again once the change is acknowledged.
@@ -320,6 +329,7 @@ impl Catalogs {
             retired: OnceLock::new(),
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             schema_epoch: Default::default(),
+            replicated: AtomicBool::new(false),
             described: Default::default(),
             describer: Mutex::new(describer),
             declared_types,

@@ -1,9 +1,11 @@
-//! `Catalog::describe` remembers shapes per schema version: a replicated
-//! schema change is seen at once, and the division setting is part of the key.
+//! `Catalog::describe` remembers shapes per schema epoch: a replicated
+//! schema change is seen at once, the division setting is part of the key,
+//! and a catalog without a replica (DDL committed by sessions) caches nothing.
 
 use duckraft_engine::command::{self, Command, Envelope, WriteBatch, WriteOp};
 use duckraft_engine::replica::{Committed, Outcome, Replica};
-use duckraft_engine::Catalogs;
+use duckraft_engine::{Catalogs, EngineSession};
+use duckraft_sql::SqlKind;
 
 mod common;
 
@@ -116,4 +118,22 @@ fn each_division_setting_has_its_own_shapes() {
     assert_ne!(double[0].1, integer[0].1);
     assert_eq!(node.columns(query, false), double);
     assert_eq!(node.columns(query, true), integer);
+}
+
+#[test]
+fn without_a_replica_session_ddl_is_described_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalogs = common::catalogs(&dir);
+    catalogs.create(NAME).unwrap();
+    let catalog = catalogs.open(NAME).unwrap();
+    let mut session = EngineSession::new(catalog.clone()).unwrap();
+    session
+        .execute("CREATE TABLE t (a INTEGER)", SqlKind::Ddl, &[])
+        .unwrap();
+    let query = "SELECT * FROM t";
+    assert_eq!(catalog.describe(query, false).unwrap().columns.len(), 1);
+    session
+        .execute("ALTER TABLE t ADD COLUMN b VARCHAR", SqlKind::Ddl, &[])
+        .unwrap();
+    assert_eq!(catalog.describe(query, false).unwrap().columns.len(), 2);
 }
