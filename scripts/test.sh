@@ -12,13 +12,20 @@ scripts/setup-test-env.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
+# The fuzz crate is its own workspace; linted without instrumentation, apart
+# from the instrumented build scripts/fuzz.sh makes.
+cargo clippy --manifest-path fuzz/Cargo.toml --target-dir "$CARGO_TARGET_DIR/fuzz-lint" --bins -- -D warnings
 
 step "cargo test"
 cargo build --workspace --all-targets
 cargo test --workspace
+
+step "fuzzing gate (each libFuzzer target for 30 s from its seed corpus)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 step "deterministic simulation gate (200 seeds, each run twice)"
 scripts/sim-gate.sh

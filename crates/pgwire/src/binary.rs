@@ -253,8 +253,25 @@ fn decode_array(data: &[u8], type_oid: u32) -> Result<Value, PgError> {
     let mut reader = crate::codec::Reader::new(data);
     let bad = |_| invalid(type_oid, "truncated array");
     let ndim = reader.i32().map_err(bad)?;
-    let _has_null = reader.i32().map_err(bad)?;
+    let has_null = reader.i32().map_err(bad)?;
     let element_oid = reader.u32().map_err(bad)?;
+    if has_null != 0 && has_null != 1 {
+        return Err(invalid(type_oid, "invalid array flags"));
+    }
+    // As PostgreSQL's array_recv: the element type is the declared one. A
+    // client-chosen element type would also let arrays nest without bound
+    // (each level recursing here) and exhaust the stack.
+    let expected = element_of(type_oid).expect("called for array types");
+    if element_oid != expected {
+        return Err(PgError::new(
+            "42804",
+            format!(
+                "binary data has array element type {element_oid} ({}) instead of expected {expected} ({})",
+                duckraft_sql::types::type_name(element_oid),
+                duckraft_sql::types::type_name(expected)
+            ),
+        ));
+    }
     if ndim == 0 {
         return Ok(Value::Array {
             element_oid,
@@ -531,5 +548,46 @@ mod tests {
             oid::INT4_ARRAY
         )
         .is_err());
+    }
+
+    /// Header of a one-dimensional array with one element.
+    fn array_header(flags: i32, element_oid: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        for word in [1, flags, element_oid as i32, 1, 1] {
+            out.extend_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn array_element_type_must_be_the_declared_one() {
+        let mut int4 = array_header(0, oid::INT4);
+        int4.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 5]);
+        assert!(decode(&int4, oid::INT4_ARRAY).is_ok());
+
+        let mut text = array_header(0, oid::TEXT);
+        text.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 5]);
+        assert_eq!(decode(&text, oid::INT4_ARRAY).unwrap_err().code, "42804");
+
+        // An array whose element is itself an int4[] (and so on) must not
+        // recurse: refused at the first level.
+        let mut nested = Vec::new();
+        for _ in 0..100_000 {
+            let mut level = array_header(0, oid::INT4_ARRAY);
+            level.extend_from_slice(&(nested.len() as i32).to_be_bytes());
+            level.extend_from_slice(&nested);
+            nested = level;
+            if nested.len() > 1 << 16 {
+                break;
+            }
+        }
+        assert_eq!(decode(&nested, oid::INT4_ARRAY).unwrap_err().code, "42804");
+
+        assert_eq!(
+            decode(&array_header(2, oid::INT4), oid::INT4_ARRAY)
+                .unwrap_err()
+                .code,
+            "22P03"
+        );
     }
 }

@@ -476,9 +476,12 @@ fn parse_declare(statement: &str, words: &[&Token]) -> Result<Statement, Classif
         .get(1)
         .and_then(|t| t.identifier())
         .ok_or_else(|| syntax_error("syntax error in DECLARE: expected a cursor name"))?;
+    // FOR after the name: `DECLARE FOR ...` has no options to slice.
     let for_at = words
         .iter()
+        .skip(2)
         .position(|t| t.is_word("FOR"))
+        .map(|at| at + 2)
         .ok_or_else(|| syntax_error("syntax error in DECLARE: expected FOR"))?;
     let options = &words[2..for_at];
     if !options.iter().any(|t| t.is_word("CURSOR")) {
@@ -1582,6 +1585,9 @@ mod tests {
                 hold: false
             }
         );
+        // FOR where the name goes (found by the pg_connection fuzz target).
+        assert!(classify("DECLARE FOR x").is_err());
+        assert!(classify("DECLARE c FOR SELECT 1").is_err());
         assert_eq!(
             classify("FETCH FORWARD 10 FROM \"c_1\"").unwrap(),
             Statement::Fetch {
