@@ -6,10 +6,13 @@
 //! all groups):
 //!
 //! ```text
-//! frame  := magic:u32 len:u32 crc32c(payload):u32 payload[len]
+//! frame  := magic:u32 len:u32 crc32c(payload):u32 crc32c(magic len crc):u32 payload[len]
 //! payload:= record*
 //! record := tag:u8 group:u64 body
 //! ```
+//!
+//! Format 1 frames lack the header checksum; they are still read, and a log
+//! that ends in a format 1 segment continues in a fresh format 2 segment.
 //!
 //! Reclaiming space: [`Wal::rewrite`] writes the node's whole live state
 //! (every group's creation, compaction marker, hard state and retained
@@ -20,10 +23,11 @@
 //! Recovery reads every frame in order. The only damage it repairs is a
 //! torn tail: a final frame (or header) that extends past the end of the
 //! last segment, which is what a crash in the middle of an unsynced append
-//! leaves behind. It truncates that tail and says so. Everything else (bad
-//! checksum, bad magic, unknown format or record tag, damage in any segment
-//! but the last, a frame whose length runs past the end although its whole
-//! payload is there) is corruption and recovery refuses to continue.
+//! leaves behind. Since the header has its own checksum, a length that runs
+//! past the end is the length that was written, not a damaged one. Recovery
+//! truncates that tail and says so. Everything else (a bad checksum of the
+//! header or the payload, bad magic, unknown format or record tag, damage in
+//! any segment but the last) is corruption and recovery refuses to continue.
 
 use std::fmt;
 use std::io;
@@ -34,9 +38,12 @@ use crate::disk::Disk;
 use crate::storage::Conf;
 use crate::{GroupId, NodeId};
 
-const SEGMENT_HEADER: &[u8; 8] = b"DRWAL\0\0\x01";
+const SEGMENT_HEADER: &[u8; 8] = b"DRWAL\0\0\x02";
+/// Written until the frame header got its own checksum; read, never written.
+const SEGMENT_HEADER_V1: &[u8; 8] = b"DRWAL\0\0\x01";
 const FRAME_MAGIC: u32 = 0xD0C4_4AF7;
-const FRAME_HEADER_LEN: usize = 12;
+const FRAME_HEADER_LEN: usize = 16;
+const FRAME_HEADER_LEN_V1: usize = 12;
 /// Frames larger than this are refused on write and treated as corruption on read.
 const MAX_FRAME_BYTES: usize = 256 << 20;
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
@@ -175,11 +182,13 @@ impl<D: Disk> Wal<D> {
         let mut records = Vec::new();
         let mut torn_tail = None;
         let mut last_len = 0;
+        let mut last_is_v1 = false;
         let mut total_bytes = 0;
         for (position, (_, name)) in segments.iter().enumerate() {
             let is_last = position + 1 == segments.len();
             let bytes = disk.read(name)?;
             let valid = read_segment(name, &bytes, is_last, &mut records)?;
+            last_is_v1 = bytes.starts_with(SEGMENT_HEADER_V1);
             if valid < bytes.len() as u64 {
                 let tail = TornTail {
                     segment: name.clone(),
@@ -198,7 +207,12 @@ impl<D: Disk> Wal<D> {
             last_len = valid;
             total_bytes += valid;
         }
-        let segment_seq = segments.last().map_or(1, |(seq, _)| *seq);
+        let mut segment_seq = segments.last().map_or(1, |(seq, _)| *seq);
+        if last_is_v1 && last_len > 0 {
+            // Frames of one segment share a format: continue in a new one.
+            segment_seq += 1;
+            last_len = 0;
+        }
         let wal = Wal {
             disk,
             segment_seq,
@@ -278,9 +292,12 @@ impl<D: Disk> Wal<D> {
         if self.segment_len == 0 {
             frame.extend_from_slice(SEGMENT_HEADER);
         }
+        let header_at = frame.len();
         frame.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
         frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         frame.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+        let header_crc = crc32c::crc32c(&frame[header_at..]);
+        frame.extend_from_slice(&header_crc.to_le_bytes());
         frame.extend_from_slice(&payload);
         self.disk.append(&segment_name(self.segment_seq), &frame)?;
         self.segment_len += frame.len() as u64;
@@ -336,35 +353,45 @@ fn read_segment(
         reason,
     };
     if bytes.len() < SEGMENT_HEADER.len() {
+        // Both formats' headers differ only in their last byte.
         if is_last && SEGMENT_HEADER.starts_with(bytes) {
             return Ok(0);
         }
         return Err(corrupt(0, "segment shorter than its header".into()));
     }
-    if &bytes[..SEGMENT_HEADER.len()] != SEGMENT_HEADER {
-        return Err(corrupt(0, "unknown segment format".into()));
-    }
+    let header_len = match &bytes[..SEGMENT_HEADER.len()] {
+        header if header == SEGMENT_HEADER => FRAME_HEADER_LEN,
+        header if header == SEGMENT_HEADER_V1 => FRAME_HEADER_LEN_V1,
+        _ => return Err(corrupt(0, "unknown segment format".into())),
+    };
     let mut offset = SEGMENT_HEADER.len();
     while offset < bytes.len() {
         let rest = &bytes[offset..];
-        if rest.len() < FRAME_HEADER_LEN {
+        if rest.len() < header_len {
             if is_last {
                 return Ok(offset as u64);
             }
             return Err(corrupt(offset, "truncated frame header".into()));
         }
-        let magic = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
+        let word = |at: usize| u32::from_le_bytes(rest[at..at + 4].try_into().expect("4 bytes"));
+        let magic = word(0);
         if magic != FRAME_MAGIC {
             return Err(corrupt(offset, format!("bad frame magic {magic:#010x}")));
         }
-        let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
+        if header_len == FRAME_HEADER_LEN && crc32c::crc32c(&rest[..12]) != word(12) {
+            return Err(corrupt(offset, "frame header checksum mismatch".into()));
+        }
+        let len = word(4) as usize;
         if len > MAX_FRAME_BYTES {
             return Err(corrupt(offset, format!("frame length {len} out of range")));
         }
-        let crc = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
-        if rest.len() < FRAME_HEADER_LEN + len {
-            if is_last {
-                if let Some(end) = complete_payload(&rest[FRAME_HEADER_LEN..], crc) {
+        let crc = word(8);
+        if rest.len() < header_len + len {
+            if !is_last {
+                return Err(corrupt(offset, "truncated frame".into()));
+            }
+            if header_len == FRAME_HEADER_LEN_V1 {
+                if let Some(end) = complete_payload(&rest[header_len..], crc) {
                     return Err(corrupt(
                         offset,
                         format!(
@@ -373,23 +400,23 @@ fn read_segment(
                         ),
                     ));
                 }
-                return Ok(offset as u64);
             }
-            return Err(corrupt(offset, "truncated frame".into()));
+            return Ok(offset as u64);
         }
-        let payload = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len];
+        let payload = &rest[header_len..header_len + len];
         if crc32c::crc32c(payload) != crc {
             return Err(corrupt(offset, "frame checksum mismatch".into()));
         }
         decode_records(payload, records)
             .map_err(|reason| corrupt(offset, format!("undecodable frame: {reason}")))?;
-        offset += FRAME_HEADER_LEN + len;
+        offset += header_len + len;
     }
     Ok(offset as u64)
 }
 
-/// A frame that runs past the end of the last segment is a torn tail only
-/// if its payload really is cut short. If some prefix of the bytes after its
+/// In format 1, whose headers have no checksum, a frame that runs past the
+/// end of the last segment is a torn tail only if its payload really is cut
+/// short. If some prefix of the bytes after its
 /// header has the frame's checksum and ends where the data ends or another
 /// frame begins, the payload is complete and its length field was damaged
 /// (a flipped bit in synced data): that is corruption, and truncating there

@@ -152,44 +152,146 @@ fn unknown_segment_format_is_refused() {
     }
 }
 
+/// Frame header length of a segment's format (its header's last byte).
+fn frame_header_len(segment: &[u8]) -> usize {
+    match segment[7] {
+        1 => 12,
+        2 => 16,
+        other => panic!("unknown format {other}"),
+    }
+}
+
 /// Byte offset of each frame in a segment (after the 8-byte header).
 fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
+    let header = frame_header_len(bytes);
     let mut offsets = Vec::new();
     let mut at = 8;
-    while at + 12 <= bytes.len() {
+    while at + header <= bytes.len() {
         offsets.push(at);
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
-        at += 12 + len;
+        at += header + len;
     }
     offsets
+}
+
+/// A format 2 segment as an older binary wrote it: format 1, whose frame
+/// headers carry no checksum of their own.
+fn as_format_1(bytes: &[u8]) -> Vec<u8> {
+    let mut out = b"DRWAL\0\0\x01".to_vec();
+    for at in frame_offsets(bytes) {
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        out.extend_from_slice(&bytes[at..at + 12]);
+        out.extend_from_slice(&bytes[at + 16..at + 16 + len]);
+    }
+    out
 }
 
 /// Found by duckraft-sim (a flipped bit in synced data): a frame whose
 /// length field grew past the end of the last segment looked like a torn
 /// tail, and recovery cut it and every frame after it, all of them synced.
+/// Format 2 refuses it by the header checksum, format 1 by finding the
+/// payload complete earlier.
 #[test]
 fn bit_flip_in_a_length_field_is_corruption_not_a_torn_tail() {
-    for frame in 0..3 {
-        let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path(), 1 << 20);
-        let segment = dir.path().join(&segments(dir.path())[0]);
-        let mut bytes = std::fs::read(&segment).unwrap();
-        let offsets = frame_offsets(&bytes);
-        assert_eq!(offsets.len(), 3);
-        // Bit 20 of the length: about a megabyte, far past the end.
-        bytes[offsets[frame] + 6] ^= 0x10;
-        std::fs::write(&segment, &bytes).unwrap();
-        match reopen(dir.path()) {
-            Err(WalError::Corrupt { reason, .. }) => {
-                assert!(reason.contains("length"), "frame {frame}: {reason}")
+    for format in [1, 2] {
+        for frame in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            write_all(dir.path(), 1 << 20);
+            let segment = dir.path().join(&segments(dir.path())[0]);
+            let mut bytes = std::fs::read(&segment).unwrap();
+            if format == 1 {
+                bytes = as_format_1(&bytes);
             }
-            other => panic!(
-                "frame {frame}: expected corruption, got {:?}",
-                other.map(|r| (r.records.len(), r.torn_tail))
-            ),
+            let offsets = frame_offsets(&bytes);
+            assert_eq!(offsets.len(), 3);
+            // Bit 20 of the length: about a megabyte, far past the end.
+            bytes[offsets[frame] + 6] ^= 0x10;
+            std::fs::write(&segment, &bytes).unwrap();
+            let expected = if format == 1 {
+                "length"
+            } else {
+                "header checksum"
+            };
+            match reopen(dir.path()) {
+                Err(WalError::Corrupt { reason, .. }) => {
+                    assert!(
+                        reason.contains(expected),
+                        "format {format} frame {frame}: {reason}"
+                    )
+                }
+                other => panic!(
+                    "format {format} frame {frame}: expected corruption, got {:?}",
+                    other.map(|r| (r.records.len(), r.torn_tail))
+                ),
+            }
+            assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing truncated");
         }
-        assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing truncated");
     }
+}
+
+/// Found by the `wal_recovery` fuzz target: in format 1, a length pushed
+/// past the end together with a damaged payload left no complete payload to
+/// find, so the last frame (synced) read as a torn tail and was cut.
+#[test]
+fn a_damaged_length_and_payload_in_one_frame_are_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), 1 << 20);
+    let segment = dir.path().join(&segments(dir.path())[0]);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last = *frame_offsets(&bytes).last().unwrap();
+    bytes[last + 7] ^= 0x01;
+    let end = bytes.len() - 1;
+    bytes[end] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
+    match reopen(dir.path()) {
+        Err(WalError::Corrupt { reason, .. }) => {
+            assert!(reason.contains("header checksum"), "{reason}")
+        }
+        other => panic!(
+            "expected corruption, got {:?}",
+            other.map(|r| (r.records.len(), r.torn_tail))
+        ),
+    }
+    assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing truncated");
+}
+
+/// A log an older binary wrote is replayed as written, its torn tail is
+/// still cut, and new frames go to a fresh segment of the current format.
+#[test]
+fn a_format_1_log_is_replayed_and_continues_in_a_format_2_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_all(dir.path(), 1 << 20);
+    let first = dir.path().join(&segments(dir.path())[0]);
+    let old = as_format_1(&std::fs::read(&first).unwrap());
+    // A crash cut the last frame in half.
+    std::fs::write(&first, &old[..old.len() - 30]).unwrap();
+
+    let (mut wal, recovered) = Wal::open(FsDisk::open(dir.path()).unwrap(), 1 << 20).unwrap();
+    assert_eq!(recovered.records, written[..3].to_vec());
+    assert!(recovered.torn_tail.is_some());
+    let next = vec![WalRecord::HardState {
+        group: GroupId(0),
+        term: 3,
+        vote: 1,
+        commit: 2,
+    }];
+    wal.write(&next).unwrap();
+    wal.sync().unwrap();
+    drop(wal);
+
+    let names = segments(dir.path());
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(
+        std::fs::read(&first).unwrap()[7],
+        1,
+        "the old segment is left as it was"
+    );
+    assert_eq!(std::fs::read(dir.path().join(&names[1])).unwrap()[7], 2);
+    let again = reopen(dir.path()).unwrap();
+    let mut expected = written[..3].to_vec();
+    expected.extend(next);
+    assert_eq!(again.records, expected);
+    assert!(again.torn_tail.is_none());
 }
 
 #[test]
