@@ -416,11 +416,11 @@ fn read_segment(
 
 /// In format 1, whose headers have no checksum, a frame that runs past the
 /// end of the last segment is a torn tail only if its payload really is cut
-/// short. If some prefix of the bytes after its
-/// header has the frame's checksum and ends where the data ends or another
-/// frame begins, the payload is complete and its length field was damaged
-/// (a flipped bit in synced data): that is corruption, and truncating there
-/// would silently drop synced frames. Returns the payload's real length.
+/// short. If some prefix of the bytes after its header has the frame's
+/// checksum and ends where the data ends or another frame begins, the
+/// payload is complete and its length field was damaged (a flipped bit in
+/// synced data): that is corruption, and truncating there would silently
+/// drop synced frames. Returns the payload's real length.
 fn complete_payload(body: &[u8], crc: u32) -> Option<usize> {
     let magic = FRAME_MAGIC.to_le_bytes();
     let boundaries = (0..body.len())
