@@ -56,6 +56,21 @@ fn reopen(dir: &std::path::Path) -> Result<duckraft_raft::wal::Recovered, WalErr
     Wal::open(FsDisk::open(dir).unwrap(), 1 << 20).map(|(_, r)| r)
 }
 
+/// Recovery must refuse the log with a reason naming `expected`, and leave
+/// `segment` exactly as `bytes`: the evidence stays for the operator.
+fn assert_refused(dir: &std::path::Path, expected: &str, segment: &std::path::Path, bytes: &[u8]) {
+    match reopen(dir) {
+        Err(WalError::Corrupt { reason, .. }) => {
+            assert!(reason.contains(expected), "expected {expected:?}: {reason}")
+        }
+        other => panic!(
+            "expected {expected:?} corruption, got {:?}",
+            other.map(|r| (r.records.len(), r.torn_tail))
+        ),
+    }
+    assert_eq!(std::fs::read(segment).unwrap(), bytes, "nothing truncated");
+}
+
 fn segments(dir: &std::path::Path) -> Vec<String> {
     FsDisk::open(dir).unwrap().list().unwrap()
 }
@@ -116,15 +131,7 @@ fn bit_flip_in_a_complete_frame_is_corruption() {
     let at = bytes.len() - 40;
     bytes[at] ^= 0x10;
     std::fs::write(&segment, &bytes).unwrap();
-    match reopen(dir.path()) {
-        Err(WalError::Corrupt { reason, .. }) => assert!(reason.contains("checksum"), "{reason}"),
-        other => panic!(
-            "expected corruption, got {:?}",
-            other.map(|r| r.records.len())
-        ),
-    }
-    // Nothing was truncated: the evidence stays for the operator.
-    assert_eq!(std::fs::read(&segment).unwrap(), bytes);
+    assert_refused(dir.path(), "checksum", &segment, &bytes);
 }
 
 #[test]
@@ -146,10 +153,7 @@ fn unknown_segment_format_is_refused() {
     let mut bytes = std::fs::read(&segment).unwrap();
     bytes[7] = 9;
     std::fs::write(&segment, &bytes).unwrap();
-    match reopen(dir.path()) {
-        Err(WalError::Corrupt { reason, .. }) => assert!(reason.contains("format"), "{reason}"),
-        other => panic!("expected refusal, got {:?}", other.map(|r| r.records.len())),
-    }
+    assert_refused(dir.path(), "format", &segment, &bytes);
 }
 
 /// Frame header length of a segment's format (its header's last byte).
@@ -212,19 +216,7 @@ fn bit_flip_in_a_length_field_is_corruption_not_a_torn_tail() {
             } else {
                 "header checksum"
             };
-            match reopen(dir.path()) {
-                Err(WalError::Corrupt { reason, .. }) => {
-                    assert!(
-                        reason.contains(expected),
-                        "format {format} frame {frame}: {reason}"
-                    )
-                }
-                other => panic!(
-                    "format {format} frame {frame}: expected corruption, got {:?}",
-                    other.map(|r| (r.records.len(), r.torn_tail))
-                ),
-            }
-            assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing truncated");
+            assert_refused(dir.path(), expected, &segment, &bytes);
         }
     }
 }
@@ -243,16 +235,7 @@ fn a_damaged_length_and_payload_in_one_frame_are_corruption() {
     let end = bytes.len() - 1;
     bytes[end] ^= 0x01;
     std::fs::write(&segment, &bytes).unwrap();
-    match reopen(dir.path()) {
-        Err(WalError::Corrupt { reason, .. }) => {
-            assert!(reason.contains("header checksum"), "{reason}")
-        }
-        other => panic!(
-            "expected corruption, got {:?}",
-            other.map(|r| (r.records.len(), r.torn_tail))
-        ),
-    }
-    assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing truncated");
+    assert_refused(dir.path(), "header checksum", &segment, &bytes);
 }
 
 /// A log an older binary wrote is replayed as written, its torn tail is
