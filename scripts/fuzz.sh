@@ -3,12 +3,17 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
-# Builds the targets with libFuzzer instrumentation on the stable toolchain
-# (the flags cargo-fuzz passes, minus a sanitizer, which needs nightly), then
-# runs each from its committed seed corpus for the time budget. New inputs go
-# to a scratch directory, so the checkout stays clean. A crash, a failed
-# property, a hang (-timeout) or runaway memory (-rss_limit_mb) fails the run
-# and leaves the input under $FUZZ_ARTIFACTS for `TARGET_BINARY INPUT` to replay.
+# Builds the targets with libFuzzer instrumentation and AddressSanitizer (the
+# flags cargo-fuzz passes by default), then runs each from its committed seed
+# corpus for the time budget. New inputs go to a scratch directory, so the
+# checkout stays clean. A crash, a failed property, a memory error or leak
+# (ASan, LeakSanitizer), a hang (-timeout) or runaway memory (-rss_limit_mb)
+# fails the run and leaves the input under $FUZZ_ARTIFACTS for
+# `TARGET_BINARY INPUT` to replay.
+#
+# `-Zsanitizer` is unstable. The stable toolchain ships the sanitizer
+# runtimes but accepts the flag only with RUSTC_BOOTSTRAP=1, which is set for
+# this one build; a fresh machine has no nightly and cannot download one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +26,12 @@ fi
 
 target_dir="${CARGO_TARGET_DIR:-/var/tmp/duckraft-target}/fuzz"
 triple="$(rustc -vV | sed -n 's/^host: //p')"
-export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
+export RUSTFLAGS="--cfg fuzzing -Zsanitizer=address -Cpasses=sancov-module \
  -Cllvm-args=-sanitizer-coverage-level=4 \
  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
  -Cllvm-args=-sanitizer-coverage-pc-table \
  -Cllvm-args=-sanitizer-coverage-trace-compares"
-cargo build --quiet --manifest-path fuzz/Cargo.toml --release --bins \
+RUSTC_BOOTSTRAP=1 cargo build --quiet --manifest-path fuzz/Cargo.toml --release --bins \
     --target "$triple" --target-dir "$target_dir"
 
 scratch="$(mktemp -d)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh machine: PostgreSQL 15
-# (for the differential oracle and psql), Java for TLC, and one Python venv
-# with the pinned real clients (DuckDB + DuckLake, psycopg) and test tools.
+# (for the differential oracle and psql), Java for TLC, Valgrind for the
+# memcheck gate, and one Python venv with the pinned real clients (DuckDB +
+# DuckLake, psycopg) and test tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${DUCKRAFT_VENV:-/var/tmp/duckraft-venv}"
@@ -10,6 +11,7 @@ need_apt=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
 command -v psql >/dev/null || need_apt+=(postgresql-client-15)
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}"
   apt-get update -q

@@ -24,7 +24,10 @@ step "cargo test"
 cargo build --workspace --all-targets
 cargo test --workspace
 
-step "fuzzing gate (each libFuzzer target for 30 s from its seed corpus)"
+step "memcheck gate (the engine's unsafe DuckDB C API code under Valgrind)"
+scripts/memcheck.sh
+
+step "fuzzing gate (each libFuzzer target under ASan for 30 s from its seed corpus)"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 step "deterministic simulation gate (200 seeds, each run twice)"
