@@ -60,6 +60,7 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
     };
     // DuckDB appends "LINE 1: ..." context; keep only the first line for the message.
     let first_line = message.lines().next().unwrap_or(message).to_string();
+    let first_lower = first_line.to_ascii_lowercase();
     let lower = message.to_ascii_lowercase();
     let class = class.to_ascii_lowercase();
     let code = match class.as_str() {
@@ -163,10 +164,12 @@ pub fn from_duckdb_message(raw: &str) -> EngineError {
         _ => first_line,
     };
     // The bundled DuckDB has no ICU: time zone arithmetic on TIMESTAMPTZ,
-    // and its casts to dates and times, are missing.
-    let needs_icu = lower.contains("icu extension")
-        || lower.contains("required extension 'icu")
-        || lower.contains("timestamp with time zone");
+    // and its casts to dates and times, are missing. Only the error's own
+    // line counts: a list of candidate functions that follows it names
+    // TIMESTAMPTZ overloads for any mistyped call (`to_char(1.5, '9.9')`).
+    let needs_icu = first_lower.contains("icu extension")
+        || first_lower.contains("required extension 'icu")
+        || first_lower.contains("timestamp with time zone");
     if needs_icu && !matches!(code, "22012" | "40001") {
         let code = if code == "XX000" { "0A000" } else { code };
         return EngineError::new(code, message).with_hint(
@@ -244,5 +247,10 @@ mod tests {
             .unwrap()
             .contains("now()::timestamp"));
         assert_eq!(from_duckdb_message("Parser Error: x").hint, None);
+        let mistyped = "Binder Error: No function matches the given name and argument types \
+                        'strftime(DECIMAL(5,1), VARCHAR)'. You might need to add explicit type \
+                        casts.\n\tCandidate functions:\n\tstrftime(DATE, VARCHAR) -> VARCHAR\n\t\
+                        strftime(TIMESTAMP WITH TIME ZONE, VARCHAR) -> VARCHAR\n";
+        assert_eq!(from_duckdb_message(mistyped).hint, None);
     }
 }
