@@ -25,9 +25,14 @@ command -v valgrind >/dev/null || {
     exit 1
 }
 
+logs="${CARGO_TARGET_DIR:-/var/tmp/duckraft-target}/memcheck"
+mkdir -p "$logs"
 # The same build as `cargo test --workspace`, so nothing is rebuilt.
-executables="$(cargo test --workspace --no-run --message-format=json 2>/dev/null |
-    python3 -c '
+cargo test --workspace --no-run --message-format=json >"$logs/build.json" 2>"$logs/build.err" || {
+    cat "$logs/build.err" >&2
+    exit 1
+}
+executables="$(python3 -c '
 import json, sys
 wanted = set(sys.argv[1:])
 for line in sys.stdin:
@@ -36,10 +41,8 @@ for line in sys.stdin:
     if message.get("reason") == "compiler-artifact" and message.get("executable") \
             and "test" in target.get("kind", []) and target.get("name") in wanted:
         print(target["name"], message["executable"])
-' "${targets[@]}")"
+' "${targets[@]}" <"$logs/build.json")"
 
-logs="${CARGO_TARGET_DIR:-/var/tmp/duckraft-target}/memcheck"
-mkdir -p "$logs"
 for target in "${targets[@]}"; do
     executable="$(awk -v t="$target" '$1 == t { print $2 }' <<<"$executables")"
     if [ -z "$executable" ] || [ "$(wc -l <<<"$executable")" -ne 1 ]; then
