@@ -29,6 +29,8 @@ pub use tls::TlsMaterial;
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// Default for [`TransportConfig::queue_depth`].
 pub const DEFAULT_QUEUE_DEPTH: usize = 1024;
+/// How long the sender of a removed peer may take to deliver what was queued for it.
+const REMOVED_PEER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -247,7 +249,16 @@ impl Transport {
         current.retain(|id, old| {
             let keep = peers.get(id) == Some(&old.addr);
             if !keep {
-                old.task.abort();
+                // Dropping the handle closes the queue: the sender delivers what is already
+                // queued, then ends. That may be a leader's last message to a member it just
+                // removed, carrying the commit index from which the member learns of its
+                // removal; nobody sends it anything afterwards. An unreachable peer is given
+                // up after the grace period.
+                let task = old.task.clone();
+                tasks.spawn(async move {
+                    tokio::time::sleep(REMOVED_PEER_GRACE).await;
+                    task.abort();
+                });
                 tracing::info!(peer = %id, addr = %old.addr, "peer removed");
             }
             keep

@@ -99,8 +99,9 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Bytes>, counters: Arc<Counte
         established_before: false,
         last_error: None,
     };
-    // Runs until aborted: by `set_peers`, by `shutdown`, or when the last `Transport` clone is
-    // dropped with the `JoinSet` that holds this task.
+    // Runs until its queue closes and is drained (the peer was removed, see `set_peers`), or
+    // until aborted: after the removal's grace period, by `shutdown`, or when the last
+    // `Transport` clone is dropped with the `JoinSet` that holds this task.
     loop {
         match connect(&link.target).await {
             Ok((sender, conn)) => match link.pump(sender, conn, &mut rx).await {
@@ -177,6 +178,7 @@ impl Link {
         let window = tokio::time::sleep(ESTABLISH_WINDOW);
         tokio::pin!(window);
         let mut in_flight: JoinSet<Result<Duration, Failure>> = JoinSet::new();
+        let mut queue_closed = false;
         let ended = loop {
             tokio::select! {
                 result = &mut conn => {
@@ -195,9 +197,19 @@ impl Link {
                         established = true;
                         self.established();
                     }
+                    if queue_closed && in_flight.is_empty() {
+                        break Ended::QueueClosed;
+                    }
                 }
-                message = rx.recv(), if in_flight.len() < MAX_STREAMS as usize => {
-                    let Some(payload) = message else { break Ended::QueueClosed };
+                message = rx.recv(), if !queue_closed && in_flight.len() < MAX_STREAMS as usize => {
+                    let Some(payload) = message else {
+                        // Deliver what is in flight first (see `Transport::set_peers`).
+                        queue_closed = true;
+                        if in_flight.is_empty() {
+                            break Ended::QueueClosed;
+                        }
+                        continue;
+                    };
                     let request = Request::builder()
                         .method(Method::POST)
                         .uri(self.uri.clone())

@@ -384,6 +384,25 @@ async fn invalid_configurations_are_rejected() {
     start(config("n2", "n2")).await.unwrap().shutdown().await;
 }
 
+/// A leader's last message to a member it removes carries the commit index from which the
+/// member learns of its removal, and is queued just before the removal reaches the transport.
+#[tokio::test]
+async fn a_removed_peer_still_gets_what_was_queued_for_it() {
+    let dir = cluster(&["n1", "n2"]);
+    let addrs = free_addrs(2);
+    let two = peer_map(&[("n1", addrs[0]), ("n2", addrs[1])]);
+    let (n1, _inbox1) = start(dir.path(), "n1", addrs[0], two.clone(), None).await;
+    let (n2, mut inbox2) = start(dir.path(), "n2", addrs[1], two.clone(), None).await;
+    n1.send("n2", Bytes::from_static(b"you are removed"));
+    n1.set_peers(peer_map(&[("n1", addrs[0])])).unwrap();
+    assert_eq!(
+        recv(&mut inbox2).await,
+        ("n1".to_owned(), Bytes::from_static(b"you are removed"))
+    );
+    n1.shutdown().await;
+    n2.shutdown().await;
+}
+
 #[tokio::test]
 async fn peers_added_and_removed_at_runtime() {
     let capture = Capture::default();
