@@ -105,7 +105,7 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Bytes>, counters: Arc<Counte
     loop {
         match connect(&link.target).await {
             Ok((sender, conn)) => match link.pump(sender, conn, &mut rx).await {
-                // Every Transport handle is gone; nobody can send any more.
+                // Removed from the peers and drained, or every Transport handle is gone.
                 Ended::QueueClosed => return,
                 Ended::Lost(reason) => {
                     tracing::info!(peer = %link.target.id, addr = %link.target.addr, reason, "connection to peer lost");
