@@ -42,6 +42,8 @@ pub struct Catalog {
     pub name: String,
     /// Results of catalog introspection queries, shared by all sessions.
     pub introspection: crate::introspection::IntrospectionCache,
+    /// Schema fingerprints by schema version (see `crate::introspection`).
+    pub schema_fingerprints: crate::introspection::SchemaFingerprints,
     /// The catalog's own view and macro names, with the log index of the
     /// schema change they are current as of (see
     /// `EngineSession::view_and_macro_names`).
@@ -167,13 +169,19 @@ impl Catalog {
     /// client that parses the same text before every run (DuckDB's postgres
     /// scanner does, once per DuckLake commit) pays DuckDB's planning once
     /// per schema change.
+    /// Whether a replica applies this catalog's log, so that every schema
+    /// change is a replicated entry with a schema version.
+    pub(crate) fn is_replicated(&self) -> bool {
+        self.replicated.load(Ordering::Acquire)
+    }
+
     pub fn describe(
         &self,
         sql: &str,
         integer_division: bool,
     ) -> Result<crate::raw::StatementShape, EngineError> {
         let mut describer = self.describer.lock().expect("describer poisoned");
-        if !self.replicated.load(Ordering::Acquire) {
+        if !self.is_replicated() {
             describer.divide_as(integer_division)?;
             return describer.describe(sql);
         }
@@ -325,6 +333,7 @@ impl Catalogs {
         let catalog = Catalog {
             name: name.to_string(),
             introspection: Default::default(),
+            schema_fingerprints: Default::default(),
             hidden_relations: Mutex::new(None),
             retired: OnceLock::new(),
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),

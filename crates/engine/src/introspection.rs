@@ -9,24 +9,32 @@
 //! A cacheable query's result is a function of the catalog's schema state,
 //! the session's search path and the query text with its parameters. The
 //! schema state is summed up by a **fingerprint**: an MD5 over every row of
-//! DuckDB's catalog functions for this database (tables with their estimated
-//! sizes, columns, views, constraints, indexes, sequences, types, schemas)
-//! plus the published database list, read in the session's own snapshot, so
-//! uncommitted DDL of the session's transaction changes it too. Computing it
-//! costs a few milliseconds; a hit then skips the query.
+//! DuckDB's catalog functions for this database (tables, columns, views,
+//! constraints, indexes, sequences, types, schemas), read in the session's
+//! own snapshot, so uncommitted DDL of the session's transaction changes it
+//! too, plus the published databases and roles and the session's search
+//! path. The catalog functions list every column of every attached database
+//! (about 20 ms on a DuckLake catalog), so in a replicated catalog their
+//! part is kept per schema version ([`crate::replica::SCHEMA_VERSION_SQL`],
+//! read in the same snapshot) unless the session's own transaction wrote;
+//! a hit then costs two small reads and skips the query.
 //!
 //! Only reads are cached that name a `pg_catalog` relation (or resolve a name
 //! with `to_regclass`), name no relation of the catalog itself, and call
 //! nothing whose value changes between two runs (clocks, random values,
-//! sequences, settings, the current user). Inside a transaction the snapshot
-//! is fixed, so the fingerprint is computed once per transaction (again after
-//! each write of the session's own).
+//! sequences, settings, the current user). Tables' row estimates
+//! (`reltuples`, the size functions) are left out of the fingerprint, so
+//! that a write does not invalidate every cached answer (a DuckLake ATTACH
+//! after any commit would run all of its catalog joins again); a query that
+//! can show an estimate, by name or through `*`, is not cached. Inside a
+//! transaction the snapshot is fixed, so the fingerprint is computed once
+//! per transaction (again after each write of the session's own).
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use duckraft_sql::lexer::{significant, tokenize};
+use duckraft_sql::lexer::{significant, tokenize, Token, TokenKind};
 use duckraft_sql::Value;
 
 use crate::session::StatementResult;
@@ -87,18 +95,29 @@ const VOLATILE: &[&str] = &[
     "pg_settings",
 ];
 
-/// The SQL computing the fingerprint and the lower-case names of the
-/// catalog's own relations, in the session's snapshot. Views need no row of
-/// their own: a view's columns are in `duckdb_columns()`, and nothing cached
-/// shows a view's definition.
-pub const FINGERPRINT_SQL: &str = "
+/// Words whose value follows the tables' row estimates, which the
+/// fingerprint leaves out.
+const ESTIMATES: &[&str] = &[
+    "reltuples",
+    "n_live_tup",
+    "pg_stat_user_tables",
+    "pg_table_size",
+    "pg_relation_size",
+    "pg_total_relation_size",
+];
+
+/// The SQL computing the schema's part of the fingerprint and the
+/// lower-case names of the catalog's own relations, in the session's
+/// snapshot. Views need no row of their own: a view's columns are in
+/// `duckdb_columns()`, and nothing cached shows a view's definition.
+pub const SCHEMA_FINGERPRINT_SQL: &str = "
 WITH cols AS (
     SELECT schema_name, table_name, column_index, column_name, data_type, is_nullable, column_default, comment
     FROM duckdb_columns() WHERE database_name = current_database())
 SELECT md5(coalesce(string_agg(x, chr(10) ORDER BY x), '')),
        (SELECT list(DISTINCT lower(table_name)) FROM cols)
 FROM (
-    SELECT concat_ws('|', 't', schema_name, table_name, column_count, estimated_size, index_count,
+    SELECT concat_ws('|', 't', schema_name, table_name, column_count, index_count,
                      check_constraint_count, has_primary_key, temporary, comment) AS x
     FROM duckdb_tables() WHERE database_name = current_database()
     UNION ALL
@@ -122,13 +141,48 @@ FROM (
     UNION ALL
     SELECT concat_ws('|', 'n', schema_name, comment)
     FROM duckdb_schemas() WHERE database_name = current_database()
-    UNION ALL
-    SELECT concat_ws('|', 'd', datname, oid) FROM duckraft_pg.main.duckraft_databases
+)";
+
+/// The rest of the fingerprint: the published databases and roles and the
+/// session's search path. Small tables, read every time.
+pub const CONTEXT_FINGERPRINT_SQL: &str = "
+SELECT md5(coalesce(string_agg(x, chr(10) ORDER BY x), ''))
+FROM (
+    SELECT concat_ws('|', 'd', datname, oid) AS x FROM duckraft_pg.main.duckraft_databases
     UNION ALL
     SELECT concat_ws('|', 'r', oid, rolname, rolsuper, rolcanlogin) FROM duckraft_pg.main.duckraft_roles
     UNION ALL
     SELECT concat_ws('|', 'p', current_setting('search_path'))
 )";
+
+/// Schema fingerprints kept per catalog, by schema version: sessions whose
+/// snapshots predate the last change still find theirs.
+const SCHEMA_VERSIONS_MAX: usize = 8;
+
+/// The schema fingerprints of recent schema versions of one catalog.
+#[derive(Default)]
+pub struct SchemaFingerprints {
+    by_version: Mutex<VecDeque<(u64, Fingerprint)>>,
+}
+
+impl SchemaFingerprints {
+    pub fn get(&self, version: u64) -> Option<Fingerprint> {
+        let by_version = self.by_version.lock().expect("fingerprints lock");
+        by_version
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, fingerprint)| fingerprint.clone())
+    }
+
+    pub fn insert(&self, version: u64, fingerprint: Fingerprint) {
+        let mut by_version = self.by_version.lock().expect("fingerprints lock");
+        if by_version.iter().any(|(v, _)| *v == version) {
+            return;
+        }
+        by_version.push_front((version, fingerprint));
+        by_version.truncate(SCHEMA_VERSIONS_MAX);
+    }
+}
 
 /// A fingerprint with the relation names it saw.
 #[derive(Clone, Debug)]
@@ -144,12 +198,22 @@ pub fn cacheable(sql: &str, user_relations: impl Fn(&str) -> bool) -> bool {
         return false;
     };
     let mut names_catalog = false;
+    let mut previous: Option<&Token> = None;
     for token in significant(&tokens) {
+        // `*` outside `count(*)` may expand to an estimate.
+        let star = token.kind == TokenKind::Operator && token.text == "*";
+        if star && !previous.is_some_and(|p| p.kind == TokenKind::LeftParen) {
+            return false;
+        }
+        previous = Some(token);
         let Some(name) = token.identifier() else {
             continue;
         };
         let name = name.to_ascii_lowercase();
-        if VOLATILE.contains(&name.as_str()) || user_relations(&name) {
+        if VOLATILE.contains(&name.as_str())
+            || ESTIMATES.contains(&name.as_str())
+            || user_relations(&name)
+        {
             return false;
         }
         names_catalog |= CATALOG_RELATIONS.contains(&name.as_str());
@@ -298,6 +362,15 @@ mod tests {
         assert!(!cacheable("SELECT now(), relname FROM pg_class", user));
         assert!(!cacheable("SELECT 1", user));
         assert!(!cacheable("SELECT 'unterminated", user));
+        // Row estimates are not in the fingerprint.
+        assert!(cacheable("SELECT count(*) FROM pg_class", user));
+        assert!(!cacheable("SELECT * FROM pg_class", user));
+        assert!(!cacheable("SELECT c.* FROM pg_class c", user));
+        assert!(!cacheable("SELECT relname, reltuples FROM pg_class", user));
+        assert!(!cacheable(
+            "SELECT relname, pg_table_size(oid) FROM pg_class",
+            user
+        ));
     }
 }
 
@@ -312,6 +385,28 @@ mod ducklake_attach_queries {
             "SELECT oid, nspname\n\tFROM pg_namespace\n\t\n\tORDER BY oid",
             "SELECT n.oid, enumtypid, typname, enumlabel\n\tFROM pg_enum e\n\tJOIN pg_type t ON e.enumtypid = t.oid\n\tJOIN pg_namespace AS n ON (typnamespace=n.oid)\n\t\n\tORDER BY n.oid, enumtypid, enumsortorder",
             "SELECT pg_namespace.oid, tablename, indexname\n\tFROM pg_indexes\n\tJOIN pg_namespace ON (schemaname=nspname)\n\t\n\tORDER BY pg_namespace.oid",
+            // The table lookup, the most expensive of them.
+            "SELECT pg_namespace.oid AS namespace_id, relname, relpages, attname, \
+                 pg_type.typname type_name, atttypmod type_modifier, pg_attribute.attndims ndim, \
+                 attnum, pg_attribute.attnotnull AS notnull, NULL constraint_id, \
+                 NULL constraint_type, NULL constraint_key, type_ns.nspname AS type_schema, \
+                 col_desc.description AS column_comment, tbl_desc.description AS table_comment \
+             FROM pg_class JOIN pg_namespace ON relnamespace = pg_namespace.oid \
+             JOIN pg_attribute ON pg_class.oid=pg_attribute.attrelid \
+             JOIN pg_type ON atttypid=pg_type.oid \
+             JOIN pg_namespace type_ns ON pg_type.typnamespace = type_ns.oid \
+             LEFT JOIN pg_description col_desc ON col_desc.objoid=pg_class.oid AND col_desc.objsubid=pg_attribute.attnum \
+             LEFT JOIN pg_description tbl_desc ON tbl_desc.objoid=pg_class.oid AND tbl_desc.objsubid=0 \
+             WHERE attnum > 0 AND relkind IN ('r', 'v', 'm', 'f', 'p') AND pg_namespace.nspname IN ('public')AND relname='ducklake_metadata' \
+             UNION ALL \
+             SELECT pg_namespace.oid AS namespace_id, relname, NULL relpages, NULL attname, NULL type_name, \
+                 NULL type_modifier, NULL ndim, NULL attnum, NULL AS notnull, \
+                 pg_constraint.oid AS constraint_id, contype AS constraint_type, \
+                 conkey AS constraint_key, NULL AS type_schema, NULL AS column_comment, NULL AS table_comment \
+             FROM pg_class JOIN pg_namespace ON relnamespace = pg_namespace.oid \
+             JOIN pg_constraint ON (pg_class.oid=pg_constraint.conrelid) \
+             WHERE relkind IN ('r', 'v', 'm', 'f', 'p') AND contype IN ('p', 'u') AND pg_namespace.nspname IN ('public')AND relname='ducklake_metadata' \
+             ORDER BY namespace_id, relname, attnum, constraint_id;",
         ] {
             assert!(cacheable(sql, user), "{sql}");
         }

@@ -92,16 +92,16 @@ CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_datname() AS
     coalesce((SELECT datname FROM duckraft_pg.main.duckraft_instance LIMIT 1), system.main.current_database());
 
 -- PostgreSQL-style identifier quoting (quote_ident).
+-- The reserved words as one string rather than an IN list: DuckDB binds the macro at every use, and an
+-- IN list of 77 constants made binding a view that quotes a few names cost milliseconds.
 CREATE OR REPLACE MACRO duckraft_pg.main.quote_ident(s) AS
     CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*')
-              AND lower(s) NOT IN ('all','analyse','analyze','and','any','array','as','asc','asymmetric','both','case',
-                  'cast','check','collate','column','constraint','create','current_catalog','current_date',
-                  'current_role','current_time','current_timestamp','current_user','default','deferrable','desc',
-                  'distinct','do','else','end','except','false','fetch','for','foreign','from','grant','group',
-                  'having','in','initially','intersect','into','lateral','leading','limit','localtime',
-                  'localtimestamp','not','null','offset','on','only','or','order','placing','primary','references',
-                  'returning','select','session_user','some','symmetric','table','then','to','trailing','true',
-                  'union','unique','user','using','variadic','when','where','window','with')
+              AND position('|' || s || '|' IN '|all|analyse|analyze|and|any|array|as|asc|asymmetric|both|case|cast|check|collate|column|'
+                  || 'constraint|create|current_catalog|current_date|current_role|current_time|current_timestamp|'
+                  || 'current_user|default|deferrable|desc|distinct|do|else|end|except|false|fetch|for|foreign|from|'
+                  || 'grant|group|having|in|initially|intersect|into|lateral|leading|limit|localtime|localtimestamp|not|'
+                  || 'null|offset|on|only|or|order|placing|primary|references|returning|select|session_user|some|'
+                  || 'symmetric|table|then|to|trailing|true|union|unique|user|using|variadic|when|where|window|with|') = 0
          THEN s ELSE '"' || replace(s, '"', '""') || '"' END;
 
 -- ---------------------------------------------------------------------------------------------------------------
@@ -991,7 +991,8 @@ FROM duckdb_types() t
 WHERE t.database_name = system.main.current_database() AND t.logical_type = 'ENUM' AND NOT t.internal
   AND t.schema_name <> 'main';
 
--- DuckDB type string -> STRUCT(oid, typmod, ndims) following the mapping table above.
+-- DuckDB type string -> STRUCT(oid, typmod, ndims) following the mapping table above. duckraft_columns
+-- spells the same mapping as joins; crates/engine/tests/declared_types.rs checks that the two agree.
 CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_pgtype(data_type) AS (
     WITH __dp1_p AS (
         SELECT regexp_replace(data_type, '(\[\d*\])+$', '') AS base,
@@ -1024,8 +1025,15 @@ CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_pgtype(data_type) AS (
             'typmod': __dp1_b.typmod, 'ndims': __dp1_b.ndims::INTEGER}
     FROM __dp1_b);
 
+-- The pg_catalog views themselves as relations of namespace pg_catalog, listed once when this script runs
+-- (filled at its end; see duckraft_relations).
+CREATE OR REPLACE TABLE duckraft_pg.main.duckraft_catalog_relations (
+    nspname VARCHAR, relname VARCHAR, relkind VARCHAR, relnatts BIGINT, relchecks BIGINT, relhasindex BOOLEAN,
+    reltuples REAL, relpersistence VARCHAR, viewdef VARCHAR, comment VARCHAR, idx_table VARCHAR, idx_kind VARCHAR);
+
 -- Every relation: user tables, views, sequences, indexes (explicit and PRIMARY KEY/UNIQUE-backed), and the
 -- duckraft_pg.main.pg_* views themselves (shown in namespace pg_catalog).
+
 CREATE OR REPLACE VIEW duckraft_pg.main.duckraft_relations AS
 WITH cur AS (SELECT system.main.current_database() AS db),
 cons AS (
@@ -1036,11 +1044,13 @@ cons AS (
 rels AS (
     SELECT t.schema_name AS nspname, t.table_name AS relname, 'r' AS relkind, t.column_count AS relnatts,
            t.check_constraint_count AS relchecks,
-           (t.index_count > 0 OR t.has_primary_key OR EXISTS (SELECT 1 FROM cons WHERE cons.schema_name = t.schema_name
-                AND cons.table_name = t.table_name)) AS relhasindex,
+           (t.index_count > 0 OR t.has_primary_key OR indexed.table_name IS NOT NULL) AS relhasindex,
            t.estimated_size::REAL AS reltuples, CASE WHEN t.temporary THEN 't' ELSE 'p' END AS relpersistence,
            NULL::VARCHAR AS viewdef, t.comment, NULL::VARCHAR AS idx_table, NULL::VARCHAR AS idx_kind
-    FROM duckdb_tables() t, cur WHERE t.database_name = cur.db AND t.schema_name <> 'main'
+    FROM duckdb_tables() t JOIN cur ON t.database_name = cur.db
+         LEFT JOIN (SELECT DISTINCT schema_name, table_name FROM cons) indexed
+                ON indexed.schema_name = t.schema_name AND indexed.table_name = t.table_name
+    WHERE t.schema_name <> 'main'
     UNION ALL
     SELECT v.schema_name, v.view_name, 'v', v.column_count, 0, false, 0, CASE WHEN v.temporary THEN 't' ELSE 'p' END,
            v.sql, v.comment, NULL, NULL
@@ -1058,9 +1068,7 @@ rels AS (
            cons.table_name, CASE cons.constraint_type WHEN 'PRIMARY KEY' THEN 'primary' ELSE 'unique' END
     FROM cons
     UNION ALL
-    SELECT 'pg_catalog', v.view_name, coalesce(co.relkind, 'v'), v.column_count, 0, false, 0, 'p', NULL, NULL, NULL, NULL
-    FROM duckdb_views() v LEFT JOIN duckraft_pg.main.duckraft_catalog_oids co ON co.relname = v.view_name
-    WHERE v.database_name = 'duckraft_pg' AND v.schema_name = 'main' AND v.view_name LIKE 'pg\_%' ESCAPE '\')
+    SELECT * FROM duckraft_pg.main.duckraft_catalog_relations)
 SELECT coalesce(CASE WHEN r.nspname = 'pg_catalog' THEN co.oid END,
                 duckraft_pg.main.duckraft_oid('r', r.nspname || '.' || r.relname))::UINTEGER AS oid,
        r.relname, r.nspname, duckraft_pg.main.duckraft_nsp_oid(r.nspname) AS relnamespace, r.relkind,
@@ -1074,24 +1082,59 @@ SELECT coalesce(CASE WHEN r.nspname = 'pg_catalog' THEN co.oid END,
        r.idx_kind
 FROM rels r LEFT JOIN duckraft_pg.main.duckraft_catalog_oids co ON co.relname = r.relname;
 
--- Every column of every table/view in duckraft_relations, with its PostgreSQL type.
+-- The columns of the pg_catalog views themselves, typed once when this script runs (filled at its end).
+CREATE OR REPLACE TABLE duckraft_pg.main.duckraft_catalog_columns (
+    attrelid UINTEGER, nspname VARCHAR, table_name VARCHAR, column_name VARCHAR, column_index INTEGER, data_type VARCHAR,
+    is_nullable BOOLEAN, column_default VARCHAR, comment VARCHAR, atttypid UINTEGER, atttypmod INTEGER,
+    attndims INTEGER);
+
+-- Every column of every table/view in duckraft_relations, with its PostgreSQL type. Cheap to plan, as the
+-- postgres scanner joins it into every table lookup: the mapping of duckraft_pgtype() is written as joins
+-- (correlated subqueries per column cost DuckDB's planner far more), and the relation's OID is computed as
+-- duckraft_relations does rather than joined from it.
 CREATE OR REPLACE VIEW duckraft_pg.main.duckraft_columns AS
 WITH cur AS (SELECT system.main.current_database() AS db),
 cols AS (
-    SELECT CASE WHEN c.database_name = 'duckraft_pg' THEN 'pg_catalog' ELSE c.schema_name END AS nspname,
-           c.schema_name AS duck_schema, c.table_name, c.column_name, c.column_index, c.data_type, c.is_nullable,
-           c.column_default, c.comment
+    SELECT c.schema_name AS nspname, c.table_name, c.column_name, c.column_index, c.data_type, c.is_nullable,
+           c.column_default, c.comment, regexp_replace(c.data_type, '(\[\d*\])+$', '') AS base,
+           length(regexp_extract(c.data_type, '((\[\d*\])+)$', 1))
+             - length(replace(regexp_extract(c.data_type, '((\[\d*\])+)$', 1), '[', '')) AS ndims
     FROM duckdb_columns() c, cur
-    WHERE (c.database_name = cur.db AND c.schema_name <> 'main')
-       OR (c.database_name = 'duckraft_pg' AND c.schema_name = 'main' AND c.table_name LIKE 'pg\_%' ESCAPE '\'
-           AND c.table_name IN (SELECT view_name FROM duckdb_views() WHERE database_name = 'duckraft_pg'))),
-typed AS (SELECT cols.*, duckraft_pg.main.duckraft_pgtype(cols.data_type) AS pgt FROM cols)
-SELECT r.oid AS attrelid, t.nspname, t.table_name AS relname, t.column_name AS attname,
-       t.column_index::SMALLINT AS attnum, t.pgt.oid AS atttypid, t.pgt.typmod AS atttypmod,
-       t.pgt.ndims AS attndims, NOT t.is_nullable AS attnotnull, t.column_default AS attdefault,
-       t.data_type AS duckdb_type, t.comment
-FROM typed t JOIN duckraft_pg.main.duckraft_relations r ON r.nspname = t.nspname AND r.relname = t.table_name
-WHERE r.relkind IN ('r', 'v');
+    WHERE c.database_name = cur.db AND c.schema_name <> 'main'),
+enums AS (SELECT e.duckdb_type, min(e.oid) AS oid FROM duckraft_pg.main.duckraft_enums e GROUP BY e.duckdb_type),
+based AS (
+    SELECT cols.*,
+        CASE WHEN cols.base LIKE 'DECIMAL(%' THEN 1700
+             WHEN cols.base LIKE 'STRUCT(%' OR cols.base LIKE 'MAP(%' OR cols.base LIKE 'UNION(%' THEN 114
+             WHEN cols.base LIKE 'ENUM(%' THEN coalesce(enums.oid, 1043)
+             WHEN cols.base LIKE 'VARCHAR COLLATE %' THEN 1043
+             WHEN regexp_full_match(cols.base, 'duckraft_varchar_\d+') THEN 1043
+             ELSE coalesce(m.oid, 25)
+        END::UINTEGER AS base_oid,
+        CASE WHEN cols.base LIKE 'DECIMAL(%' THEN
+                  ((regexp_extract(cols.base, 'DECIMAL\((\d+),(\d+)\)', 1)::INTEGER << 16)
+                    + regexp_extract(cols.base, 'DECIMAL\((\d+),(\d+)\)', 2)::INTEGER + 4)
+             WHEN regexp_full_match(cols.base, 'duckraft_varchar_\d+') THEN
+                  regexp_extract(cols.base, 'duckraft_varchar_(\d+)', 1)::INTEGER + 4
+             ELSE coalesce(m.typmod, -1)
+        END::INTEGER AS typmod
+    FROM cols LEFT JOIN duckraft_pg.main.duckraft_type_map m ON m.duckdb_type = cols.base
+              LEFT JOIN enums ON enums.duckdb_type = cols.base),
+typed AS (
+    SELECT duckraft_pg.main.duckraft_oid('r', b.nspname || '.' || b.table_name) AS attrelid, b.nspname,
+           b.table_name, b.column_name, b.column_index, b.data_type, b.is_nullable, b.column_default, b.comment,
+           CASE WHEN b.ndims = 0 THEN b.base_oid
+                -- A list of strings is text[], as its values are typed (a declared text[]).
+                WHEN b.base = 'VARCHAR' THEN 1009
+                ELSE coalesce(nullif(bt.typarray, 0), 1009) END::UINTEGER AS atttypid,
+           b.typmod AS atttypmod, b.ndims::INTEGER AS attndims
+    FROM based b LEFT JOIN duckraft_pg.main.duckraft_builtin_types bt ON bt.oid = b.base_oid
+    UNION ALL
+    SELECT * FROM duckraft_pg.main.duckraft_catalog_columns)
+SELECT t.attrelid, t.nspname, t.table_name AS relname, t.column_name AS attname,
+       t.column_index::SMALLINT AS attnum, t.atttypid, t.atttypmod, t.attndims, NOT t.is_nullable AS attnotnull,
+       t.column_default AS attdefault, t.data_type AS duckdb_type, t.comment
+FROM typed t;
 
 -- PRIMARY KEY / UNIQUE / CHECK / FOREIGN KEY constraints (NOT NULL is not a pg_constraint row in PostgreSQL 15).
 CREATE OR REPLACE VIEW duckraft_pg.main.duckraft_constraints AS
@@ -1106,14 +1149,17 @@ c AS (
     FROM duckdb_constraints() c, cur
     WHERE c.database_name = cur.db AND c.schema_name <> 'main'
       AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK', 'FOREIGN KEY')),
+-- The referenced columns' numbers of each FOREIGN KEY. Read from duckdb_constraints() again rather than from
+-- `c`, and without a LATERAL join: both made the view several times as expensive to plan.
 fk AS (
-    SELECT c.schema_name, c.table_name, c.constraint_index, list(cc.column_index::SMALLINT ORDER BY u.pos) AS confkey
-    FROM c, LATERAL (SELECT unnest(c.referenced_column_names) AS n,
-                            unnest(range(len(c.referenced_column_names))) AS pos) u,
-         duckdb_columns() cc
-    WHERE c.contype = 'f' AND cc.database_name = c.database_name AND cc.schema_name = c.schema_name
-      AND cc.table_name = c.referenced_table AND cc.column_name = u.n
-    GROUP BY ALL)
+    SELECT f.schema_name, f.table_name, f.constraint_index, list(cc.column_index::SMALLINT ORDER BY f.pos) AS confkey
+    FROM (SELECT c.database_name, c.schema_name, c.table_name, c.constraint_index, c.referenced_table,
+                 unnest(c.referenced_column_names) AS n, unnest(range(len(c.referenced_column_names))) AS pos
+          FROM duckdb_constraints() c, cur
+          WHERE c.database_name = cur.db AND c.schema_name <> 'main' AND c.constraint_type = 'FOREIGN KEY') f
+    JOIN duckdb_columns() cc ON cc.database_name = f.database_name AND cc.schema_name = f.schema_name
+                            AND cc.table_name = f.referenced_table AND cc.column_name = f.n
+    GROUP BY f.schema_name, f.table_name, f.constraint_index)
 SELECT duckraft_pg.main.duckraft_oid('c', c.schema_name || '.' || c.table_name || '.' || c.conname) AS oid,
        c.conname, duckraft_pg.main.duckraft_nsp_oid(c.schema_name) AS connamespace, c.contype,
        duckraft_pg.main.duckraft_oid('r', c.schema_name || '.' || c.table_name) AS conrelid,
@@ -1122,17 +1168,23 @@ SELECT duckraft_pg.main.duckraft_oid('c', c.schema_name || '.' || c.table_name |
        CASE WHEN c.contype = 'f' THEN duckraft_pg.main.duckraft_oid('r', c.schema_name || '.' || c.referenced_table)
             ELSE 0 END::UINTEGER AS confrelid,
        list_transform(c.constraint_column_indexes, lambda x: (x + 1)::SMALLINT) AS conkey,
-       fk.confkey,
-       CASE c.contype
-           WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(list_transform(c.constraint_column_names, lambda x: duckraft_pg.main.quote_ident(x)), ', ') || ')'
-           WHEN 'u' THEN 'UNIQUE (' || array_to_string(list_transform(c.constraint_column_names, lambda x: duckraft_pg.main.quote_ident(x)), ', ') || ')'
-           WHEN 'c' THEN 'CHECK (' || c.expression || ')'
-           WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(list_transform(c.constraint_column_names, lambda x: duckraft_pg.main.quote_ident(x)), ', ')
-                         || ') REFERENCES ' || duckraft_pg.main.quote_ident(c.referenced_table) || '('
-                         || array_to_string(list_transform(c.referenced_column_names, lambda x: duckraft_pg.main.quote_ident(x)), ', ') || ')'
-       END AS condef,
-       c.expression AS conbin, c.schema_name AS nspname, c.table_name AS relname, c.constraint_column_names AS colnames
+       fk.confkey, c.expression AS conbin, c.schema_name AS nspname, c.table_name AS relname,
+       c.constraint_column_names AS colnames, c.referenced_table, c.referenced_column_names AS refcolnames
 FROM c LEFT JOIN fk ON fk.schema_name = c.schema_name AND fk.table_name = c.table_name AND fk.constraint_index = c.constraint_index;
+
+-- Each constraint's definition as pg_get_constraintdef() prints it; a view of its own, as binding the quoting
+-- would make every use of duckraft_constraints (pg_constraint in each table lookup) pay for it.
+CREATE OR REPLACE VIEW duckraft_pg.main.duckraft_constraint_defs AS
+SELECT c.oid,
+       CASE c.contype
+           WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(list_transform(c.colnames, lambda x: duckraft_pg.main.quote_ident(x)), ', ') || ')'
+           WHEN 'u' THEN 'UNIQUE (' || array_to_string(list_transform(c.colnames, lambda x: duckraft_pg.main.quote_ident(x)), ', ') || ')'
+           WHEN 'c' THEN 'CHECK (' || c.conbin || ')'
+           WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(list_transform(c.colnames, lambda x: duckraft_pg.main.quote_ident(x)), ', ')
+                         || ') REFERENCES ' || duckraft_pg.main.quote_ident(c.referenced_table) || '('
+                         || array_to_string(list_transform(c.refcolnames, lambda x: duckraft_pg.main.quote_ident(x)), ', ') || ')'
+       END AS condef
+FROM duckraft_pg.main.duckraft_constraints c;
 
 -- Indexes: explicit DuckDB indexes and the implicit ones of PRIMARY KEY / UNIQUE constraints.
 CREATE OR REPLACE VIEW duckraft_pg.main.duckraft_indexes AS
@@ -1146,12 +1198,17 @@ implicit AS (
            c.contype = 'p' AS is_primary, c.colnames
     FROM duckraft_pg.main.duckraft_constraints c WHERE c.contype IN ('p', 'u')),
 allidx AS (SELECT * FROM explicit UNION ALL SELECT * FROM implicit),
+-- The key columns' numbers; without a LATERAL join, and from duckdb_columns() rather than duckraft_columns,
+-- which made the view several times as expensive to plan.
 keys AS (
-    SELECT a.schema_name, a.index_name, list(coalesce(col.attnum, 0)::SMALLINT ORDER BY u.pos) AS indkey
-    FROM allidx a, LATERAL (SELECT unnest(a.colnames) AS n, unnest(range(len(a.colnames))) AS pos) u
-    LEFT JOIN duckraft_pg.main.duckraft_columns col
-           ON col.nspname = a.schema_name AND col.relname = a.table_name AND col.attname = u.n
-    GROUP BY ALL)
+    SELECT u.schema_name, u.index_name, list(coalesce(cc.column_index, 0)::SMALLINT ORDER BY u.pos) AS indkey
+    FROM (SELECT a.schema_name, a.table_name, a.index_name, unnest(a.colnames) AS n,
+                 unnest(range(len(a.colnames))) AS pos
+          FROM allidx a) u
+    LEFT JOIN duckdb_columns() cc
+           ON cc.database_name = system.main.current_database() AND cc.schema_name = u.schema_name
+          AND cc.table_name = u.table_name AND cc.column_name = u.n
+    GROUP BY u.schema_name, u.index_name)
 SELECT duckraft_pg.main.duckraft_oid('r', a.schema_name || '.' || a.index_name) AS indexrelid,
        duckraft_pg.main.duckraft_oid('r', a.schema_name || '.' || a.table_name) AS indrelid,
        a.schema_name, a.table_name, a.index_name, a.is_unique, a.is_primary, a.colnames, k.indkey,
@@ -1174,10 +1231,17 @@ SELECT e.oid, e.typname, e.typnamespace, 10, 4, true, 'e', 'E', false, true, ','
        'enum_in', 'enum_out', 'enum_recv', 'enum_send', '-', '-', '-', 'i', 'p', false, 0, -1, 0, 0, NULL, NULL, NULL
 FROM duckraft_pg.main.duckraft_enums e
 UNION ALL
-SELECT r.reltype, r.relname, r.relnamespace, 10, -1, false, 'c', 'C', false, true, ',', r.oid, '-', 0, 0,
+SELECT duckraft_pg.main.duckraft_oid('t', r.nspname || '.' || r.relname), r.relname,
+       duckraft_pg.main.duckraft_nsp_oid(r.nspname), 10, -1, false, 'c', 'C', false, true, ',',
+       duckraft_pg.main.duckraft_oid('r', r.nspname || '.' || r.relname), '-', 0, 0,
        'record_in', 'record_out', 'record_recv', 'record_send', '-', '-', '-', 'd', 'x', false, 0, -1, 0, 0,
        NULL, NULL, NULL
-FROM duckraft_pg.main.duckraft_relations r WHERE r.relkind IN ('r', 'v') AND r.nspname <> 'pg_catalog';
+-- The row types of duckraft_relations' tables and views, read directly: cheaper to plan.
+FROM (SELECT t.schema_name AS nspname, t.table_name AS relname FROM duckdb_tables() t
+      WHERE t.database_name = system.main.current_database() AND t.schema_name <> 'main'
+      UNION ALL
+      SELECT v.schema_name, v.view_name FROM duckdb_views() v
+      WHERE v.database_name = system.main.current_database() AND NOT v.internal AND v.schema_name <> 'main') r;
 
 CREATE OR REPLACE VIEW duckraft_pg.main.pg_namespace AS
 SELECT s.oid::UINTEGER AS oid, s.nspname, 10::UINTEGER AS nspowner, NULL::VARCHAR[] AS nspacl
@@ -1239,12 +1303,30 @@ SELECT i.schema_name AS schemaname, i.table_name AS tablename, i.index_name AS i
        NULL::VARCHAR AS tablespace, i.indexdef
 FROM duckraft_pg.main.duckraft_indexes i;
 
+-- Straight from DuckDB's catalog functions rather than through duckraft_relations and duckraft_columns: the
+-- postgres scanner joins this view twice into every table lookup, and only commented objects have rows.
 CREATE OR REPLACE VIEW duckraft_pg.main.pg_description AS
-SELECT r.oid AS objoid, 1259::UINTEGER AS classoid, 0::INTEGER AS objsubid, r.comment AS description
-FROM duckraft_pg.main.duckraft_relations r WHERE r.comment IS NOT NULL AND r.comment <> ''
+WITH cur AS (SELECT system.main.current_database() AS db),
+rels AS (
+    SELECT t.schema_name, t.table_name AS relname, t.comment FROM duckdb_tables() t, cur
+    WHERE t.database_name = cur.db AND t.schema_name <> 'main'
+    UNION ALL
+    SELECT v.schema_name, v.view_name, v.comment FROM duckdb_views() v, cur
+    WHERE v.database_name = cur.db AND NOT v.internal AND v.schema_name <> 'main'
+    UNION ALL
+    SELECT s.schema_name, s.sequence_name, s.comment FROM duckdb_sequences() s, cur
+    WHERE s.database_name = cur.db AND s.schema_name <> 'main'
+    UNION ALL
+    SELECT i.schema_name, i.index_name, i.comment FROM duckdb_indexes() i, cur
+    WHERE i.database_name = cur.db AND i.schema_name <> 'main')
+SELECT duckraft_pg.main.duckraft_oid('r', r.schema_name || '.' || r.relname)::UINTEGER AS objoid,
+       1259::UINTEGER AS classoid, 0::INTEGER AS objsubid, r.comment AS description
+FROM rels r WHERE r.comment IS NOT NULL AND r.comment <> ''
 UNION ALL
-SELECT c.attrelid, 1259, c.attnum::INTEGER, c.comment
-FROM duckraft_pg.main.duckraft_columns c WHERE c.comment IS NOT NULL AND c.comment <> ''
+SELECT duckraft_pg.main.duckraft_oid('r', c.schema_name || '.' || c.table_name)::UINTEGER, 1259,
+       c.column_index::SMALLINT::INTEGER, c.comment
+FROM duckdb_columns() c, cur
+WHERE c.database_name = cur.db AND c.schema_name <> 'main' AND c.comment IS NOT NULL AND c.comment <> ''
 UNION ALL
 SELECT s.oid, 2615, 0, s.comment FROM duckraft_pg.main.duckraft_schemas s WHERE s.comment IS NOT NULL AND s.comment <> '';
 
@@ -1626,8 +1708,8 @@ CREATE OR REPLACE MACRO duckraft_pg.main.to_regtype(s) AS duckraft_pg.main.regty
 -- Deparsers over the helper views.
 CREATE OR REPLACE MACRO duckraft_pg.main.pg_get_expr(e, rel) AS e::VARCHAR, (e, rel, pretty) AS e::VARCHAR;
 CREATE OR REPLACE MACRO duckraft_pg.main.pg_get_constraintdef(c) AS
-    (SELECT __pgc16_x.condef FROM duckraft_pg.main.duckraft_constraints __pgc16_x WHERE __pgc16_x.oid = c),
-    (c, pretty) AS (SELECT __pgc16_x.condef FROM duckraft_pg.main.duckraft_constraints __pgc16_x WHERE __pgc16_x.oid = c);
+    (SELECT __pgc16_x.condef FROM duckraft_pg.main.duckraft_constraint_defs __pgc16_x WHERE __pgc16_x.oid = c),
+    (c, pretty) AS (SELECT __pgc16_x.condef FROM duckraft_pg.main.duckraft_constraint_defs __pgc16_x WHERE __pgc16_x.oid = c);
 CREATE OR REPLACE MACRO duckraft_pg.main.pg_get_indexdef(i) AS
     (SELECT __pgi17_x.indexdef FROM duckraft_pg.main.duckraft_indexes __pgi17_x WHERE __pgi17_x.indexrelid = i),
     (i, col, pretty) AS (SELECT CASE WHEN col <> 0 THEN duckraft_pg.main.quote_ident(__pgi17_x.colnames[col])
@@ -1741,3 +1823,20 @@ CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_bool_array_text(l) AS
 CREATE OR REPLACE MACRO duckraft_pg.main.duckraft_float_array_text(l) AS
     duckraft_pg.main.duckraft_array_of(l, list_transform(l, lambda e: CASE WHEN e IS NULL THEN 'NULL'
         ELSE duckraft_pg.main.duckraft_array_item(regexp_replace(e::VARCHAR, '\.0$', '')) END));
+
+-- The pg_catalog views as relations (see duckraft_relations).
+INSERT INTO duckraft_pg.main.duckraft_catalog_relations
+SELECT 'pg_catalog', v.view_name, coalesce(co.relkind, 'v'), v.column_count, 0, false, 0, 'p', NULL, NULL, NULL, NULL
+FROM duckdb_views() v LEFT JOIN duckraft_pg.main.duckraft_catalog_oids co ON co.relname = v.view_name
+WHERE v.database_name = 'duckraft_pg' AND v.schema_name = 'main' AND v.view_name LIKE 'pg\_%' ESCAPE '\';
+
+-- The pg_catalog views' own columns, typed once (see duckraft_columns).
+INSERT INTO duckraft_pg.main.duckraft_catalog_columns
+SELECT r.oid, 'pg_catalog', c.table_name, c.column_name, c.column_index, c.data_type, c.is_nullable, c.column_default,
+       c.comment, c.pgt.oid, c.pgt.typmod, c.pgt.ndims
+FROM (SELECT c.*, duckraft_pg.main.duckraft_pgtype(c.data_type) AS pgt
+      FROM duckdb_columns() c
+      WHERE c.database_name = 'duckraft_pg' AND c.schema_name = 'main' AND c.table_name LIKE 'pg\_%' ESCAPE '\'
+        AND c.table_name IN (SELECT view_name FROM duckdb_views() WHERE database_name = 'duckraft_pg')) c
+     JOIN duckraft_pg.main.duckraft_relations r ON r.nspname = 'pg_catalog' AND r.relname = c.table_name;
+

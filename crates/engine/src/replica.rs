@@ -156,6 +156,15 @@ pub const APPLIED_INDEX_SQL: &str = "SELECT greatest(
     (SELECT folded_idx FROM __duckraft.applied WHERE id = 0),
     (SELECT coalesce(max(idx), 0) FROM __duckraft.apply_log))";
 /// [`APPLIED_INDEX_SQL`] in two reads: NULL if the log is empty ...
+/// The log index of the last replicated schema change as a snapshot sees
+/// it: the version of `*` in `relation_versions`, or a later one still in
+/// `apply_log`. Each DuckDB schema change of a replicated catalog is an entry
+/// that writes `*` (`duckraft_sql::access`).
+pub const SCHEMA_VERSION_SQL: &str = "SELECT coalesce(max(idx), 0) FROM (\
+    SELECT idx FROM __duckraft.relation_versions WHERE name = '*' \
+    UNION ALL \
+    SELECT schema_idx FROM __duckraft.apply_log)";
+
 pub const LOGGED_INDEX_SQL: &str = "SELECT max(idx) FROM __duckraft.apply_log";
 /// ... and then the folded index.
 pub const FOLDED_INDEX_SQL: &str = "SELECT folded_idx FROM __duckraft.applied WHERE id = 0";

@@ -35,6 +35,9 @@ pub struct EngineSession {
     /// The schema fingerprint of this transaction's snapshot, once computed;
     /// it cannot change until the session itself writes or the transaction ends.
     transaction_fingerprint: Option<crate::introspection::Fingerprint>,
+    /// The session wrote since its transaction began: its snapshot's schema
+    /// may differ from every committed schema version.
+    wrote_in_transaction: bool,
     /// Session settings as `current_setting()` reports them (lower-case names).
     settings: std::collections::BTreeMap<String, String>,
     /// The session resolves names through its own search path, which the
@@ -90,6 +93,7 @@ impl EngineSession {
             catalog,
             in_transaction: false,
             transaction_fingerprint: None,
+            wrote_in_transaction: false,
             settings: std::collections::BTreeMap::new(),
             own_search_path: false,
             integer_division: false,
@@ -362,21 +366,19 @@ impl EngineSession {
     /// The schema fingerprint if `sql` is a cacheable introspection query
     /// (see `crate::introspection`), else `None`.
     fn introspection_fingerprint(&mut self, sql: &str) -> Result<Option<String>, EngineError> {
-        use crate::introspection::{cacheable, Fingerprint, FINGERPRINT_SQL};
+        use crate::introspection::{cacheable, CONTEXT_FINGERPRINT_SQL};
         if !cacheable(sql, |_| false) {
             return Ok(None);
         }
         let fingerprint = match self.transaction_fingerprint.clone() {
             Some(fingerprint) => fingerprint,
             None => {
-                let (digest, relations): (String, duckdb::types::Value) = self
+                let mut fingerprint = self.schema_fingerprint()?;
+                let context: String = self
                     .connection
-                    .prepare_cached(FINGERPRINT_SQL)?
-                    .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-                let fingerprint = Fingerprint {
-                    digest,
-                    relations: text_items(relations).into_iter().collect(),
-                };
+                    .prepare_cached(CONTEXT_FINGERPRINT_SQL)?
+                    .query_row([], |row| row.get(0))?;
+                fingerprint.digest.push_str(&context);
                 if self.in_transaction {
                     self.transaction_fingerprint = Some(fingerprint.clone());
                 }
@@ -387,6 +389,61 @@ impl EngineSession {
             return Ok(None);
         }
         Ok(Some(fingerprint.digest))
+    }
+
+    /// The schema's part of the fingerprint in this session's snapshot; from
+    /// the catalog's cache when the snapshot's schema is a committed version.
+    fn schema_fingerprint(&mut self) -> Result<crate::introspection::Fingerprint, EngineError> {
+        use crate::introspection::{Fingerprint, SCHEMA_FINGERPRINT_SQL};
+        if !self.catalog.is_replicated() || self.wrote_in_transaction {
+            let (digest, relations): (String, duckdb::types::Value) = self
+                .connection
+                .prepare_cached(SCHEMA_FINGERPRINT_SQL)?
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            return Ok(Fingerprint {
+                digest,
+                relations: text_items(relations).into_iter().collect(),
+            });
+        }
+        let version = self.schema_version()?;
+        if let Some(fingerprint) = self.catalog.schema_fingerprints.get(version) {
+            return Ok(fingerprint);
+        }
+        // The version again, from the same statement: outside a transaction
+        // each statement has a snapshot of its own, and a schema change
+        // between two would file this fingerprint under the version before it.
+        let sql = format!(
+            "SELECT f.*, ({}) FROM ({SCHEMA_FINGERPRINT_SQL}) f",
+            crate::replica::SCHEMA_VERSION_SQL
+        );
+        let (digest, relations, version): (String, duckdb::types::Value, u64) = self
+            .connection
+            .prepare_cached(&sql)?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let fingerprint = Fingerprint {
+            digest,
+            relations: text_items(relations).into_iter().collect(),
+        };
+        self.catalog
+            .schema_fingerprints
+            .insert(version, fingerprint.clone());
+        Ok(fingerprint)
+    }
+
+    /// The log index of the last replicated schema change in this session's
+    /// snapshot (see [`crate::replica::SCHEMA_VERSION_SQL`]).
+    fn schema_version(&mut self) -> Result<u64, EngineError> {
+        Ok(self
+            .connection
+            .prepare_cached(crate::replica::SCHEMA_VERSION_SQL)?
+            .query_row([], |row| row.get(0))?)
+    }
+
+    /// The session changed its snapshot: cached fingerprints no longer
+    /// describe it.
+    fn wrote(&mut self) {
+        self.transaction_fingerprint = None;
+        self.wrote_in_transaction = true;
     }
 
     /// PostgreSQL hex bytea literals (`'\x5b5d'`) that an `INSERT ... VALUES`
@@ -429,7 +486,7 @@ impl EngineSession {
     /// Inserts a row batch as the apply will (see [`crate::rows`]): how a
     /// replicated transaction's row batches run tentatively.
     pub fn insert_rows(&mut self, batch: &RowBatch) -> Result<u64, EngineError> {
-        self.transaction_fingerprint = None;
+        self.wrote();
         let prepared = prepare_rows(batch).map_err(|e| EngineError::new(e.sqlstate, e.message))?;
         let values: Vec<duckdb::types::Value> = prepared.rows.into_iter().flatten().collect();
         insert_merged(&self.connection, &prepared.into, prepared.width, &values)?;
@@ -455,7 +512,7 @@ impl EngineSession {
     ) -> Result<StatementResult, EngineError> {
         if kind != SqlKind::Read {
             // The session's own change may have changed the schema.
-            self.transaction_fingerprint = None;
+            self.wrote();
         }
         let returning = kind == SqlKind::Write && has_returning(sql);
         let kind = if returning { SqlKind::Read } else { kind };
@@ -495,18 +552,7 @@ impl EngineSession {
     /// change it. Key and list come from one statement, so they describe one
     /// state.
     pub fn view_and_macro_names(&mut self) -> Result<Arc<Vec<String>>, EngineError> {
-        let schema = crate::replica::BOOKKEEPING_SCHEMA;
-        let all = duckraft_sql::access::ALL;
-        let version_sql = format!(
-            "SELECT coalesce(max(idx), 0) FROM (\
-                 SELECT idx FROM {schema}.relation_versions WHERE name = '{all}' \
-                 UNION ALL \
-                 SELECT schema_idx FROM {schema}.apply_log)"
-        );
-        let version: u64 = self
-            .connection
-            .prepare_cached(&version_sql)?
-            .query_row([], |row| row.get(0))?;
+        let version = self.schema_version()?;
         let cached = self
             .catalog
             .hidden_relations
@@ -516,6 +562,7 @@ impl EngineSession {
             return Ok(names.clone());
         }
         drop(cached);
+        let version_sql = crate::replica::SCHEMA_VERSION_SQL;
         let names_sql = format!(
             "SELECT ({version_sql}), coalesce(list(name ORDER BY name), []) FROM ( \
                SELECT lower(view_name) AS name FROM duckdb_views() \
@@ -575,6 +622,7 @@ impl EngineSession {
         self.connection.execute_batch("BEGIN TRANSACTION")?;
         self.in_transaction = true;
         self.transaction_fingerprint = None;
+        self.wrote_in_transaction = false;
         self.proposed = None;
         Ok(())
     }
@@ -588,6 +636,7 @@ impl EngineSession {
     pub(crate) fn commit_duckdb(&mut self) -> Result<(), duckdb::Error> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
+        self.wrote_in_transaction = false;
         self.proposed = None;
         self.connection.execute_batch("COMMIT")
     }
@@ -595,6 +644,7 @@ impl EngineSession {
     pub fn rollback(&mut self) -> Result<(), EngineError> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
+        self.wrote_in_transaction = false;
         self.proposed = None;
         match self.connection.execute_batch("ROLLBACK") {
             Ok(()) => Ok(()),
@@ -694,7 +744,7 @@ impl EngineSession {
             "INSERT INTO {table} ({}) VALUES ({placeholders})",
             names.join(", ")
         );
-        self.transaction_fingerprint = None;
+        self.wrote();
         let implicit = !self.in_transaction;
         if implicit {
             self.connection.execute_batch("BEGIN TRANSACTION")?;

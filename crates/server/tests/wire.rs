@@ -1006,6 +1006,24 @@ async fn introspection_results_follow_the_schema() {
         columns(b.simple_query(COLUMNS).await.unwrap()),
         ["t1 x integer", "t1 y text", "t3 w date"]
     );
+    // A transaction whose snapshot predates a schema change gets the answer
+    // of its own schema version, even after another session cached the next.
+    b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t1")
+        .await
+        .unwrap();
+    a.batch_execute("CREATE TABLE t4 (v BOOLEAN)")
+        .await
+        .unwrap();
+    assert_eq!(
+        columns(a.simple_query(COLUMNS).await.unwrap()),
+        ["t1 x integer", "t1 y text", "t3 w date", "t4 v boolean"]
+    );
+    assert_eq!(
+        columns(b.simple_query(COLUMNS).await.unwrap()),
+        ["t1 x integer", "t1 y text", "t3 w date"]
+    );
+    b.batch_execute("COMMIT").await.unwrap();
+    a.batch_execute("DROP TABLE t4").await.unwrap();
     // Queries naming a user table or a volatile function are never cached.
     a.batch_execute("INSERT INTO t1 VALUES (1, 'a')")
         .await
@@ -1022,6 +1040,25 @@ async fn introspection_results_follow_the_schema() {
         simple_rows(&b.simple_query(joined).await.unwrap()),
         [[Some("2".to_string())]]
     );
+    // Row estimates are left out of the fingerprint, so a write keeps the
+    // cached answers; a query that can show one is never cached.
+    let estimates = [
+        "SELECT reltuples::BIGINT FROM pg_class WHERE relname = 't1'",
+        "SELECT (pg_table_size(oid) / 100)::BIGINT FROM pg_class WHERE relname = 't1'",
+        "SELECT x.reltuples::BIGINT FROM (SELECT * FROM pg_class) x WHERE x.relname = 't1'",
+    ];
+    for (inserted, expected) in [(3, "3"), (4, "4")] {
+        a.batch_execute(&format!("INSERT INTO t1 VALUES ({inserted}, 'c')"))
+            .await
+            .unwrap();
+        for sql in estimates {
+            assert_eq!(
+                simple_rows(&b.simple_query(sql).await.unwrap()),
+                [[Some(expected.to_string())]],
+                "{sql}"
+            );
+        }
+    }
     server.stop().await;
 }
 
