@@ -16,8 +16,11 @@
 //! path. The catalog functions list every column of every attached database
 //! (about 20 ms on a DuckLake catalog), so in a replicated catalog their
 //! part is kept per schema version ([`crate::replica::SCHEMA_VERSION_SQL`],
-//! read in the same snapshot) unless the session's own transaction wrote;
-//! a hit then costs two small reads and skips the query.
+//! read in the same snapshot); a hit then costs two small reads and skips
+//! the query. A transaction that wrote has a schema of its own, which stays
+//! put until its next write: a number given at each write stands for it
+//! (DuckLake creates its catalog in one transaction, looking each new table
+//! up right after creating it).
 //!
 //! Only reads are cached that name a `pg_catalog` relation (or resolve a name
 //! with `to_regclass`), name no relation of the catalog itself, and call
@@ -142,6 +145,14 @@ FROM (
     SELECT concat_ws('|', 'n', schema_name, comment)
     FROM duckdb_schemas() WHERE database_name = current_database()
 )";
+
+/// The lower-case names of the catalog's own relations, as
+/// [`SCHEMA_FINGERPRINT_SQL`] lists them, without the rest.
+pub const RELATION_NAMES_SQL: &str = "
+SELECT list(DISTINCT lower(name)) FROM (
+    SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
+    UNION ALL
+    SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal)";
 
 /// The rest of the fingerprint: the published databases and roles and the
 /// session's search path. Small tables, read every time.

@@ -27,6 +27,9 @@ pub struct StatementResult {
     pub returns_rows: bool,
 }
 
+/// Numbers for `EngineSession::own_state`, unique in the process.
+static NEXT_OWN_STATE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub struct EngineSession {
     // Field order matters: the connection must close before the catalog's database.
     pub(crate) connection: duckdb::Connection,
@@ -35,9 +38,10 @@ pub struct EngineSession {
     /// The schema fingerprint of this transaction's snapshot, once computed;
     /// it cannot change until the session itself writes or the transaction ends.
     transaction_fingerprint: Option<crate::introspection::Fingerprint>,
-    /// The session wrote since its transaction began: its snapshot's schema
-    /// may differ from every committed schema version.
-    wrote_in_transaction: bool,
+    /// Set by each write of the session's own, to a number no other state
+    /// gets, until its transaction ends: the snapshot's schema may then
+    /// differ from every committed schema version.
+    own_state: Option<u64>,
     /// Session settings as `current_setting()` reports them (lower-case names).
     settings: std::collections::BTreeMap<String, String>,
     /// The session resolves names through its own search path, which the
@@ -93,7 +97,7 @@ impl EngineSession {
             catalog,
             in_transaction: false,
             transaction_fingerprint: None,
-            wrote_in_transaction: false,
+            own_state: None,
             settings: std::collections::BTreeMap::new(),
             own_search_path: false,
             integer_division: false,
@@ -347,24 +351,57 @@ impl EngineSession {
         if kind != SqlKind::Read {
             return self.execute_duckdb(&rewritten, kind, parameters);
         }
-        let mut result = match self.introspection_fingerprint(&resolved)? {
-            Some(fingerprint) => {
-                let catalog = self.catalog.clone();
-                catalog
-                    .introspection
-                    .get_or_fill(&fingerprint, &rewritten, parameters, || {
-                        self.execute_duckdb(&rewritten, kind, parameters)
-                    })?
-            }
-            None => self.execute_duckdb(&rewritten, kind, parameters)?,
-        };
+        let mut result =
+            if !self.in_transaction && crate::introspection::cacheable(&resolved, |_| false) {
+                // Outside a transaction each statement has a snapshot of its own:
+                // the fingerprint and the answer filed under it must share one, or
+                // a schema change between them would file the new answer under
+                // the old schema's key. Types are declared first, as a
+                // transaction binds only those declared before it began.
+                self.catalog.declare_types(&rewritten)?;
+                self.connection.execute_batch("BEGIN TRANSACTION")?;
+                match self.read_through_cache(&resolved, &rewritten, parameters) {
+                    Ok(result) => {
+                        self.connection.execute_batch("COMMIT")?;
+                        result
+                    }
+                    Err(error) => {
+                        let _ = self.connection.execute_batch("ROLLBACK");
+                        return Err(error);
+                    }
+                }
+            } else {
+                self.read_through_cache(&resolved, &rewritten, parameters)?
+            };
         let sums = name_as_postgres(sql, &mut result.columns);
         self.narrow_integer_sums(sql, &sums, &mut result.columns, &mut result.rows)?;
         Ok(result)
     }
 
+    /// A read, answered from the catalog's introspection cache when it is a
+    /// cacheable catalog query (see `crate::introspection`).
+    fn read_through_cache(
+        &mut self,
+        resolved: &str,
+        rewritten: &str,
+        parameters: &[Value],
+    ) -> Result<StatementResult, EngineError> {
+        match self.introspection_fingerprint(resolved)? {
+            Some(fingerprint) => {
+                let catalog = self.catalog.clone();
+                catalog
+                    .introspection
+                    .get_or_fill(&fingerprint, rewritten, parameters, || {
+                        self.execute_duckdb(rewritten, SqlKind::Read, parameters)
+                    })
+            }
+            None => self.execute_duckdb(rewritten, SqlKind::Read, parameters),
+        }
+    }
+
     /// The schema fingerprint if `sql` is a cacheable introspection query
-    /// (see `crate::introspection`), else `None`.
+    /// (see `crate::introspection`), else `None`. Read in a transaction, so
+    /// that its parts and the answer it keys see one snapshot.
     fn introspection_fingerprint(&mut self, sql: &str) -> Result<Option<String>, EngineError> {
         use crate::introspection::{cacheable, CONTEXT_FINGERPRINT_SQL};
         if !cacheable(sql, |_| false) {
@@ -394,39 +431,40 @@ impl EngineSession {
     /// The schema's part of the fingerprint in this session's snapshot; from
     /// the catalog's cache when the snapshot's schema is a committed version.
     fn schema_fingerprint(&mut self) -> Result<crate::introspection::Fingerprint, EngineError> {
-        use crate::introspection::{Fingerprint, SCHEMA_FINGERPRINT_SQL};
-        if !self.catalog.is_replicated() || self.wrote_in_transaction {
-            let (digest, relations): (String, duckdb::types::Value) = self
+        use crate::introspection::{Fingerprint, RELATION_NAMES_SQL, SCHEMA_FINGERPRINT_SQL};
+        if let Some(state) = self.own_state.filter(|_| self.in_transaction) {
+            // Between two writes of its own a transaction's schema stays put,
+            // so the state's number names it; only the names need reading.
+            let relations: duckdb::types::Value = self
                 .connection
-                .prepare_cached(SCHEMA_FINGERPRINT_SQL)?
-                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                .prepare_cached(RELATION_NAMES_SQL)?
+                .query_row([], |row| row.get(0))?;
             return Ok(Fingerprint {
-                digest,
+                digest: format!("own state {state}:"),
                 relations: text_items(relations).into_iter().collect(),
             });
         }
-        let version = self.schema_version()?;
-        if let Some(fingerprint) = self.catalog.schema_fingerprints.get(version) {
+        let version = if self.catalog.is_replicated() && self.own_state.is_none() {
+            Some(self.schema_version()?)
+        } else {
+            None
+        };
+        if let Some(fingerprint) = version.and_then(|v| self.catalog.schema_fingerprints.get(v)) {
             return Ok(fingerprint);
         }
-        // The version again, from the same statement: outside a transaction
-        // each statement has a snapshot of its own, and a schema change
-        // between two would file this fingerprint under the version before it.
-        let sql = format!(
-            "SELECT f.*, ({}) FROM ({SCHEMA_FINGERPRINT_SQL}) f",
-            crate::replica::SCHEMA_VERSION_SQL
-        );
-        let (digest, relations, version): (String, duckdb::types::Value, u64) = self
+        let (digest, relations): (String, duckdb::types::Value) = self
             .connection
-            .prepare_cached(&sql)?
-            .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+            .prepare_cached(SCHEMA_FINGERPRINT_SQL)?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
         let fingerprint = Fingerprint {
             digest,
             relations: text_items(relations).into_iter().collect(),
         };
-        self.catalog
-            .schema_fingerprints
-            .insert(version, fingerprint.clone());
+        if let Some(version) = version {
+            self.catalog
+                .schema_fingerprints
+                .insert(version, fingerprint.clone());
+        }
         Ok(fingerprint)
     }
 
@@ -443,7 +481,7 @@ impl EngineSession {
     /// describe it.
     fn wrote(&mut self) {
         self.transaction_fingerprint = None;
-        self.wrote_in_transaction = true;
+        self.own_state = Some(NEXT_OWN_STATE.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     }
 
     /// PostgreSQL hex bytea literals (`'\x5b5d'`) that an `INSERT ... VALUES`
@@ -622,7 +660,7 @@ impl EngineSession {
         self.connection.execute_batch("BEGIN TRANSACTION")?;
         self.in_transaction = true;
         self.transaction_fingerprint = None;
-        self.wrote_in_transaction = false;
+        self.own_state = None;
         self.proposed = None;
         Ok(())
     }
@@ -636,7 +674,7 @@ impl EngineSession {
     pub(crate) fn commit_duckdb(&mut self) -> Result<(), duckdb::Error> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
-        self.wrote_in_transaction = false;
+        self.own_state = None;
         self.proposed = None;
         self.connection.execute_batch("COMMIT")
     }
@@ -644,7 +682,7 @@ impl EngineSession {
     pub fn rollback(&mut self) -> Result<(), EngineError> {
         self.in_transaction = false;
         self.transaction_fingerprint = None;
-        self.wrote_in_transaction = false;
+        self.own_state = None;
         self.proposed = None;
         match self.connection.execute_batch("ROLLBACK") {
             Ok(()) => Ok(()),

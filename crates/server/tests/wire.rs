@@ -1001,6 +1001,14 @@ async fn introspection_results_follow_the_schema() {
         columns(b.simple_query(COLUMNS).await.unwrap()),
         ["t1 x integer", "t1 y text", "t2 z bigint"]
     );
+    // Each of its own writes gives the transaction a schema of its own.
+    b.batch_execute("ALTER TABLE t2 ADD COLUMN q REAL")
+        .await
+        .unwrap();
+    assert_eq!(
+        columns(b.simple_query(COLUMNS).await.unwrap()),
+        ["t1 x integer", "t1 y text", "t2 z bigint", "t2 q real"]
+    );
     b.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(
         columns(b.simple_query(COLUMNS).await.unwrap()),
