@@ -163,18 +163,18 @@ impl Catalog {
             .execute_batch(&sql)
     }
 
-    /// The parameter and result types of `sql` as the committed schema
-    /// gives them. The describer sees no session's own objects, so a shape
-    /// depends only on the text, the division and the committed schema: a
-    /// client that parses the same text before every run (DuckDB's postgres
-    /// scanner does, once per DuckLake commit) pays DuckDB's planning once
-    /// per schema change.
     /// Whether a replica applies this catalog's log, so that every schema
     /// change is a replicated entry with a schema version.
     pub(crate) fn is_replicated(&self) -> bool {
         self.replicated.load(Ordering::Acquire)
     }
 
+    /// The parameter and result types of `sql` as the committed schema
+    /// gives them. The describer sees no session's own objects, so a shape
+    /// depends only on the text, the division and the committed schema: a
+    /// client that parses the same text before every run (DuckDB's postgres
+    /// scanner does, once per DuckLake commit) pays DuckDB's planning once
+    /// per schema change.
     pub fn describe(
         &self,
         sql: &str,

@@ -155,7 +155,7 @@ const BOOKKEEPING_SQL: &str = "
 pub const APPLIED_INDEX_SQL: &str = "SELECT greatest(
     (SELECT folded_idx FROM __duckraft.applied WHERE id = 0),
     (SELECT coalesce(max(idx), 0) FROM __duckraft.apply_log))";
-/// [`APPLIED_INDEX_SQL`] in two reads: NULL if the log is empty ...
+
 /// The log index of the last replicated schema change as a snapshot sees
 /// it: the version of `*` in `relation_versions`, or a later one still in
 /// `apply_log`. Each DuckDB schema change of a replicated catalog is an entry
@@ -165,6 +165,7 @@ pub const SCHEMA_VERSION_SQL: &str = "SELECT coalesce(max(idx), 0) FROM (\
     UNION ALL \
     SELECT schema_idx FROM __duckraft.apply_log)";
 
+/// [`APPLIED_INDEX_SQL`] in two reads: NULL if the log is empty ...
 pub const LOGGED_INDEX_SQL: &str = "SELECT max(idx) FROM __duckraft.apply_log";
 /// ... and then the folded index.
 pub const FOLDED_INDEX_SQL: &str = "SELECT folded_idx FROM __duckraft.applied WHERE id = 0";
